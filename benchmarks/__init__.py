@@ -1,0 +1,1 @@
+"""Benchmarks of the voicebot components."""

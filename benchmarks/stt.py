@@ -1,0 +1,150 @@
+"""STT accuracy and speed on the shared recordings, every configuration side by side in one run.
+
+    python -m benchmarks.stt --json            # all configurations
+    python -m benchmarks.stt --only faster     # just the faster-whisper rows
+
+For each configuration (backend, compute type, encoder window strategy, beam size): Korean CER (spaces and
+punctuation ignored, numbers spelled out), English WER, the real-time factor (total decode time / total
+audio), per-clip decode time p50/p95, and ratios to the baseline (faster-whisper int8, 30 s window, beam 5).
+Each model is warmed up on one clip before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stt import STTConfig, create_transcriber
+from stt.metrics import character_error_rate, word_error_rate
+from voicebot.audio import load_audio
+
+SHARED_AUDIO = Path(
+    os.environ.get("VOICEBOT_SHARED_AUDIO", Path(__file__).resolve().parents[2] / "shared" / "audio")
+)
+
+
+@dataclass(frozen=True)
+class Setup:
+    label: str
+    backend: str
+    window: str
+    beam: int
+    compute_type: str | None = None
+
+
+SETUPS = (
+    Setup("faster int8 full beam5 (baseline)", "faster-whisper", "full", 5),
+    Setup("faster int8 adaptive beam5", "faster-whisper", "adaptive", 5),
+    Setup("faster int8 adaptive beam1", "faster-whisper", "adaptive", 1),
+    Setup("faster int8 trim beam5", "faster-whisper", "trim", 5),
+    Setup("openai int8 full beam5", "openai-whisper", "full", 5),
+    Setup("openai int8 adaptive beam5", "openai-whisper", "adaptive", 5),
+    Setup("openai int8 adaptive beam1", "openai-whisper", "adaptive", 1),
+)
+
+
+def load_clips(directory: Path) -> list[tuple[str, str, str, np.ndarray]]:
+    rows = []
+    with open(directory / "manifest.tsv", encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            name, language, transcript = line.rstrip("\n").split("\t")[:3]
+            rows.append((name, language, transcript, load_audio(directory / name).samples))
+    return rows
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def run_setup(setup: Setup, clips, device: str) -> dict:
+    config = STTConfig(backend=setup.backend, window=setup.window, beam_size=setup.beam, device=device,
+                       compute_type=setup.compute_type)  # fmt: skip
+    transcriber = create_transcriber(config)
+    transcriber.transcribe(clips[0][3], language=clips[0][1])  # warm-up
+    per_clip, ko_cer, en_wer, elapsed, audio = [], [], [], 0.0, 0.0
+    for name, language, reference, samples in clips:
+        result = transcriber.transcribe(samples, language=language)
+        elapsed += result.elapsed_s
+        audio += result.audio_s
+        if language == "ko":
+            score = character_error_rate(reference, result.text)
+            ko_cer.append(score)
+        else:
+            score = word_error_rate(reference, result.text)
+            en_wer.append(score)
+        per_clip.append({"file": name, "error_rate": round(score, 4), "elapsed_s": round(result.elapsed_s, 3),
+                         "window_s": result.window_s, "text": result.text})  # fmt: skip
+    times = [c["elapsed_s"] for c in per_clip]
+    return {
+        "label": setup.label,
+        "backend": setup.backend,
+        "compute_type": getattr(transcriber, "compute_type", None),
+        "window": setup.window,
+        "beam_size": setup.beam,
+        "korean_cer": round(float(np.mean(ko_cer)), 4) if ko_cer else None,
+        "english_wer": round(float(np.mean(en_wer)), 4) if en_wer else None,
+        "rtf": round(elapsed / audio, 4),
+        "clip_time_p50_s": round(percentile(times, 50), 3),
+        "clip_time_p95_s": round(percentile(times, 95), 3),
+        "clips": per_clip,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", help="substring of the configuration labels to run")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--audio-dir", type=Path, default=SHARED_AUDIO)
+    parser.add_argument("--korean-only", action="store_true")
+    args = parser.parse_args(argv)
+
+    clips = load_clips(args.audio_dir)
+    if args.korean_only:
+        clips = [c for c in clips if c[1] == "ko"]
+    setups = [s for s in SETUPS if not args.only or args.only in s.label]
+    started = time.perf_counter()
+    rows = []
+    for setup in setups:
+        rows.append(run_setup(setup, clips, args.device))
+        if not args.json:
+            r = rows[-1]
+            print(
+                f"{r['label']:36} CER {r['korean_cer']}  WER {r['english_wer']}  RTF {r['rtf']}",
+                file=sys.stderr,
+            )
+    baseline = rows[0]
+    for row in rows:
+        row["rtf_vs_baseline"] = round(row["rtf"] / baseline["rtf"], 3)
+        if row["korean_cer"] is not None and baseline["korean_cer"] is not None:
+            row["cer_minus_baseline"] = round(row["korean_cer"] - baseline["korean_cer"], 4)
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "device": args.device,
+        },  # fmt: skip
+        "clips": {"korean": sum(c[1] == "ko" for c in clips), "english": sum(c[1] == "en" for c in clips)},
+        "configurations": rows,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        for row in rows:
+            print(f"{row['label']:36} CER {row['korean_cer']}  WER {row['english_wer']}  RTF {row['rtf']}  "
+                  f"x{row['rtf_vs_baseline']} baseline")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Offline Whisper speech recognition, batch and streaming.
+
+Public interface:
+- ``STTConfig``: backend ("faster-whisper" default, "openai-whisper"), model, device, language ("ko"),
+  beam size, encoder window strategy, domain prompt/hotwords and the hallucination thresholds.
+- ``create_transcriber(config) -> Transcriber``: ``transcribe(samples, language=None, prompt=None)`` on 16 kHz
+  mono float32 returns a ``Transcript`` (text, language, segments, timings, what the guard dropped).
+- ``StreamingRecognizer``: feed ``AudioFrame``s, get ``SpeechStarted`` / ``PartialTranscript`` /
+  ``FinalTranscript`` events as the caller speaks and at each endpoint.
+- ``character_error_rate``: the Korean-aware scoring used by tests and benchmarks.
+- ``STTError``.
+"""
+
+from stt.backends import Transcriber, create_transcriber
+from stt.types import Segment, STTConfig, STTError, Transcript
+
+__all__ = ["STTConfig", "STTError", "Segment", "Transcriber", "Transcript", "create_transcriber"]

@@ -1,0 +1,361 @@
+"""The two Whisper backends behind one ``Transcriber`` interface.
+
+Both run one utterance (or a whole file) to a ``Transcript``. For utterances up to 30 s the encoder window
+follows ``STTConfig.window``: Whisper pads every input to 30 s, and the encoder's cost is proportional to
+the window, so "adaptive" uses max(min_window_s, audio + tail_pad_s). Trimming the window to the
+utterance itself makes Korean decoding loop; a 15 s floor with 3 s of trailing silence does not
+(benchmarks/stt.py measures both).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import Protocol
+
+import numpy as np
+
+from models import find_whisper_model
+from stt.guard import filter_segments, speech_rms
+from stt.types import Segment, STTConfig, STTError, Transcript
+from voicebot.audio import PIPELINE_RATE
+
+log = logging.getLogger(__name__)
+
+SILENCE_RMS = 1e-4  # below this the input is digital silence: skip the model entirely
+FULL_WINDOW_S = 30.0
+
+
+class Transcriber(Protocol):
+    name: str
+    config: STTConfig
+
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        language: str | None = None,
+        prompt: str | None = None,
+        beam_size: int | None = None,
+        window: str | None = None,
+    ) -> Transcript: ...
+
+
+def window_seconds(audio_s: float, config: STTConfig, window: str | None = None) -> float:
+    strategy = window or config.window
+    if strategy == "full" or audio_s > FULL_WINDOW_S - config.tail_pad_s:
+        return FULL_WINDOW_S
+    if strategy == "trim":  # the utterance alone: fast, but loops on Korean; kept for the benchmark
+        return float(max(1, math.ceil(audio_s)))
+    if strategy != "adaptive":
+        raise STTError(f"unknown window strategy {strategy!r}; use 'adaptive' or 'full'")
+    return float(min(FULL_WINDOW_S, max(config.min_window_s, math.ceil(audio_s + config.tail_pad_s))))
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def _language(requested: str | None, config: STTConfig) -> str | None:
+    """None means "as configured"; "auto" (or a configured None) means detect."""
+    chosen = config.language if requested is None else requested
+    return None if chosen in (None, "", "auto") else chosen
+
+
+def _check_samples(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise STTError(f"expected mono samples, got shape {samples.shape}")
+    return samples
+
+
+def _empty(samples: np.ndarray, language: str | None, backend: str, started: float) -> Transcript:
+    return Transcript(
+        text="",
+        language=language or "",
+        language_probability=0.0,
+        audio_s=len(samples) / PIPELINE_RATE,
+        elapsed_s=time.perf_counter() - started,
+        backend=backend,
+        window_s=0.0,
+        dropped=["silence"] if len(samples) else ["empty audio"],
+    )
+
+
+def _finish(
+    segments: list[Segment],
+    language: str,
+    language_probability: float,
+    samples: np.ndarray,
+    started: float,
+    backend: str,
+    window_s: float,
+    config: STTConfig,
+) -> Transcript:
+    kept, dropped = filter_segments(
+        segments, config.no_speech_threshold, config.log_prob_threshold, config.compression_ratio_threshold
+    )
+    return Transcript(
+        text=" ".join(s.text for s in kept).strip(),
+        language=language,
+        language_probability=language_probability,
+        audio_s=len(samples) / PIPELINE_RATE,
+        elapsed_s=time.perf_counter() - started,
+        backend=backend,
+        window_s=window_s,
+        segments=kept,
+        dropped=dropped,
+    )
+
+
+class FasterWhisperTranscriber:
+    """CTranslate2 Whisper: int8 on CPU, float16 on CUDA."""
+
+    name = "faster-whisper"
+
+    def __init__(self, config: STTConfig = STTConfig()):
+        from faster_whisper import WhisperModel
+
+        self.config = config
+        location = find_whisper_model(config.model, self.name, config.model_path)
+        device = _resolve_device(config.device)
+        compute_type = config.compute_type or ("float16" if device == "cuda" else "int8")
+        self.model = WhisperModel(
+            str(location.path),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=config.cpu_threads,
+            local_files_only=True,
+        )
+        self.model_location = location
+        self.compute_type = compute_type
+
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        language: str | None = None,
+        prompt: str | None = None,
+        beam_size: int | None = None,
+        window: str | None = None,
+    ) -> Transcript:
+        started = time.perf_counter()
+        samples = _check_samples(samples)
+        language = _language(language, self.config)
+        if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
+            return _empty(samples, language, self.name, started)
+        window_s = window_seconds(len(samples) / PIPELINE_RATE, self.config, window)
+        segments, info = self.model.transcribe(
+            samples,
+            language=language,
+            beam_size=beam_size or self.config.beam_size,
+            temperature=list(self.config.temperatures),
+            initial_prompt=prompt if prompt is not None else self.config.initial_prompt,
+            hotwords=self.config.hotwords,
+            no_speech_threshold=self.config.no_speech_threshold,
+            log_prob_threshold=self.config.log_prob_threshold,
+            compression_ratio_threshold=self.config.compression_ratio_threshold,
+            condition_on_previous_text=False,
+            chunk_length=int(window_s),
+            vad_filter=False,
+            without_timestamps=window_s < FULL_WINDOW_S,
+        )
+        converted = [
+            Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
+            for s in segments
+        ]
+        return _finish(
+            converted,
+            info.language,
+            info.language_probability,
+            samples,
+            started,
+            self.name,
+            window_s,
+            self.config,
+        )
+
+
+class OpenAIWhisperTranscriber:
+    """openai-whisper in PyTorch: fp16 on CUDA; on CPU fp32 with int8 dynamic quantisation of the linears."""
+
+    name = "openai-whisper"
+
+    def __init__(self, config: STTConfig = STTConfig(), quantize: bool = True):
+        import torch
+        import whisper
+
+        self.config = config
+        location = find_whisper_model(config.model, self.name, config.model_path)
+        self.device = _resolve_device(config.device)
+        checkpoint = torch.load(location.path, map_location="cpu", weights_only=True)
+        dims = whisper.model.ModelDimensions(**checkpoint["dims"])
+        model = whisper.model.Whisper(dims)
+        model.load_state_dict(checkpoint["model_state_dict"], strict=True)
+        if self.device == "cuda":
+            model = model.half().to("cuda")
+        else:
+            torch.set_num_threads(config.cpu_threads)
+            model = model.float()
+            if quantize:
+                try:
+                    model = _quantize_linears(model)
+                except (AttributeError, RuntimeError, AssertionError) as exc:  # API removed in a later torch
+                    log.warning("int8 quantisation unavailable (%s); running openai-whisper in float32", exc)
+                    quantize = False
+        self.model = model.eval()
+        _allow_short_windows(self.model)
+        self.model_location = location
+        self.compute_type = "float16" if self.device == "cuda" else ("int8" if quantize else "float32")
+        self._lock = threading.Lock()  # a PyTorch module is not safe to run from two threads at once
+
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        language: str | None = None,
+        prompt: str | None = None,
+        beam_size: int | None = None,
+        window: str | None = None,
+    ) -> Transcript:
+        import torch
+        import whisper
+
+        started = time.perf_counter()
+        samples = _check_samples(samples)
+        language = _language(language, self.config)
+        if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
+            return _empty(samples, language, self.name, started)
+        audio_s = len(samples) / PIPELINE_RATE
+        window_s = window_seconds(audio_s, self.config, window)
+        beam = beam_size or self.config.beam_size
+        prompt = prompt if prompt is not None else self.config.initial_prompt
+        fp16 = self.device == "cuda"
+        with self._lock, torch.inference_mode():
+            if window_s >= FULL_WINDOW_S and audio_s > FULL_WINDOW_S - self.config.tail_pad_s:
+                result = whisper.transcribe(
+                    self.model,
+                    samples,
+                    language=language,
+                    temperature=self.config.temperatures,
+                    beam_size=beam,
+                    best_of=beam,
+                    initial_prompt=prompt,
+                    fp16=fp16,
+                    condition_on_previous_text=False,
+                    no_speech_threshold=self.config.no_speech_threshold,
+                    logprob_threshold=self.config.log_prob_threshold,
+                    compression_ratio_threshold=self.config.compression_ratio_threshold,
+                )
+                segments = [
+                    Segment(
+                        s["start"],
+                        s["end"],
+                        s["text"],
+                        s["avg_logprob"],
+                        s["no_speech_prob"],
+                        s["compression_ratio"],
+                    )
+                    for s in result["segments"]
+                ]
+                detected, probability = result["language"], 1.0
+            else:
+                segments, detected, probability = self._decode_window(
+                    samples, window_s, language, prompt, beam, fp16
+                )
+        return _finish(segments, detected, probability, samples, started, self.name, window_s, self.config)
+
+    def _decode_window(
+        self,
+        samples: np.ndarray,
+        window_s: float,
+        language: str | None,
+        prompt: str | None,
+        beam: int,
+        fp16: bool,
+    ) -> tuple[list[Segment], str, float]:
+        """One window, with Whisper's temperature fallback on loops or low confidence."""
+        import whisper
+
+        frames = int(window_s * 100)
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples, frames * 160), self.model.dims.n_mels)
+        mel = mel[:, :frames].to(self.model.device)
+        if fp16:
+            mel = mel.half()
+        probability = 1.0
+        if language is None:
+            _, probs = self.model.detect_language(mel)
+            language = max(probs, key=probs.get)
+            probability = float(probs[language])
+        result = None
+        for temperature in self.config.temperatures:
+            options = whisper.DecodingOptions(
+                language=language,
+                temperature=temperature,
+                beam_size=beam if temperature == 0 else None,
+                best_of=beam if temperature > 0 else None,
+                prompt=prompt,
+                fp16=fp16,
+                without_timestamps=True,
+            )
+            result = whisper.decode(self.model, mel, options)
+            too_repetitive = result.compression_ratio > self.config.compression_ratio_threshold
+            too_unsure = result.avg_logprob < self.config.log_prob_threshold
+            if result.no_speech_prob > self.config.no_speech_threshold and too_unsure:
+                break
+            if not too_repetitive and not too_unsure:
+                break
+        assert result is not None
+        audio_s = len(samples) / PIPELINE_RATE
+        segment = Segment(
+            0.0, audio_s, result.text, result.avg_logprob, result.no_speech_prob, result.compression_ratio
+        )
+        return [segment], language, probability
+
+
+def _quantize_linears(model):
+    """Dynamic int8 quantisation of every linear layer: about twice as fast on CPU, same tokens on our clips."""
+    import warnings
+
+    import torch
+    import whisper
+
+    warnings.filterwarnings("ignore", module=r"torch\.ao\..*")
+    for module in model.modules():
+        if type(module) is whisper.model.Linear:
+            # whisper's subclass only casts dtypes in forward, which fp32 on CPU never needs
+            module.__class__ = torch.nn.Linear
+    return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _allow_short_windows(model) -> None:
+    """Let the encoder take fewer than 3000 mel frames by slicing its positional embedding."""
+    import torch.nn.functional as F
+
+    encoder = model.encoder
+
+    def forward(x):
+        x = F.gelu(encoder.conv1(x))
+        x = F.gelu(encoder.conv2(x))
+        x = x.permute(0, 2, 1)
+        x = (x + encoder.positional_embedding[: x.shape[1]]).to(x.dtype)
+        for block in encoder.blocks:
+            x = block(x)
+        return encoder.ln_post(x)
+
+    encoder.forward = forward
+
+
+def create_transcriber(config: STTConfig | None = None) -> Transcriber:
+    config = config or STTConfig()
+    if config.backend == "faster-whisper":
+        return FasterWhisperTranscriber(config)
+    if config.backend == "openai-whisper":
+        return OpenAIWhisperTranscriber(config)
+    raise STTError(f"unknown STT backend {config.backend!r}; use 'faster-whisper' or 'openai-whisper'")

@@ -1,0 +1,221 @@
+"""Dialog benchmark: intent accuracy, containment, escalation and latency on the labelled eval set.
+
+    python -m benchmarks.dialog [--json] [--eval tests/data/dialog_eval.yaml] [--kb PATH]
+    python -m benchmarks.dialog --calibrate     # refit the matcher's confidence curve on the KB
+
+Every eval item goes through ``DialogEngine.ask`` (single shot, as ``voicebot ask``). Definitions:
+
+- intent_accuracy: in-scope items whose top intent is the expected one (even if the bot asks a
+  clarifying question that offers it); answered_accuracy: answered (or handed over for a
+  requires_staff entry) with the expected intent and no clarification; wrong_answer_rate: in-scope
+  items answered with a wrong intent (the harmful case).
+- containment_rate: in-scope items the bot answers itself (action answer, no human).
+- escalation precision/recall: expected escalations are items labelled ``escalate`` plus in-scope
+  items whose KB entry requires staff; recall is also given per labelled reason (emergency recall
+  requires the emergency reason, so that the reply names 119/112).
+- oos_false_answer_rate: out-of-scope items that got an answer.
+- latency_ms: wall time of ``ask`` per item (normalisation, rules, morphemes, matching).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from dialog import Action, DialogEngine, KnowledgeBase, load_default_engine
+from dialog.kb import load_kb
+from dialog.matcher import Matcher
+
+DEFAULT_EVAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "dialog_eval.yaml"
+MAX_LISTED_ERRORS = 40
+
+
+def load_eval(path: str | Path = DEFAULT_EVAL) -> list[dict[str, Any]]:
+    items = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["items"]
+    for i, item in enumerate(items, start=1):
+        if not item.get("text") or not item.get("expect"):
+            raise ValueError(f"{path}: item #{i} needs 'text' and 'expect'")
+        if item["expect"] == "escalate" and not item.get("reason"):
+            raise ValueError(f"{path}: item #{i} expects escalate but has no 'reason'")
+    return items
+
+
+def _rate(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def evaluate(engine: DialogEngine, items: list[dict[str, Any]], max_errors: int = MAX_LISTED_ERRORS) -> dict[str, Any]:
+    kb = engine.kb
+    for item in items[:3]:  # warm-up, so that the first timings are not lazy initialisation
+        engine.ask(item["text"], item.get("lang", "ko"))
+
+    timings: list[float] = []
+    errors: list[dict[str, Any]] = []
+    n_scope = top1 = answered_ok = clarified = wrong_answers = contained = 0
+    per_cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    esc_expected = esc_predicted = esc_hit = 0
+    reason_total: dict[str, int] = defaultdict(int)
+    reason_hit: dict[str, int] = defaultdict(int)
+    n_oos = oos_answered = 0
+
+    for item in items:
+        text, expect = item["text"], item["expect"]
+        start = time.perf_counter()
+        turn = engine.ask(text, item.get("lang", "ko"), item.get("menu"))
+        timings.append((time.perf_counter() - start) * 1000.0)
+        escalated = turn.action is Action.ESCALATE
+        reason = str(turn.handoff.reason) if turn.handoff else None
+        esc_predicted += escalated
+        ok = True
+
+        if expect == "out_of_scope":
+            n_oos += 1
+            if turn.action is Action.ANSWER:
+                oos_answered += 1
+                ok = False
+        elif expect == "escalate":
+            esc_expected += 1
+            esc_hit += escalated
+            want = item["reason"]
+            reason_total[want] += 1
+            hit = escalated and (reason == want if want == "emergency" else True)
+            reason_hit[want] += hit
+            ok = hit
+        else:
+            entry = kb.get(expect)
+            n_scope += 1
+            per_cat[entry.category][1] += 1
+            correct = turn.intent == expect
+            top1 += correct
+            per_cat[entry.category][0] += correct
+            expected_action = Action.ESCALATE if entry.requires_staff else Action.ANSWER
+            answered_ok += correct and turn.action is expected_action
+            clarified += turn.action is Action.CLARIFY
+            wrong_answers += turn.action is Action.ANSWER and not correct
+            contained += turn.action is Action.ANSWER
+            if entry.requires_staff:
+                esc_expected += 1
+                esc_hit += escalated
+            ok = correct
+        if not ok and len(errors) < max_errors:
+            errors.append(
+                {
+                    "text": text,
+                    "expect": expect if expect != "escalate" else f"escalate:{item['reason']}",
+                    "action": str(turn.action),
+                    "intent": turn.intent,
+                    "reason": reason,
+                    "confidence": round(turn.confidence, 3),
+                }
+            )
+
+    lat = np.asarray(timings)
+    return {
+        "items": len(items),
+        "in_scope_items": n_scope,
+        "intent_accuracy": _rate(top1, n_scope),
+        "answered_accuracy": _rate(answered_ok, n_scope),
+        "clarify_rate": _rate(clarified, n_scope),
+        "wrong_answer_rate": _rate(wrong_answers, n_scope),
+        "containment_rate": _rate(contained, n_scope),
+        "escalation_precision": _rate(esc_hit, esc_predicted),
+        "escalation_recall": _rate(esc_hit, esc_expected),
+        "escalation_recall_by_reason": {r: _rate(reason_hit[r], reason_total[r]) for r in sorted(reason_total)},
+        "emergency_recall": _rate(reason_hit["emergency"], reason_total["emergency"]),
+        "explicit_request_recall": _rate(reason_hit["agent_request"], reason_total["agent_request"]),
+        "oos_items": n_oos,
+        "oos_false_answer_rate": _rate(oos_answered, n_oos),
+        "per_category_accuracy": {c: _rate(v[0], v[1]) for c, v in sorted(per_cat.items())},
+        "latency_ms": {
+            "p50": round(float(np.percentile(lat, 50)), 2),
+            "p95": round(float(np.percentile(lat, 95)), 2),
+        },
+        "misclassified": errors,
+    }
+
+
+# ------------------------------------------------------------------------------------ calibration
+def calibrate(kb: KnowledgeBase, folds: int = 5) -> dict[str, float]:
+    """Fit conf = sigmoid(slope * (score - offset)) on K-fold held-out KB questions (no eval data)."""
+    from kiwipiepy import Kiwi
+
+    kiwi = Kiwi()
+    scores: list[float] = []
+    labels: list[int] = []
+    for fold in range(folds):
+        kept, held = [], []
+        for entry in kb.entries:
+            qs = entry.questions
+            train = tuple(q for i, q in enumerate(qs) if i % folds != fold) or qs[:1]
+            test = [q for i, q in enumerate(qs) if i % folds == fold and q not in train]
+            kept.append(_replace_questions(entry, train))
+            held.extend((q, entry) for q in test)
+        fold_kb = KnowledgeBase(kept, kb.synonyms, kb.lexicon, kb.slot_values, kb.source)
+        matcher = Matcher(fold_kb, kiwi=kiwi)
+        for question, entry in held:
+            top = matcher.rank(question, entry.lang, limit=1)
+            if top:
+                scores.append(top[0].score)
+                labels.append(int(top[0].entry.id == entry.id))
+    x = np.asarray(scores)
+    y = np.asarray(labels, dtype=float)
+    a, b = 1.0, 0.0  # logistic regression on one feature: p = sigmoid(a * x + b)
+    for _ in range(20000):
+        p = 1.0 / (1.0 + np.exp(-(a * x + b)))
+        a -= 0.5 * float(np.mean((p - y) * x))
+        b -= 0.5 * float(np.mean(p - y))
+    return {
+        "held_out_questions": len(labels),
+        "top1_accuracy": round(float(y.mean()), 4),
+        "calibration_slope": round(a, 3),
+        "calibration_offset": round(-b / a, 3) if a else math.nan,
+    }
+
+
+def _replace_questions(entry: Any, questions: tuple[str, ...]) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(entry, questions=questions)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dialog", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--eval", default=str(DEFAULT_EVAL), help="labelled eval YAML")
+    parser.add_argument("--kb", default=None, help="knowledge base YAML (default: packaged sample)")
+    parser.add_argument("--max-errors", type=int, default=MAX_LISTED_ERRORS)
+    parser.add_argument("--calibrate", action="store_true", help="refit the confidence curve on the KB")
+    args = parser.parse_args(argv)
+
+    if args.calibrate:
+        print(json.dumps(calibrate(load_kb(args.kb)), ensure_ascii=False, indent=2))
+        return 0
+    start = time.perf_counter()
+    engine = load_default_engine(args.kb)
+    load_s = time.perf_counter() - start
+    report = evaluate(engine, load_eval(args.eval), args.max_errors)
+    report["engine_load_s"] = round(load_s, 2)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    for key, value in report.items():
+        if key != "misclassified":
+            print(f"{key:28s} {value}")
+    print(f"misclassified (first {len(report['misclassified'])}):")
+    for err in report["misclassified"]:
+        print(f"  {err['text']!r}: expected {err['expect']}, got {err['action']} {err['intent']} "
+              f"{err['reason'] or ''} ({err['confidence']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Text-level dialog engine of the 120 Dasan voicebot: knowledge base, intent matching, ARS flow.
+
+The call loop (VAD -> STT -> dialog -> TTS) uses a small interface::
+
+    from dialog import load_default_engine, turn_to_dict
+
+    engine = load_default_engine()          # once per process (a few seconds: kiwipiepy); thread-safe
+    session = engine.new_session(call_id)   # one per call; not thread-safe, feed events in order
+    turn = session.start()                  # greeting + menu
+    turn = session.on_speech(text, language="ko", stt_confidence=None)   # Whisper text and language id
+    turn = session.on_dtmf("1")             # keypad: 0-9, *, #
+    turn = session.on_no_input()            # the caller stayed silent after a prompt
+    session.on_barge_in()                   # the caller spoke over the prompt (recorded only)
+    session.ended, session.handoff, session.history
+
+    engine.ask(text, language="ko") -> BotTurn      # single shot, for `voicebot ask TEXT --json`
+    turn_to_dict(turn)                               # {"action", "category", "intent", "confidence", "reply", ...}
+
+``BotTurn`` fields: ``action`` (Action: answer | clarify | escalate | menu | goodbye; ``menu`` also
+covers the greeting and reprompts after silence), ``category`` (covid | transport | water | general |
+directory | foreign | None), ``intent`` (KB entry id; for clarify the best guess), ``confidence``
+(0..1), ``reply`` (text to speak), ``end_call`` (hang up after speaking: goodbye only), ``handoff``
+(Handoff on escalate), ``expects`` (menu | question | yes_no | choice | slot | none) and
+``interruptible`` (False for emergency instructions and the goodbye, so 119/112 is heard in full).
+
+After ``action == escalate`` the call loop transfers the call to an agent and passes ``turn.handoff``
+(reason, category, intent, caller utterances, bot replies, timestamp, language, detail); after
+``goodbye`` it hangs up. Both end the session (``session.ended``); later events return the final turn.
+
+Escalation reasons (``Reason``): agent_request, low_confidence (two uncertain turns in a row),
+frustration (angry words or the same question repeated after an answer), requires_staff (KB entry
+needs personal data or a staff decision), emergency (reply says 119 / 112 / 109), foreign_language.
+
+Keypad (see ``dialog.session``): main menu 0 COVID-19, 1 transport, 2 water, 3 general, 4 directory,
+9 foreign languages (escalates), * repeats; in sub-menus * repeats the last prompt, # returns to the
+main menu, 0 connects to an agent.
+"""
+
+from .engine import DialogEngine, EngineConfig, Interpretation, effective_language, load_default_engine
+from .kb import CATEGORIES, KBEntry, KBError, KnowledgeBase, load_kb, parse_kb
+from .matcher import Candidate, Matcher, MatcherConfig, MatchResult
+from .session import DialogSession
+from .turns import Action, BotTurn, Handoff, HistoryItem, Reason, turn_to_dict
+
+__all__ = [
+    "CATEGORIES",
+    "Action",
+    "BotTurn",
+    "Candidate",
+    "DialogEngine",
+    "DialogSession",
+    "EngineConfig",
+    "Handoff",
+    "HistoryItem",
+    "Interpretation",
+    "KBEntry",
+    "KBError",
+    "KnowledgeBase",
+    "MatchResult",
+    "Matcher",
+    "MatcherConfig",
+    "Reason",
+    "effective_language",
+    "load_default_engine",
+    "load_kb",
+    "parse_kb",
+    "turn_to_dict",
+]

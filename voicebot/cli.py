@@ -1,0 +1,299 @@
+"""The ``voicebot`` command line. Subcommands print JSON lines with ``--json`` so scripts and checks can use them.
+
+Exit codes: 0 success, 1 some input failed (each failure reported on its own line), 2 usage or setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from voicebot.audio import AudioError
+
+log = logging.getLogger("voicebot")
+
+
+def _emit(payload: dict, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False), flush=True)
+    else:
+        print(text if text is not None else payload, flush=True)
+
+
+def _stt_config(args: argparse.Namespace):
+    from stt import STTConfig
+
+    return STTConfig(
+        backend=args.backend,
+        model=args.model,
+        model_path=args.model_path,
+        device=args.device,
+        compute_type=args.compute_type,
+        cpu_threads=args.threads,
+        language=None if args.language == "auto" else args.language,
+        beam_size=args.beam_size,
+        window=args.window,
+        initial_prompt=args.prompt,
+    )
+
+
+def _add_stt_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("speech recognition")
+    group.add_argument("--backend", choices=["faster-whisper", "openai-whisper"], default="faster-whisper")
+    group.add_argument("--model", default="base", help="Whisper size (only 'base' ships in packages)")
+    group.add_argument("--model-path", help="an operator's CTranslate2 directory or openai-whisper .pt file")
+    group.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    group.add_argument("--compute-type", help="override: int8, float16, float32 …")
+    group.add_argument("--threads", type=int, default=2)
+    group.add_argument("--language", default="ko", help="language code, or 'auto' to detect")
+    group.add_argument("--beam-size", type=int, default=5)
+    group.add_argument("--window", choices=["adaptive", "full"], default="adaptive")
+    group.add_argument("--prompt", help="domain vocabulary given to Whisper as context")
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from stt import create_transcriber
+    from voicebot.audio import load_audio
+
+    transcriber = create_transcriber(_stt_config(args))
+    failures = 0
+    for name in args.files:
+        try:
+            audio = load_audio(name)
+        except AudioError as exc:
+            failures += 1
+            _emit({"file": name, "error": str(exc)}, args.json, f"{name}: error: {exc}")
+            continue
+        result = transcriber.transcribe(audio.samples)
+        payload = {
+            "file": name,
+            "text": result.text,
+            "language": result.language,
+            "audio_s": round(result.audio_s, 3),
+            "elapsed_s": round(result.elapsed_s, 3),
+            "rtf": round(result.rtf, 3),
+            "backend": result.backend,
+            "window_s": result.window_s,
+            "dropped": result.dropped,
+        }
+        _emit(payload, args.json, f"{name}: {result.text}")
+    return 1 if failures else 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from stt import create_transcriber
+    from voicebot.audio import load_audio
+    from voicebot.listen import listen
+    from voicebot.vad import EndpointConfig
+
+    try:
+        audio = load_audio(args.file)
+    except AudioError as exc:
+        _emit({"file": args.file, "error": str(exc)}, args.json, f"error: {exc}")
+        return 1
+    transcriber = create_transcriber(_stt_config(args))
+    endpoint = EndpointConfig(hangover_ms=args.hangover_ms, max_utterance_ms=int(args.max_utterance_s * 1000))
+    for utterance in listen(
+        audio,
+        transcriber,
+        realtime=not args.fast,
+        vad=args.vad,
+        endpoint=endpoint,
+        partial_interval_s=args.partial_interval,
+    ):
+        payload = {"file": args.file, **utterance.as_dict()}
+        _emit(payload, args.json, f"[{utterance.start_s:6.2f}-{utterance.end_s:6.2f}] {utterance.text}")
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from tts import TTSConfig, TTSError, create_synthesizer
+    from voicebot.audio import write_wav
+
+    config = TTSConfig(cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+    try:
+        speech = create_synthesizer(config).synthesize(args.text, sample_rate=args.rate)
+    except TTSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_wav(args.out, speech.samples, speech.sample_rate)
+    payload = {
+        "out": args.out,
+        "sample_rate": speech.sample_rate,
+        "duration_s": round(speech.duration_s, 3),
+        "elapsed_s": round(speech.elapsed_s, 4),
+        "engine": speech.engine,
+        "source": speech.source,
+        "spoken_text": speech.spoken_text,
+    }
+    _emit(payload, args.json, f"wrote {args.out} ({speech.duration_s:.2f} s)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from models import asset_report
+
+    started = time.perf_counter()
+    report = asset_report(verify=args.action == "verify")
+    failed = [s for s in report if s.required and not s.ok]
+    for status in report:
+        mark = "ok" if status.ok else ("MISSING/BAD" if status.required else "absent (optional)")
+        _emit(
+            status.as_dict(),
+            args.json,
+            f"{mark:18} {status.name:34} {status.path or ''}\n{'':18} {status.detail}",
+        )
+    if not args.json:
+        verdict = "all required assets verified" if not failed else f"{len(failed)} required asset(s) failed"
+        print(f"{verdict} in {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from dialog import load_default_engine, turn_to_dict
+
+    turn = load_default_engine().ask(args.text, language=args.language)
+    payload = turn_to_dict(turn)
+    _emit(payload, args.json, f"[{payload['action']}/{payload['category']}] {payload['reply']}")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from dialog import load_default_engine
+    from stt import create_transcriber
+    from tts import TTSConfig, create_synthesizer
+    from voicebot.audio import Audio, load_audio, silence, write_wav
+    from voicebot.session import CallConfig, CallSession
+    from voicebot.simulate import parse_dtmf, simulate_call, write_recording
+    from voicebot.vad import EndpointConfig
+
+    try:
+        presses = parse_dtmf(args.dtmf)
+        caller = load_audio(args.file)
+        if args.delay > 0:
+            caller = Audio(np.concatenate([silence(args.delay), caller.samples]), caller.sample_rate)
+    except (AudioError, ValueError) as exc:
+        _emit({"file": args.file, "error": str(exc)}, args.json, f"error: {exc}")
+        return 1
+    config = CallConfig(
+        vad=args.vad,
+        endpoint=EndpointConfig(hangover_ms=args.hangover_ms),
+        language=None if args.language == "auto" else args.language,
+        no_input_s=args.no_input_s,
+        max_call_s=args.max_call_s,
+    )
+    session = CallSession(
+        load_default_engine(),
+        create_transcriber(_stt_config(args)),
+        create_synthesizer(TTSConfig(cache_dir=Path(args.cache_dir) if args.cache_dir else None)),
+        config,
+    )
+    result = simulate_call(session, caller, presses, realtime=not args.fast)
+    for turn in result.turns:
+        data = turn.as_dict()
+        _emit(
+            data,
+            args.json,
+            f"{data['caller_text'] or '(' + data['trigger'] + ')'} -> [{data['action']}] {data['bot_text']}",
+        )
+    summary = {
+        "call": "ended",
+        "reason": result.ended_reason,
+        "duration_s": round(result.duration_s, 2),
+        "turns": len(result.turns),
+        "handoff": result.handoff,
+    }
+    _emit(summary, args.json, f"call ended: {result.ended_reason} after {result.duration_s:.1f} s")
+    if args.out:
+        write_wav(args.out, result.bot, result.sample_rate)
+    if args.record:
+        write_recording(result, args.record)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicebot", description="Korean public-sector voicebot")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("transcribe", help="transcribe audio files with Whisper")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true")
+    _add_stt_options(p)
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("listen", help="stream a file through VAD and STT, one line per utterance")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--fast", action="store_true", help="do not pace the file in real time")
+    p.add_argument("--vad", choices=["webrtc", "silero"], default="webrtc")
+    p.add_argument("--hangover-ms", type=int, default=600)
+    p.add_argument("--max-utterance-s", type=float, default=20.0)
+    p.add_argument("--partial-interval", type=float, default=1.0, help="seconds between partials; 0 disables")
+    _add_stt_options(p)
+    p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("say", help="synthesise Korean speech to a WAV file")
+    p.add_argument("text")
+    p.add_argument("--out", required=True)
+    p.add_argument("--rate", type=int, choices=[8000, 16000], default=16000)
+    p.add_argument("--cache-dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_say)
+
+    p = sub.add_parser("ask", help="what the dialog manager answers to one question (text)")
+    p.add_argument("text")
+    p.add_argument("--language", default="ko")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("call", help="simulate a whole inbound call from a WAV file of the caller's side")
+    p.add_argument("file")
+    p.add_argument("--dtmf", help='keypad presses as "DIGIT@SECONDS,...", e.g. "1@9.5,*@20"')
+    p.add_argument("--delay", type=float, default=0.0, help="seconds of silence before the caller's audio")
+    p.add_argument("--out", help="write the bot's audio to this WAV")
+    p.add_argument("--record", help="write a stereo recording (caller left, bot right)")
+    p.add_argument("--fast", action="store_true", help="do not pace the file in real time")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--vad", choices=["webrtc", "silero"], default="webrtc")
+    p.add_argument("--hangover-ms", type=int, default=600)
+    p.add_argument("--no-input-s", type=float, default=7.0)
+    p.add_argument("--max-call-s", type=float, default=300.0)
+    p.add_argument("--cache-dir", help="TTS prompt cache directory")
+    _add_stt_options(p)
+    p.set_defaults(func=cmd_call)
+
+    p = sub.add_parser("models", help="list or verify model assets (offline)")
+    p.add_argument("action", choices=["list", "verify"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except Exception as exc:  # setup errors (missing model, bad option) end with a clear message
+        from models import ModelAssetError
+        from stt import STTError
+
+        if isinstance(exc, ModelAssetError | STTError | ValueError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""One call, frame in and frame out: VAD/endpointing -> STT -> dialog -> TTS, with barge-in and keypad.
+
+``CallSession`` is transport-neutral. A transport (SIP, WebRTC, or the file simulator in
+``voicebot.simulate``) gives it every caller frame with its stream time and takes one bot frame back for
+the same tick; keypad digits arrive through ``on_dtmf``. Heavy work (STT, TTS) runs inside
+``on_caller_frame`` when an utterance ends, and the bot's reply is scheduled to start once that work is
+done (``ready_at = decision time + processing time``), so the latency a caller would hear is what the
+timeline shows, in real time and in fast simulation alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from dialog import Action, BotTurn, DialogEngine
+from stt import Transcriber
+from tts import Synthesizer, TTSError
+from voicebot.audio import AudioFrame
+from voicebot.vad import EndpointConfig, Endpointer, SpeechDiscarded, SpeechEnd, SpeechStart, create_vad
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallConfig:
+    sample_rate: int = 16_000
+    frame_ms: int = 20
+    vad: str = "webrtc"
+    endpoint: EndpointConfig = EndpointConfig()
+    language: str | None = "ko"  # "auto" lets Whisper identify the language (foreign callers)
+    no_input_s: float = 7.0  # silence after a prompt before the bot reprompts
+    max_call_s: float = 600.0
+
+
+@dataclass
+class Latency:
+    endpoint_ms: float = 0.0  # last voiced frame -> end of speech declared
+    stt_ms: float = 0.0
+    dialog_ms: float = 0.0
+    tts_first_ms: float = 0.0  # synthesis of the first sentence
+    voice_to_voice_ms: float = 0.0  # last voiced caller frame -> first bot audio frame
+
+
+@dataclass
+class TurnRecord:
+    index: int
+    trigger: str  # start | speech | dtmf | no_input
+    caller_text: str
+    caller_language: str | None
+    bot_text: str
+    action: str
+    category: str | None
+    intent: str | None
+    confidence: float
+    caller_start_s: float | None
+    caller_end_s: float | None  # last voiced frame
+    bot_start_s: float  # first bot audio frame
+    latency: Latency | None
+    interrupted: bool = False  # the caller barged in on this reply
+    handoff: dict | None = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["latency_ms"] = (
+            {k: round(v, 1) for k, v in data.pop("latency").items()} if self.latency else data.pop("latency")
+        )
+        for key in ("caller_start_s", "caller_end_s", "bot_start_s"):
+            if data[key] is not None:
+                data[key] = round(data[key], 3)
+        data["confidence"] = round(self.confidence, 3)
+        return data
+
+
+@dataclass
+class CallEvent:
+    time_s: float
+    kind: str
+    detail: dict = field(default_factory=dict)
+
+
+class BotAudio:
+    """The bot's outgoing audio: chunks queued to start no earlier than a stream time."""
+
+    def __init__(self, sample_rate: int):
+        self.sample_rate = sample_rate
+        self._chunks: list[np.ndarray] = []
+        self._not_before = 0.0
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._chunks)
+
+    def schedule(self, samples: np.ndarray, not_before: float) -> None:
+        if not self._chunks:
+            self._not_before = not_before
+        self._chunks.append(samples.astype(np.float32, copy=False))
+
+    def clear(self) -> None:
+        self._chunks.clear()
+
+    def read(self, now_s: float, count: int) -> np.ndarray:
+        out = np.zeros(count, dtype=np.float32)
+        if not self._chunks or now_s < self._not_before:
+            return out
+        filled = 0
+        while filled < count and self._chunks:
+            head = self._chunks[0]
+            take = min(count - filled, len(head))
+            out[filled : filled + take] = head[:take]
+            filled += take
+            if take == len(head):
+                self._chunks.pop(0)
+            else:
+                self._chunks[0] = head[take:]
+        return out
+
+
+class CallSession:
+    """Runs the ARS dialog over one call's audio. Not thread-safe: one thread feeds it in order."""
+
+    def __init__(
+        self,
+        engine: DialogEngine,
+        transcriber: Transcriber,
+        synthesizer: Synthesizer,
+        config: CallConfig = CallConfig(),
+        call_id: str | None = None,
+    ):
+        self.config = config
+        self.transcriber = transcriber
+        self.synthesizer = synthesizer
+        self.dialog = engine.new_session(call_id) if call_id else engine.new_session()
+        self.endpointer = Endpointer(create_vad(config.vad), config.endpoint)
+        self.bot = BotAudio(config.sample_rate)
+        self.turns: list[TurnRecord] = []
+        self.events: list[CallEvent] = []
+        self.ended_reason: str | None = None
+        self._current: TurnRecord | None = None
+        self._current_turn: BotTurn | None = None
+        self._speech_start: float | None = None
+        self._bot_done_at: float | None = 0.0  # when the last prompt finished; None while it plays
+        self._frame_samples = config.sample_rate * config.frame_ms // 1000
+
+    # -- transport-facing API ---------------------------------------------------------------------
+
+    def start(self, now_s: float = 0.0) -> None:
+        self._event(now_s, "call_started")
+        started = time.perf_counter()
+        turn = self.dialog.start()
+        dialog_ms = (time.perf_counter() - started) * 1000
+        self._reply(turn, now_s, "start", "", None, None, None, Latency(dialog_ms=dialog_ms))
+
+    @property
+    def ended(self) -> bool:
+        """The call is over once the closing reply has been played out."""
+        return self.ended_reason is not None and not self.bot.pending
+
+    def on_caller_frame(self, frame: AudioFrame) -> np.ndarray:
+        """Consume one caller frame; return the bot's samples for the same tick."""
+        now = frame.start_s
+        self.endpointer.bot_speaking = self.bot.pending
+        for event in self.endpointer.process(frame):
+            self._on_endpoint(event, frame.end_s)
+        out = self.bot.read(now, len(frame.pcm) // 2)
+        self._track_playback(now)
+        self._check_no_input(frame.end_s)
+        if now >= self.config.max_call_s and self.ended_reason is None:
+            self._finish(now, "timeout")
+        return out
+
+    def on_dtmf(self, digit: str, now_s: float) -> None:
+        if self.ended_reason is not None:
+            return
+        self._event(now_s, "dtmf", {"digit": digit})
+        self._interrupt(now_s, "dtmf")
+        started = time.perf_counter()
+        turn = self.dialog.on_dtmf(digit)
+        dialog_ms = (time.perf_counter() - started) * 1000
+        self._reply(turn, now_s, "dtmf", digit, None, None, None, Latency(dialog_ms=dialog_ms))
+
+    def hangup(self, now_s: float) -> None:
+        """The caller hung up."""
+        if self.ended_reason is None:
+            self.bot.clear()
+            self._finish(now_s, "caller_hangup")
+
+    @property
+    def handoff(self) -> dict | None:
+        handoff = self.dialog.handoff
+        return handoff.to_dict() if handoff else None
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _event(self, time_s: float, kind: str, detail: dict | None = None) -> None:
+        self.events.append(CallEvent(round(time_s, 3), kind, detail or {}))
+
+    def _on_endpoint(self, event, now_s: float) -> None:
+        if self.ended_reason is not None:
+            return
+        if isinstance(event, SpeechStart):
+            self._speech_start = event.time_s
+            self._event(event.time_s, "speech_start", {"barge_in": event.barge_in})
+            if event.barge_in:
+                self._interrupt(event.time_s, "speech")
+        elif isinstance(event, SpeechDiscarded):
+            self._speech_start = None
+            self._event(event.time_s, "noise_ignored", {"reason": event.reason})
+        elif isinstance(event, SpeechEnd):
+            self._on_utterance(event, now_s)
+
+    def _interrupt(self, now_s: float, by: str) -> None:
+        """Barge-in: stop the prompt if it may be interrupted."""
+        if not self.bot.pending or self._current_turn is None or not self._current_turn.interruptible:
+            return
+        self.bot.clear()
+        self.dialog.on_barge_in()
+        if self._current is not None:
+            self._current.interrupted = True
+        self._bot_done_at = now_s
+        self._event(now_s, "barge_in", {"by": by})
+
+    def _on_utterance(self, event: SpeechEnd, now_s: float) -> None:
+        started = time.perf_counter()
+        transcript = self.transcriber.transcribe(event.samples, language=self.config.language)
+        stt_ms = (time.perf_counter() - started) * 1000
+        self._event(event.time_s, "utterance", {"stt_ms": round(stt_ms, 1), "dropped": transcript.dropped})
+        if not transcript.text:
+            self._speech_start = None
+            self._bot_done_at = now_s if not self.bot.pending else self._bot_done_at
+            return
+        started = time.perf_counter()
+        turn = self.dialog.on_speech(
+            transcript.text, language=transcript.language, stt_confidence=transcript.confidence
+        )
+        dialog_ms = (time.perf_counter() - started) * 1000
+        latency = Latency(
+            endpoint_ms=(event.time_s - event.last_voiced_s) * 1000, stt_ms=stt_ms, dialog_ms=dialog_ms
+        )
+        self._reply(
+            turn,
+            event.time_s,
+            "speech",
+            transcript.text,
+            transcript.language,
+            event.start_s,
+            event.last_voiced_s,
+            latency,
+        )
+        self._speech_start = None
+
+    def _reply(
+        self,
+        turn: BotTurn,
+        decided_s: float,
+        trigger: str,
+        caller_text: str,
+        language: str | None,
+        caller_start: float | None,
+        caller_end: float | None,
+        latency: Latency,
+    ) -> None:
+        processing_s = (latency.stt_ms + latency.dialog_ms) / 1000
+        first = True
+        ready_at = decided_s
+        try:
+            for chunk in self.synthesizer.stream(turn.reply, sample_rate=self.config.sample_rate):
+                if first:
+                    latency.tts_first_ms = chunk.elapsed_s * 1000
+                    ready_at = decided_s + processing_s + chunk.elapsed_s
+                    first = False
+                self.bot.schedule(chunk.samples, ready_at)
+        except TTSError as exc:
+            log.error("TTS failed for a %s reply: %s", turn.action, exc)
+            self._event(decided_s, "tts_error", {"error": str(exc)})
+        if caller_end is not None:
+            latency.voice_to_voice_ms = (ready_at - caller_end) * 1000
+        record = TurnRecord(
+            index=len(self.turns),
+            trigger=trigger,
+            caller_text=caller_text,
+            caller_language=language,
+            bot_text=turn.reply,
+            action=str(turn.action),
+            category=turn.category,
+            intent=turn.intent,
+            confidence=float(turn.confidence),
+            caller_start_s=caller_start,
+            caller_end_s=caller_end,
+            bot_start_s=ready_at,
+            latency=latency,
+            handoff=turn.handoff.to_dict() if turn.handoff else None,
+        )
+        self.turns.append(record)
+        self._current, self._current_turn = record, turn
+        self._bot_done_at = None
+        self._event(ready_at, "bot_reply", {"action": str(turn.action), "category": turn.category})
+        if turn.action == Action.ESCALATE:
+            self._finish(ready_at, "transfer")
+        elif turn.end_call or self.dialog.ended:
+            self._finish(ready_at, "goodbye")
+
+    def _track_playback(self, now_s: float) -> None:
+        if self._bot_done_at is None and not self.bot.pending:
+            self._bot_done_at = now_s
+
+    def _check_no_input(self, now_s: float) -> None:
+        if self.ended_reason is not None or self._bot_done_at is None or self.endpointer.in_speech:
+            return
+        if self._current_turn is not None and self._current_turn.expects == "none":
+            return
+        if now_s - self._bot_done_at >= self.config.no_input_s:
+            self._event(now_s, "no_input")
+            started = time.perf_counter()
+            turn = self.dialog.on_no_input()
+            dialog_ms = (time.perf_counter() - started) * 1000
+            self._reply(turn, now_s, "no_input", "", None, None, None, Latency(dialog_ms=dialog_ms))
+
+    def _finish(self, now_s: float, reason: str) -> None:
+        self.ended_reason = reason
+        self._event(now_s, "call_ended", {"reason": reason})

@@ -53,7 +53,9 @@ def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def evaluate(engine: DialogEngine, items: list[dict[str, Any]], max_errors: int = MAX_LISTED_ERRORS) -> dict[str, Any]:
+def evaluate(
+    engine: DialogEngine, items: list[dict[str, Any]], max_errors: int = MAX_LISTED_ERRORS
+) -> dict[str, Any]:
     kb = engine.kb
     for item in items[:3]:  # warm-up, so that the first timings are not lazy initialisation
         engine.ask(item["text"], item.get("lang", "ko"))
@@ -129,7 +131,9 @@ def evaluate(engine: DialogEngine, items: list[dict[str, Any]], max_errors: int 
         "containment_rate": _rate(contained, n_scope),
         "escalation_precision": _rate(esc_hit, esc_predicted),
         "escalation_recall": _rate(esc_hit, esc_expected),
-        "escalation_recall_by_reason": {r: _rate(reason_hit[r], reason_total[r]) for r in sorted(reason_total)},
+        "escalation_recall_by_reason": {
+            r: _rate(reason_hit[r], reason_total[r]) for r in sorted(reason_total)
+        },
         "emergency_recall": _rate(reason_hit["emergency"], reason_total["emergency"]),
         "explicit_request_recall": _rate(reason_hit["agent_request"], reason_total["agent_request"]),
         "oos_items": n_oos,
@@ -144,8 +148,46 @@ def evaluate(engine: DialogEngine, items: list[dict[str, Any]], max_errors: int 
 
 
 # ------------------------------------------------------------------------------------ calibration
-def calibrate(kb: KnowledgeBase, folds: int = 5) -> dict[str, float]:
-    """Fit conf = sigmoid(slope * (score - offset)) on K-fold held-out KB questions (no eval data)."""
+# Out-of-scope questions for choosing the matcher's reject floor. Written for calibration only and
+# deliberately different from the eval set's out-of-scope items, so the eval stays a held-out test.
+CALIBRATION_OOS: tuple[str, ...] = (
+    "주말에 볼 만한 드라마 있어요",
+    "김치찌개 맛있게 끓이는 법 알려 주세요",
+    "연봉 협상 어떻게 하면 잘해요",
+    "축구 국가대표 경기 언제 해요",
+    "노트북 어떤 거 사는 게 좋아요",
+    "헬스장 어디가 좋은지 알려 주세요",
+    "영어 공부 잘하는 방법 있나요",
+    "오늘 운세 좀 봐 주세요",
+    "좋은 책 한 권 추천해 주세요",
+    "아파트 지금 사야 돼요 팔아야 돼요",
+    "자동차 보험 어디가 제일 싸요",
+    "기타 배우고 싶은데 학원 추천해 주세요",
+    "결혼식 축의금 얼마 내야 돼요",
+    "컴퓨터가 자꾸 혼자 꺼져요",
+    "와이파이 비밀번호 뭐예요",
+    "라면 몇 분 끓여야 맛있어요",
+    "잠이 안 오는데 어떻게 해요",
+    "지금 몇 시예요",
+    "저녁에 배달 음식 뭐 시킬까요",
+    "아이돌 콘서트 표 구하는 방법 알려 주세요",
+    "휴대폰 요금제 할인 받는 방법",
+    "중고차 시세 알려 주세요",
+    "피아노 조율 어디서 해요",
+    "등산하기 좋은 산 추천해 주세요",
+    "회사 상사가 너무 싫어요",
+    "골프 잘 치는 법 알려 주세요",
+    "시험 공부 계획 좀 짜 주세요",
+    "넷플릭스 해지하는 방법",
+    "주식 계좌 만들려면 어떻게 해요",
+    "이 노래 제목이 뭐예요",
+)
+
+
+def calibrate(kb: KnowledgeBase, folds: int = 5) -> dict[str, Any]:
+    """Fit conf = sigmoid(slope * (score - offset)) on K-fold held-out KB questions (no eval data),
+    and report, under the configured curve, how held-out precision and the out-of-scope calibration
+    questions move with the answer threshold and the reject floor."""
     from kiwipiepy import Kiwi
 
     kiwi = Kiwi()
@@ -166,6 +208,9 @@ def calibrate(kb: KnowledgeBase, folds: int = 5) -> dict[str, float]:
             if top:
                 scores.append(top[0].score)
                 labels.append(int(top[0].entry.id == entry.id))
+    full = Matcher(kb, kiwi=kiwi)
+    held_conf = np.asarray([full.calibrate(v) for v in scores])
+    oos_conf = np.asarray([c[0].confidence for q in CALIBRATION_OOS if (c := full.rank(q, "ko", limit=1))])
     x = np.asarray(scores)
     y = np.asarray(labels, dtype=float)
     a, b = 1.0, 0.0  # logistic regression on one feature: p = sigmoid(a * x + b)
@@ -178,6 +223,23 @@ def calibrate(kb: KnowledgeBase, folds: int = 5) -> dict[str, float]:
         "top1_accuracy": round(float(y.mean()), 4),
         "calibration_slope": round(a, 3),
         "calibration_offset": round(-b / a, 3) if a else math.nan,
+        "configured_curve": {
+            "slope": full.config.calibration_slope,
+            "offset": full.config.calibration_offset,
+        },
+        # Under the configured curve: share of held-out questions at or above a confidence, and how
+        # many of those are right; share of out-of-scope calibration questions at or above it.
+        "by_confidence": {
+            f"{t:.2f}": {
+                "held_out_share": round(float((held_conf >= t).mean()), 3),
+                "held_out_precision": round(float(y[held_conf >= t].mean()), 3)
+                if (held_conf >= t).any()
+                else None,
+                "oos_share": round(float((oos_conf >= t).mean()), 3),
+            }
+            for t in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+        },
+        "oos_max_confidence": round(float(oos_conf.max()), 3) if oos_conf.size else None,
     }
 
 
@@ -212,8 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key:28s} {value}")
     print(f"misclassified (first {len(report['misclassified'])}):")
     for err in report["misclassified"]:
-        print(f"  {err['text']!r}: expected {err['expect']}, got {err['action']} {err['intent']} "
-              f"{err['reason'] or ''} ({err['confidence']})")
+        print(
+            f"  {err['text']!r}: expected {err['expect']}, got {err['action']} {err['intent']} "
+            f"{err['reason'] or ''} ({err['confidence']})"
+        )
     return 0
 
 

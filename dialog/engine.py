@@ -125,12 +125,14 @@ class DialogEngine:
             if any(v is None for v in values.values()):
                 return Interpretation("slot_needed", lang, result, entry)
             return Interpretation("answer", lang, result, entry, slot_values=values)  # type: ignore[arg-type]
-        if lang == "en":
+        if lang == "en" and result.decision == "reject":
             return Interpretation("foreign_language", lang, result)
-        if rules.agent_request_strength(text, lang) == "weak":
+        if lang == "ko" and rules.agent_request_strength(text, lang) == "weak":
             return Interpretation("agent_request", lang, result)
-        if result.decision == "clarify":
-            options = tuple(c.entry for c in result.candidates[:2])
+        if result.decision in ("clarify", "confirm"):
+            # Two close intents: ask which one; one plausible intent: ask whether it is the one.
+            n = 2 if result.decision == "clarify" else 1
+            options = tuple(c.entry for c in result.candidates[:n])
             return Interpretation("clarify", lang, result, options[0], options=options)
         return Interpretation("not_understood", lang, result)
 
@@ -168,7 +170,9 @@ def render(interp: Interpretation, follow_up: bool) -> BotTurn:
         reply = prompts.ESCALATE_FRUSTRATION_EN if en else prompts.ESCALATE_FRUSTRATION
         return BotTurn(Action.ESCALATE, reply, confidence=conf, expects="none")
     if kind == "foreign_language":
-        return BotTurn(Action.ESCALATE, prompts.ESCALATE_FOREIGN, category="foreign", confidence=conf, expects="none")
+        return BotTurn(
+            Action.ESCALATE, prompts.ESCALATE_FOREIGN, category="foreign", confidence=conf, expects="none"
+        )
     assert kind in ("answer", "staff", "slot_needed", "clarify", "not_understood")
     if kind == "not_understood" or entry is None:
         return BotTurn(Action.CLARIFY, prompts.NOT_UNDERSTOOD, confidence=conf, expects="question")
@@ -183,8 +187,12 @@ def render(interp: Interpretation, follow_up: bool) -> BotTurn:
         return BotTurn(Action.ESCALATE, reply, entry.category, entry.id, conf, expects="none")
     if kind == "slot_needed":
         return BotTurn(Action.CLARIFY, entry.slots[0].prompt, entry.category, entry.id, conf, expects="slot")
-    a, b = interp.options
-    reply = prompts.CLARIFY_TWO.format(a=a.title, b=b.title)
+    if len(interp.options) == 1:
+        (a,) = interp.options
+        reply = (prompts.CLARIFY_ONE_EN if en else prompts.CLARIFY_ONE).format(a=a.title)
+    else:
+        a, b = interp.options
+        reply = (prompts.CLARIFY_TWO_EN if en else prompts.CLARIFY_TWO).format(a=a.title, b=b.title)
     return BotTurn(Action.CLARIFY, reply, a.category, a.id, conf, expects="choice")
 
 

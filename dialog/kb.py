@@ -170,7 +170,9 @@ def parse_kb(data: Any, source: str = "<memory>") -> KnowledgeBase:
     )
 
 
-def _parse_entry(raw: Any, index: int, source: str, slot_values: Mapping[str, tuple[SlotValue, ...]]) -> KBEntry:
+def _parse_entry(
+    raw: Any, index: int, source: str, slot_values: Mapping[str, tuple[SlotValue, ...]]
+) -> KBEntry:
     if not isinstance(raw, dict):
         raise KBError(f"{source}: entry #{index}: must be a mapping of fields")
     label = f"{source}: entry #{index} ({raw.get('id')!r})"
@@ -243,7 +245,9 @@ def _parse_entry(raw: Any, index: int, source: str, slot_values: Mapping[str, tu
     )
 
 
-def _parse_slots(raw: Any, fail: Any, slot_values: Mapping[str, tuple[SlotValue, ...]]) -> tuple[SlotSpec, ...]:
+def _parse_slots(
+    raw: Any, fail: Any, slot_values: Mapping[str, tuple[SlotValue, ...]]
+) -> tuple[SlotSpec, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict) or not raw:
@@ -252,7 +256,11 @@ def _parse_slots(raw: Any, fail: Any, slot_values: Mapping[str, tuple[SlotValue,
     for name, spec in raw.items():
         if name not in slot_values:
             raise fail("slots", f"slot {name!r} has no values under top-level 'slot_values'")
-        if not isinstance(spec, dict) or not isinstance(spec.get("prompt"), str) or not spec["prompt"].strip():
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get("prompt"), str)
+            or not spec["prompt"].strip()
+        ):
             raise fail("slots", f"slot {name!r} needs a non-empty 'prompt'")
         specs.append(SlotSpec(name=name, prompt=spec["prompt"].strip()))
     return tuple(specs)

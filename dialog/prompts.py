@@ -58,6 +58,7 @@ OFFER_AGENT = (
 NOT_UNDERSTOOD = "죄송합니다. 잘 이해하지 못했습니다. 궁금하신 내용을 조금 더 자세히 말씀해 주시겠어요?"
 NOT_HEARD = "죄송합니다. 잘 듣지 못했습니다. 다시 한 번 말씀해 주시겠어요?"
 CLARIFY_TWO = "{a} 문의이신가요, 아니면 {b} 문의이신가요?"
+CLARIFY_ONE = "{a} 문의이신가요? 맞으시면 네, 아니면 아니요라고 말씀해 주세요."
 CLARIFY_REJECTED = "그럼 궁금하신 내용을 다시 한 번 말씀해 주시겠어요?"
 
 GOODBYE = "120 다산콜센터를 이용해 주셔서 감사합니다. 좋은 하루 보내세요."
@@ -110,6 +111,8 @@ EMERGENCY_REPLY_EN = (
     "위급한 상황이면 119나 112에 바로 전화해 주세요."
 )
 ENGLISH_FOLLOW_UP = " Is there anything else?"
+CLARIFY_ONE_EN = "Is your question about {a}? Please say yes or no."
+CLARIFY_TWO_EN = "Is your question about {a}, or about {b}?"
 ENGLISH_GOODBYE = "Thank you for calling Seoul 120 Dasan call centre. Goodbye."
 ESCALATE_AGENT_EN = "I will connect you to a counsellor. Please hold. 상담원에게 연결해 드리겠습니다."
 ESCALATE_FRUSTRATION_EN = "I am sorry. I will connect you to a counsellor now. Please hold."

@@ -58,7 +58,9 @@ _EMERGENCY_EN: tuple[tuple[EmergencyKind, re.Pattern[str]], ...] = (
     ("fire", re.compile(r"there is a fire|there's a fire|fire in|on fire|burning|smoke")),
     (
         "police",
-        re.compile(r"intruder|break(ing)? in|broke in|attack|following me|stalk|robber|thief|knife|gun|hitting me|assault"),
+        re.compile(
+            r"intruder|break(ing)? in|broke in|attack|following me|stalk|robber|thief|knife|gun|hitting me|assault"
+        ),
     ),
     (
         "medical",
@@ -67,7 +69,14 @@ _EMERGENCY_EN: tuple[tuple[EmergencyKind, re.Pattern[str]], ...] = (
             r"seizure|overdose|drowning|choking|badly hurt|injured"
         ),
     ),
-    ("general", re.compile(r"^help\b|help me|save me|urgent")),
+    # "help me in English / with my visa" asks for service, not rescue.
+    (
+        "general",
+        re.compile(
+            r"(^|\b(please|somebody|someone|anybody|anyone) )help\b(?! (me )?(in|with|to|find|for|about|understand|get)\b)|"
+            r"help me( now| quick| please)?[.!?]*$|save me|urgent"
+        ),
+    ),
 )
 
 _LANGUAGE_NAMES = r"(영어|중국어|일본어|외국어|베트남어|몽골어|러시아어|태국어|통역)"
@@ -80,6 +89,10 @@ _AGENT_STRONG = re.compile(
     r"직원(이요|분이요|분요)$|사람(이요|요)$"
 )
 _AGENT_WEAK = re.compile(r"연결(해|시켜)(주|줘|줄)|바꿔(주|줘)|연결부탁")
+# What may surround a bare "연결해 주세요" that names nothing to connect to (then it means an agent).
+_AGENT_BARE_FILLER = re.compile(
+    r"그냥|빨리|얼른|저기요|저기|좀|네|예|드립니다|드려요|합니다|하세요|세요|십시오|요"
+)
 _AGENT_EN = re.compile(
     r"(talk|speak|connect)( me)? (to|with) (a |an |the )?(real |live )?(person|human|agent|operator|someone|somebody|counsel)|"
     r"real person|human please|live agent|operator please"
@@ -89,13 +102,17 @@ _FRUSTRATION = re.compile(
     r"몇번말|같은말|똑같은(말|얘기|소리)|같은얘기|말귀|못알아듣|못알아들|"
     r"알아듣지|답답|장난하|장난해|장난치|뭐하는거|어이없|세번째전화|계속같은|자꾸같은|제대로좀|말을못알아"
 )
-_FRUSTRATION_EN = re.compile(r"useless|stupid|annoying|frustrat|ridiculous|you don't understand|not listening")
+_FRUSTRATION_EN = re.compile(
+    r"useless|stupid|annoying|frustrat|ridiculous|you don't understand|not listening"
+)
 
 _NO = re.compile(
     r"^(아니|아뇨|아닙니다|없어|없습니다|없네|없구|됐어|됐습니다|됐고|괜찮|감사|고맙|고마워|수고|끊을게|끊겠|끊어|그만|"
     r"이제됐|이제없|더없|충분|알겠|알았|잘알|네감사|예감사|네고맙|네괜찮|네없|네됐|네알겠|예알겠)"
 )
-_YES = re.compile(r"^(네|예|응|있어|있습니다|있는데|있어요|하나더|또있|그리고|질문|물어볼|궁금한거)")
+_YES = re.compile(
+    r"^(네|예|응|맞아|맞습니다|맞아요|맞는|그래요|그렇습니다|있어|있습니다|있는데|있어요|하나더|또있|그리고|질문|물어볼|궁금한거)"
+)
 
 _NO_EN = re.compile(r"^(no|nope|nothing|thatsall|thankyou|thanks|bye|goodbye)")
 _YES_EN = re.compile(r"^(yes|yeah|yep|sure|ok|okay)")
@@ -150,7 +167,9 @@ def agent_request_strength(text: str, lang: str = "ko") -> Literal["strong", "we
     if _AGENT_STRONG.search(c):
         return "strong"
     if _AGENT_WEAK.search(c):
-        return "weak"
+        # "연결해 주세요" alone names no office to connect to: the caller wants an agent.
+        rest = _AGENT_BARE_FILLER.sub("", _AGENT_WEAK.sub("", c))
+        return "strong" if not rest else "weak"
     return "none"
 
 
@@ -166,6 +185,17 @@ def is_no(text: str) -> bool:
     if len(c) > _MAX_YES_NO_CHARS:
         return False
     return bool(_NO.match(c) or _NO_EN.match(c))
+
+
+_BARE_YES = re.compile(
+    r"^((네|예|응|맞아|맞습니다|맞아요|맞는데요|그래요|그렇습니다|있어|있습니다|있는데요|있어요|좀|그|저|요)+|"
+    r"(yes|yeah|yep|sure|ok|okay)+)$"
+)
+
+
+def is_bare_yes(text: str) -> bool:
+    """Only a yes ("네", "네 있어요", "예 맞아요"), with no question in it."""
+    return bool(_BARE_YES.match(compact(text)))
 
 
 def is_yes(text: str) -> bool:

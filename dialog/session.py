@@ -4,12 +4,12 @@ States and what moves between them::
 
     MENU ──digit / spoken menu──> QUESTION ──answer──> FOLLOW_UP ──no──> (goodbye, ended)
       │  └─question at greeting────────────────────────┘   │ └─yes──> QUESTION
-      │                      clarifying question ──> CLARIFY / SLOT ──resolved──> FOLLOW_UP
+      │   clarifying question (two options, or one to confirm) ──> CLARIFY / SLOT ──resolved──> FOLLOW_UP
       └─ silence x3 (never answered) ──> AGENT_OFFER ──yes / 0──> (escalate, ended)
 
 Keypad: in MENU 0,1,2,3,4,9 pick a menu and * or # repeat it. Everywhere else * repeats the last
 prompt (or answer), # goes back to the main menu, 0 connects to an agent, 1-4 and 9 jump to that
-menu, and in CLARIFY 1 or 2 pick the first or second option offered.
+menu, and in CLARIFY 1 or 2 pick the first or second option offered (yes / no when one was offered).
 
 Checked on every utterance, before the state: emergency (escalate at once, 119/112 instructions),
 non-Korean language, explicit agent request, frustration, and the same question repeated after an
@@ -94,7 +94,7 @@ class DialogSession:
         if self._final is not None:
             return self._final
         text = " ".join((text or "").split())
-        if not compact(text):
+        if not any(ch.isalnum() for ch in text):  # not compact(): it drops Chinese, Japanese, ...
             return self.on_no_input()
         self._history.append(HistoryItem("caller", "speech", text, language=language))
         self._no_input = 0
@@ -107,7 +107,9 @@ class DialogSession:
         if stt_confidence is not None and stt_confidence < self.engine.config.min_stt_confidence:
             return self._uncertain_turn(prompts.NOT_HEARD, None)
         if self._is_repeat(text):
-            return self._escalate(Reason.FRUSTRATION, prompts.ESCALATE_FRUSTRATION, detail="repeated question")
+            return self._escalate(
+                Reason.FRUSTRATION, prompts.ESCALATE_FRUSTRATION, detail="repeated question"
+            )
 
         handler = {
             State.MENU: self._speech_in_menu,
@@ -146,7 +148,9 @@ class DialogSession:
             return self._select_menu(digit)
         last = self._last_prompt
         reply = prompts.MENU_INVALID + (last.reply if last else prompts.MENU)
-        return self._emit(dataclasses.replace(last, reply=reply) if last else BotTurn(Action.MENU, reply, expects="menu"))
+        return self._emit(
+            dataclasses.replace(last, reply=reply) if last else BotTurn(Action.MENU, reply, expects="menu")
+        )
 
     def on_no_input(self) -> BotTurn:
         if self._final is not None:
@@ -183,22 +187,39 @@ class DialogSession:
             return self._goodbye(prompts.ENGLISH_GOODBYE if lang == "en" else "네, " + prompts.GOODBYE)
         if rules.is_yes(text):
             interp = self.engine.interpret_question(text, lang, self._category)
-            if interp.kind not in ("answer", "staff", "slot_needed"):
+            if rules.is_bare_yes(text) or interp.kind not in ("answer", "staff", "slot_needed"):
                 self._state = State.QUESTION
-                return self._emit(BotTurn(Action.MENU, prompts.ASK_QUESTION, self._category, expects="question"))
+                return self._emit(
+                    BotTurn(Action.MENU, prompts.ASK_QUESTION, self._category, expects="question")
+                )
         return None
 
     def _speech_in_clarify(self, text: str, lang: str) -> BotTurn | None:
         options = self._options
+        if len(options) == 1 and rules.is_yes(text):  # "X 문의이신가요?" - "네, 맞아요"
+            return self._answer_entry(
+                options[0], self._pending_text, lang, slot_text=f"{self._pending_text} {text}"
+            )
         choice = rules.ordinal_choice(text)
         if choice is not None and choice < len(options):
-            return self._answer_entry(options[choice], self._pending_text, lang, slot_text=f"{self._pending_text} {text}")
+            return self._answer_entry(
+                options[choice], self._pending_text, lang, slot_text=f"{self._pending_text} {text}"
+            )
         for entry in options:
             if compact(entry.title) in compact(text):
                 return self._answer_entry(entry, text, lang, slot_text=f"{self._pending_text} {text}")
         if rules.is_no(text) and len(compact(text)) <= 8:
+            if lang == "en":  # the English FAQ has nothing closer: hand over to a foreign-language counsellor
+                return self._escalate(
+                    Reason.FOREIGN_LANGUAGE,
+                    prompts.ESCALATE_FOREIGN,
+                    category="foreign",
+                    detail="rejected option",
+                )
             self._state = State.QUESTION
-            return self._emit(BotTurn(Action.CLARIFY, prompts.CLARIFY_REJECTED, self._category, expects="question"))
+            return self._emit(
+                BotTurn(Action.CLARIFY, prompts.CLARIFY_REJECTED, self._category, expects="question")
+            )
         restricted = self.engine.matcher.match(text, lang, restrict=[e.id for e in options])
         full = self.engine.interpret_question(text, lang, self._category)
         if full.kind in ("answer", "staff", "slot_needed") and full.entry not in options:
@@ -249,7 +270,9 @@ class DialogSession:
         if kind == "clarify":
             self._options = interp.options
             self._pending_text = text
-            return self._uncertain_turn(render(interp, follow_up=True).reply, interp.entry, expects="choice", interp=interp)
+            return self._uncertain_turn(
+                render(interp, follow_up=True).reply, interp.entry, expects="choice", interp=interp
+            )
         return self._uncertain_turn(prompts.NOT_UNDERSTOOD, None, interp=interp)
 
     def _answer_entry(self, entry: KBEntry, text: str, lang: str, slot_text: str | None = None) -> BotTurn:
@@ -261,7 +284,9 @@ class DialogSession:
         if any(v is None for v in values.values()):
             self._state = State.SLOT
             self._slot_entry = entry
-            return self._emit(BotTurn(Action.CLARIFY, entry.slots[0].prompt, entry.category, entry.id, expects="slot"))
+            return self._emit(
+                BotTurn(Action.CLARIFY, entry.slots[0].prompt, entry.category, entry.id, expects="slot")
+            )
         interp = Interpretation("answer", lang, entry=entry, slot_values=values)  # type: ignore[arg-type]
         turn = dataclasses.replace(render(interp, follow_up=True), confidence=1.0)
         return self._answered_turn(turn, text)
@@ -338,7 +363,9 @@ class DialogSession:
         if state is State.MENU:
             return self._emit(BotTurn(Action.MENU, prompts.MENU_AGAIN + prompts.MENU, expects="menu"))
         if state is State.FOLLOW_UP:
-            return self._emit(BotTurn(Action.MENU, prompts.REPROMPT_FOLLOW_UP, self._category, expects="yes_no"))
+            return self._emit(
+                BotTurn(Action.MENU, prompts.REPROMPT_FOLLOW_UP, self._category, expects="yes_no")
+            )
         if state in (State.CLARIFY, State.SLOT) and self._last_prompt is not None:
             return self._emit(dataclasses.replace(self._last_prompt, action=Action.MENU))
         return self._emit(BotTurn(Action.MENU, prompts.REPROMPT_QUESTION, self._category, expects="question"))
@@ -386,7 +413,13 @@ class DialogSession:
 
     def _goodbye(self, reply: str) -> BotTurn:
         turn = BotTurn(
-            Action.GOODBYE, reply, self._category, confidence=1.0, end_call=True, expects="none", interruptible=False
+            Action.GOODBYE,
+            reply,
+            self._category,
+            confidence=1.0,
+            end_call=True,
+            expects="none",
+            interruptible=False,
         )
         return self._end(turn)
 
@@ -396,7 +429,9 @@ class DialogSession:
         return self._emit(turn)
 
     def _emit(self, turn: BotTurn) -> BotTurn:
-        self._history.append(HistoryItem("bot", str(turn.action), turn.reply, language=self._language, turn=turn))
+        self._history.append(
+            HistoryItem("bot", str(turn.action), turn.reply, language=self._language, turn=turn)
+        )
         if turn.action is not Action.GOODBYE and turn.action is not Action.ESCALATE:
             self._last_prompt = turn
         return turn

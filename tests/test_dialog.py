@@ -329,6 +329,7 @@ def test_requires_staff_entry_escalates(engine):
         ("죽고 싶어요", "109"),
         ("부엌에서 불이 났어요", "119"),
         ("가스 냄새가 나요", "119"),
+        ("할머니가 스러지셨어요", "119"),  # Whisper often hears 쓰 as 스
     ],
 )
 def test_emergency_escalates_at_once_with_119_or_112(engine, text, number):

@@ -285,6 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly, as Unix tools do
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # setup errors (missing model, bad option) end with a clear message
         from models import ModelAssetError
         from stt import STTError

@@ -21,5 +21,5 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip >/dev/null
 # torch first and pinned: an unpinned torch (asked for by openai-whisper) would pull a multi-GB CUDA build.
 "${PIP[@]}" install "torch==2.13.0"
-"${PIP[@]}" install -e ".[dev,silero]"
+"${PIP[@]}" install -e ".[dev,silero,bench]"
 .venv/bin/voicebot models verify

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from voicebot.audio import Audio, iter_frames, load_audio, silence
-from voicebot.vad import EndpointConfig, Endpointer, SpeechDiscarded, SpeechEnd, SpeechStart, create_vad
+from voicebot.vad import (
+    EndpointConfig,
+    Endpointer,
+    SpeechDiscarded,
+    SpeechEnd,
+    SpeechPause,
+    SpeechStart,
+    create_vad,
+)
 
 
 def energy_bounds(samples: np.ndarray, rate: int = 16_000) -> tuple[float, float]:
@@ -115,3 +123,32 @@ def test_silero_vad_option_finds_the_same_utterances(two_utterances):
     assert len(ends) == 2
     for (_, true_end), end in zip(spans, ends, strict=True):
         assert abs(end.last_voiced_s - true_end) < 0.4
+
+
+def test_pause_event_carries_exactly_the_final_utterance(two_utterances):
+    """The speculative decode at a pause sees the same samples the endpoint will deliver."""
+    signal, _ = two_utterances
+    events = run(signal)
+    ends = [e for e in events if isinstance(e, SpeechEnd)]
+    for end in ends:
+        pauses = [e for e in events if isinstance(e, SpeechPause) and e.last_voiced_s == end.last_voiced_s]
+        assert len(pauses) == 1
+        pause = pauses[0]
+        assert pause.time_s == pytest.approx(end.last_voiced_s + 0.2, abs=0.021)
+        assert np.array_equal(pause.samples, end.samples)
+
+
+def test_early_end_applies_only_after_the_transcript_is_ready(korean_clips):
+    speech = load_audio(korean_clips[0].path).samples
+    signal = np.concatenate([silence(1.0), speech, silence(2.0)])
+    config = EndpointConfig()
+    for ready_after_s, expected_ms in ((0.0, config.early_hangover_ms), (0.5, 500), (5.0, config.hangover_ms)):
+        endpointer = Endpointer(create_vad("webrtc"), config)
+        events = []
+        for frame in iter_frames(Audio(signal, 16_000), config.frame_ms):
+            for event in endpointer.process(frame):
+                if isinstance(event, SpeechPause):
+                    endpointer.allow_early_end(event.last_voiced_s, event.last_voiced_s + ready_after_s)
+                events.append(event)
+        (end,) = [e for e in events if isinstance(e, SpeechEnd)]
+        assert (end.time_s - end.last_voiced_s) * 1000 == pytest.approx(expected_ms, abs=21)

@@ -11,6 +11,7 @@ timeline shows, in real time and in fast simulation alike.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -20,7 +21,15 @@ from dialog import Action, BotTurn, DialogEngine
 from stt import Transcriber
 from tts import Synthesizer, TTSError
 from voicebot.audio import AudioFrame
-from voicebot.vad import EndpointConfig, Endpointer, SpeechDiscarded, SpeechEnd, SpeechStart, create_vad
+from voicebot.vad import (
+    EndpointConfig,
+    Endpointer,
+    SpeechDiscarded,
+    SpeechEnd,
+    SpeechPause,
+    SpeechStart,
+    create_vad,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +43,39 @@ class CallConfig:
     language: str | None = "ko"  # "auto" lets Whisper identify the language (foreign callers)
     no_input_s: float = 7.0  # silence after a prompt before the bot reprompts
     max_call_s: float = 600.0
+    # Decode at each short pause, so the transcript is usually ready when the endpoint is declared, and
+    # close the utterance early when that transcript reads as a finished sentence.
+    speculative: bool = True
+
+
+_KOREAN_FINAL = re.compile(r"(요|다|까|죠|네|니다|세요)[.?!…~\s]*$")
+_LATIN_FINAL = re.compile(r"[A-Za-z0-9][.?!]$")
+
+
+def sentence_finished(text: str) -> bool:
+    """Does the transcript end the way a finished Korean (or English) sentence does?
+
+    Korean sentences end in a final ending (-요, -다, -까, -죠, -네); a connective (-고, -는데, -서) or a
+    bare noun means the caller is probably still talking, so the full hangover applies.
+    """
+    text = text.strip()
+    return bool(_KOREAN_FINAL.search(text) or _LATIN_FINAL.search(text))
+
+
+@dataclass
+class _Speculation:
+    last_voiced_s: float
+    samples: int
+    transcript: object
+    stt_ms: float
+    ready_s: float  # stream time at which the transcript exists
 
 
 @dataclass
 class Latency:
     endpoint_ms: float = 0.0  # last voiced frame -> end of speech declared
     stt_ms: float = 0.0
+    stt_wait_ms: float = 0.0  # STT still running after the endpoint (0 when a speculative decode finished)
     dialog_ms: float = 0.0
     tts_first_ms: float = 0.0  # synthesis of the first sentence
     voice_to_voice_ms: float = 0.0  # last voiced caller frame -> first bot audio frame
@@ -144,6 +180,7 @@ class CallSession:
         self._speech_start: float | None = None
         self._bot_done_at: float | None = 0.0  # when the last prompt finished; None while it plays
         self._frame_samples = config.sample_rate * config.frame_ms // 1000
+        self._speculation: _Speculation | None = None
 
     # -- transport-facing API ---------------------------------------------------------------------
 
@@ -209,6 +246,9 @@ class CallSession:
         elif isinstance(event, SpeechDiscarded):
             self._speech_start = None
             self._event(event.time_s, "noise_ignored", {"reason": event.reason})
+        elif isinstance(event, SpeechPause):
+            if self.config.speculative:
+                self._speculate(event)
         elif isinstance(event, SpeechEnd):
             self._on_utterance(event, now_s)
 
@@ -223,10 +263,28 @@ class CallSession:
         self._bot_done_at = now_s
         self._event(now_s, "barge_in", {"by": by})
 
-    def _on_utterance(self, event: SpeechEnd, now_s: float) -> None:
+    def _speculate(self, pause: SpeechPause) -> None:
         started = time.perf_counter()
-        transcript = self.transcriber.transcribe(event.samples, language=self.config.language)
-        stt_ms = (time.perf_counter() - started) * 1000
+        transcript = self.transcriber.transcribe(pause.samples, language=self.config.language)
+        stt_s = time.perf_counter() - started
+        ready_s = pause.time_s + stt_s
+        self._speculation = _Speculation(
+            pause.last_voiced_s, len(pause.samples), transcript, stt_s * 1000, ready_s
+        )
+        self._event(pause.time_s, "speculative_stt", {"stt_ms": round(stt_s * 1000, 1)})
+        if transcript.text and sentence_finished(transcript.text):
+            self.endpointer.allow_early_end(pause.last_voiced_s, ready_s)
+
+    def _on_utterance(self, event: SpeechEnd, now_s: float) -> None:
+        spec, self._speculation = self._speculation, None
+        if spec and spec.last_voiced_s == event.last_voiced_s and spec.samples == len(event.samples):
+            transcript, stt_ms = spec.transcript, spec.stt_ms
+            decided_s = max(event.time_s, spec.ready_s)
+        else:
+            started = time.perf_counter()
+            transcript = self.transcriber.transcribe(event.samples, language=self.config.language)
+            stt_ms = (time.perf_counter() - started) * 1000
+            decided_s = event.time_s + stt_ms / 1000
         self._event(event.time_s, "utterance", {"stt_ms": round(stt_ms, 1), "dropped": transcript.dropped})
         if not transcript.text:
             self._speech_start = None
@@ -238,11 +296,14 @@ class CallSession:
         )
         dialog_ms = (time.perf_counter() - started) * 1000
         latency = Latency(
-            endpoint_ms=(event.time_s - event.last_voiced_s) * 1000, stt_ms=stt_ms, dialog_ms=dialog_ms
+            endpoint_ms=(event.time_s - event.last_voiced_s) * 1000,
+            stt_ms=stt_ms,
+            stt_wait_ms=(decided_s - event.time_s) * 1000,
+            dialog_ms=dialog_ms,
         )
         self._reply(
             turn,
-            event.time_s,
+            decided_s,
             "speech",
             transcript.text,
             transcript.language,
@@ -263,7 +324,7 @@ class CallSession:
         caller_end: float | None,
         latency: Latency,
     ) -> None:
-        processing_s = (latency.stt_ms + latency.dialog_ms) / 1000
+        processing_s = latency.dialog_ms / 1000  # ``decided_s`` is when the transcript (if any) existed
         first = True
         ready_at = decided_s
         try:

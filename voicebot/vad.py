@@ -94,6 +94,12 @@ class EndpointConfig:
     pre_roll_ms: int = 300  # audio kept from before the detected start
     min_speech_ms: int = 250  # shorter bursts (clicks, coughs) are discarded
     max_utterance_ms: int = 20_000  # forced end: Whisper's window is 30 s
+    # A pause this long inside an utterance emits SpeechPause, so that the final transcript can be
+    # decoded speculatively while the hangover runs; 0 disables.
+    pause_ms: int = 200
+    # When the speculative transcript of a pause reads as a finished sentence, the session may let the
+    # utterance close after this much silence instead of the full hangover (adaptive endpointing).
+    early_hangover_ms: int = 360
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,19 @@ class SpeechDiscarded:
     reason: str
 
 
-EndpointEvent = SpeechStart | SpeechEnd | SpeechDiscarded
+@dataclass(frozen=True)
+class SpeechPause:
+    """The caller paused for ``pause_ms`` inside an utterance. ``samples`` are exactly what SpeechEnd will
+    carry if no more speech follows, so a transcript of them can stand for the final one."""
+
+    start_s: float
+    last_voiced_s: float
+    time_s: float
+    samples: np.ndarray = field(repr=False)
+    sample_rate: int = 16_000
+
+
+EndpointEvent = SpeechStart | SpeechEnd | SpeechDiscarded | SpeechPause
 
 
 class Endpointer:
@@ -146,6 +164,8 @@ class Endpointer:
         self._start_s = 0.0
         self._last_voiced_s = 0.0
         self._voiced_ms = 0
+        self._paused = False  # SpeechPause already sent for the current silence run
+        self._early_end_after: float | None = None  # stream time from which the short hangover applies
 
     @property
     def in_speech(self) -> bool:
@@ -155,6 +175,12 @@ class Endpointer:
         """The open utterance so far (pre-roll included), for partial hypotheses."""
         pcm = b"".join(f.pcm for f in self._frames)
         return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+
+    def allow_early_end(self, last_voiced_s: float, not_before_s: float) -> None:
+        """Close the utterance after ``early_hangover_ms`` of silence (not before ``not_before_s``) if no
+        speech follows ``last_voiced_s``; the session calls this once it knows the sentence is finished."""
+        if self._in_speech and last_voiced_s == self._last_voiced_s:
+            self._early_end_after = not_before_s
 
     def process(self, frame: AudioFrame) -> Iterator[EndpointEvent]:
         voiced = self.vad.is_speech(frame)
@@ -188,23 +214,45 @@ class Endpointer:
         if voiced:
             self._voiced_ms += self.config.frame_ms
             self._last_voiced_s = frame.end_s
+            self._paused = False
+            self._early_end_after = None
+        silence_ms = (frame.end_s - self._last_voiced_s) * 1000
         length_ms = (frame.end_s - self._frames[0].start_s) * 1000
+        early = (
+            self._early_end_after is not None
+            and frame.end_s >= self._early_end_after
+            and silence_ms >= self.config.early_hangover_ms
+        )
         if length_ms >= self.config.max_utterance_ms:
             yield from self._close(frame.end_s, forced=True)
-        elif (frame.end_s - self._last_voiced_s) * 1000 >= self.config.hangover_ms:
+        elif silence_ms >= self.config.hangover_ms or early:
             yield from self._close(frame.end_s, forced=False)
+        elif (
+            self.config.pause_ms
+            and not self._paused
+            and silence_ms >= self.config.pause_ms
+            and self._voiced_ms >= self.config.min_speech_ms
+        ):
+            self._paused = True
+            samples, rate = self._utterance_samples(self._frames)
+            yield SpeechPause(self._frames[0].start_s, self._last_voiced_s, frame.end_s, samples, rate)
 
     def _close(self, now_s: float, forced: bool) -> Iterator[EndpointEvent]:
         frames, self._frames = self._frames, []
         self._in_speech = False
+        self._paused = False
+        self._early_end_after = None
         if self._voiced_ms < self.config.min_speech_ms:
             yield SpeechDiscarded(self._start_s, now_s, f"only {self._voiced_ms} ms of speech")
             return
+        samples, rate = self._utterance_samples(frames)
+        yield SpeechEnd(
+            frames[0].start_s if frames else self._start_s, self._last_voiced_s, now_s, samples, rate, forced
+        )
+
+    def _utterance_samples(self, frames: list[AudioFrame]) -> tuple[np.ndarray, int]:
         # Keep a little trailing silence (Whisper ends words better with it) but not the whole hangover.
         keep_until = self._last_voiced_s + 0.2
         pcm = b"".join(f.pcm for f in frames if f.start_s < keep_until)
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        rate = frames[0].sample_rate if frames else 16_000
-        yield SpeechEnd(
-            frames[0].start_s if frames else self._start_s, self._last_voiced_s, now_s, samples, rate, forced
-        )
+        return samples, frames[0].sample_rate if frames else 16_000

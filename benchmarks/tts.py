@@ -1,13 +1,19 @@
 """TTS benchmark: speed and intelligibility of 120 call-centre prompts at several engine settings.
 
-    python -m benchmarks.tts --model-dir /path/to/whisper-ct2 [--rates 120,145,175] [--word-gaps 0,20] [--json]
+    python -m benchmarks.tts [--model-dir /path/to/whisper-ct2] [--no-cer] [--rates 120,145,175] [--word-gaps 0,20]
+        [--pitches 50] [--texts prompts|callers] [--limit N] [--json]
+
+``--texts prompts`` (default) speaks the bot's 120 prompts; ``--texts callers`` speaks short caller
+questions, as the simulated calls do when espeak plays the caller.
 
 For each setting every prompt is synthesised (no cache) at the telephone rate, and we measure:
 - RTF: synthesis time / audio duration of ``synthesize`` on the whole prompt;
 - TTFA: time to the first chunk of ``stream`` (what a caller waits before hearing anything);
-- CER: character error rate of Whisper's transcript of the audio (upsampled to 16 kHz for Whisper, so
-  the band limit of the phone line is kept), both sides normalised with normalize_korean and compared
-  without spaces or punctuation. Whisper is an imperfect listener, so compare settings, not absolutes.
+- CER: character error rate of the voicebot's recogniser (stt/, Whisper base with its hallucination
+  guard) on the audio (upsampled to 16 kHz, so the band limit of the phone line is kept), both sides
+  normalised with normalize_korean and compared without spaces or punctuation; a transcript longer
+  than the reference can push one text's CER above 1. Whisper base is an imperfect listener of
+  espeak's Korean voice, so compare settings, not absolutes.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from tts import TTSConfig, create_synthesizer, normalize_korean
+from tts.base import DEFAULT_PITCH
 from voicebot.audio import PIPELINE_RATE, TELEPHONY_RATE, resample
 
 PROMPTS = [
@@ -46,17 +53,31 @@ PROMPTS = [
 ]
 
 
-def load_whisper(model_dir: Path):  # -> faster_whisper.WhisperModel
-    """The one place the benchmark loads Whisper: a CTranslate2 model directory, CPU int8."""
-    from faster_whisper import WhisperModel
+# What callers say: the simulated calls use espeak speech for the caller side.
+CALLER_QUESTIONS = [
+    "지갑을 버스에 두고 내렸어요.",
+    "수도 요금은 어떻게 내나요?",
+    "상담원 연결해 주세요.",
+    "여권 재발급은 어디서 하나요?",
+    "불법 주차 신고하려고 하는데요.",
+    "코로나 예방 접종 예약하고 싶어요.",
+]
+TEXT_SETS = {"prompts": PROMPTS, "callers": CALLER_QUESTIONS}
 
-    return WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2)
+
+def load_whisper(model_dir: Path | None):  # -> stt.Transcriber
+    """The voicebot's own recogniser (faster-whisper, CPU int8, adaptive window, hallucination guard),
+    so the CER is what the call session would hear; ``model_dir`` overrides where the weights are found."""
+    from stt import STTConfig, create_transcriber
+
+    return create_transcriber(
+        STTConfig(backend="faster-whisper", model_path=str(model_dir) if model_dir else None, language="ko")
+    )
 
 
 def transcribe(model, samples: np.ndarray, sample_rate: int) -> str:
     audio = resample(samples, sample_rate, PIPELINE_RATE)
-    segments, _ = model.transcribe(audio, language="ko", beam_size=5)
-    return "".join(segment.text for segment in segments).strip()
+    return model.transcribe(audio, language="ko").text.strip()
 
 
 def _comparable(text: str) -> str:
@@ -86,6 +107,7 @@ class SettingResult:
     engine: str
     rate_wpm: int
     word_gap_ms: int
+    pitch: int
     sample_rate: int
     mean_cer: float | None
     median_cer: float | None
@@ -116,6 +138,7 @@ def run_setting(config: TTSConfig, sample_rate: int, whisper, prompts: list[str]
         engine=config.engine,
         rate_wpm=config.rate_wpm,
         word_gap_ms=config.word_gap_ms,
+        pitch=config.pitch,
         sample_rate=sample_rate,
         mean_cer=statistics.fmean(cers) if cers else None,
         median_cer=statistics.median(cers) if cers else None,
@@ -131,36 +154,71 @@ def _ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
+def _print_row(s: SettingResult, show_transcripts: bool) -> None:
+    cer = f"{s.mean_cer:6.3f}" if s.mean_cer is not None else "     -"
+    med = f"{s.median_cer:6.3f}" if s.median_cer is not None else "     -"
+    print(
+        f"{s.engine:8} {s.rate_wpm:4d} {s.word_gap_ms:4d} {s.pitch:5d} {s.sample_rate:6d} {cer} {med} "
+        f"{s.mean_rtf:7.4f} {s.mean_ttfa_s * 1000:8.1f} {s.total_audio_s:8.1f}",
+        flush=True,
+    )
+    if show_transcripts:
+        for r in s.prompts:
+            cer = f"{r.cer:.2f}" if r.cer is not None else "-"
+            print(f"    {cer:>5}  {r.text}  ->  {r.transcript}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", type=Path, help="faster-whisper (CTranslate2) model directory; no CER without it")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="faster-whisper (CTranslate2) model directory (default: the one `voicebot models list` shows)",
+    )
+    parser.add_argument("--no-cer", action="store_true", help="speed only: skip Whisper")
     parser.add_argument("--engine", default="espeak")
-    parser.add_argument("--rates", type=_ints, default=[120, 145, 175], help="espeak words per minute, comma-separated")
-    parser.add_argument("--word-gaps", type=_ints, default=[0], help="extra pause between words in ms, comma-separated")
+    parser.add_argument(
+        "--rates", type=_ints, default=[120, 145, 175], help="espeak words per minute, comma-separated"
+    )
+    parser.add_argument(
+        "--word-gaps", type=_ints, default=[0], help="extra pause between words in ms, comma-separated"
+    )
+    parser.add_argument(
+        "--pitches", type=_ints, default=[DEFAULT_PITCH], help="espeak pitch 0-100, comma-separated"
+    )
+    parser.add_argument(
+        "--texts", choices=sorted(TEXT_SETS), default="prompts", help="bot prompts or caller questions"
+    )
+    parser.add_argument(
+        "--show-transcripts", action="store_true", help="print what Whisper heard for each text"
+    )
     parser.add_argument("--sample-rate", type=int, default=TELEPHONY_RATE)
-    parser.add_argument("--limit", type=int, default=len(PROMPTS), help="use only the first N prompts")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N texts")
     parser.add_argument("--json", action="store_true", help="print the full results as JSON")
     args = parser.parse_args(argv)
 
-    whisper = load_whisper(args.model_dir) if args.model_dir else None
-    prompts = PROMPTS[: args.limit]
+    whisper = None if args.no_cer else load_whisper(args.model_dir)
+    prompts = TEXT_SETS[args.texts][: args.limit]
+    if not args.json:
+        print(
+            f"{'engine':8} {'wpm':>4} {'gap':>4} {'pitch':>5} {'Hz':>6} {'CER':>6} {'medCER':>6} "
+            f"{'RTF':>7} {'TTFA ms':>8} {'audio s':>8}",
+            flush=True,
+        )
     settings = []
     for rate in args.rates:
         for gap in args.word_gaps:
-            config = TTSConfig(engine=args.engine, rate_wpm=rate, word_gap_ms=gap, use_cache=False)
-            settings.append(run_setting(config, args.sample_rate, whisper, prompts))
+            for pitch in args.pitches:
+                config = TTSConfig(
+                    engine=args.engine, rate_wpm=rate, word_gap_ms=gap, pitch=pitch, use_cache=False
+                )
+                result = run_setting(config, args.sample_rate, whisper, prompts)
+                settings.append(result)
+                if not args.json:
+                    _print_row(result, args.show_transcripts)
     if args.json:
         json.dump([asdict(s) for s in settings], sys.stdout, ensure_ascii=False, indent=2)
         print()
-        return 0
-    print(f"{'engine':8} {'wpm':>4} {'gap':>4} {'Hz':>6} {'CER':>6} {'medCER':>6} {'RTF':>7} {'TTFA ms':>8} {'audio s':>8}")
-    for s in settings:
-        cer = f"{s.mean_cer:6.3f}" if s.mean_cer is not None else "     -"
-        med = f"{s.median_cer:6.3f}" if s.median_cer is not None else "     -"
-        print(
-            f"{s.engine:8} {s.rate_wpm:4d} {s.word_gap_ms:4d} {s.sample_rate:6d} {cer} {med} "
-            f"{s.mean_rtf:7.4f} {s.mean_ttfa_s * 1000:8.1f} {s.total_audio_s:8.1f}"
-        )
     return 0
 
 

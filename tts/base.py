@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -77,9 +78,16 @@ def spoken_or_raise(text: str) -> str:
 
 
 def check_sample_rate(sample_rate: int) -> int:
-    if not isinstance(sample_rate, int) or not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise TTSError(f"sample_rate must be an int from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, not {sample_rate!r}")
-    return sample_rate
+    """The rate as a plain int; numpy integers (from soundfile or an array's metadata) are accepted."""
+    if (
+        not isinstance(sample_rate, numbers.Integral)
+        or isinstance(sample_rate, bool)
+        or not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE
+    ):
+        raise TTSError(
+            f"sample_rate must be an int from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, not {sample_rate!r}"
+        )
+    return int(sample_rate)
 
 
 # A sentence ends at . ? ! (or their full-width forms) before whitespace, or at a line break; the dots in
@@ -88,7 +96,9 @@ _SENTENCE_END = re.compile(r"(?<=[.?!。？！])(?<!\d\.)\s+|(?<=\d\.)\s+(?!\d)|
 _CLAUSE_END = re.compile(r"(?<=[,，;])\s+")
 
 
-def split_for_speech(text: str, max_chars: int = STREAM_MAX_CHARS, min_chars: int = STREAM_MIN_CHARS) -> list[str]:
+def split_for_speech(
+    text: str, max_chars: int = STREAM_MAX_CHARS, min_chars: int = STREAM_MIN_CHARS
+) -> list[str]:
     """Split text into chunks that can be synthesised one after another without sounding cut.
 
     Each sentence is a chunk; a sentence longer than ``max_chars`` is cut at clause commas into runs of
@@ -139,6 +149,7 @@ class Synthesizer(ABC):
 
         Chunks that hold nothing speakable (a lone symbol) are skipped; TTSError if the whole text is.
         """
+        sample_rate = check_sample_rate(sample_rate)
         spoken_or_raise(text)
         for chunk in split_for_speech(text):
             try:

@@ -8,7 +8,8 @@ and a reader never sees half a file. A file that cannot be read is deleted and s
 Overrides: a studio recording an operator puts in the overrides directory replaces synthesis. It is
 found, in this order, by
   1. ``overrides.yaml`` in that directory, a mapping of prompt id or prompt text to a file name
-     relative to the directory (text keys are compared after normalisation, so "0번" and "영 번" match)::
+     relative to the directory (text keys are compared after normalisation, ignoring spacing and
+     punctuation, so "0번을 눌러주세요." and "영 번을 눌러주세요" match)::
 
          greeting: greeting-2026.wav
          "코로나19 관련 문의는 0번을 눌러주세요.": menu-covid.wav
@@ -25,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -53,6 +55,11 @@ OVERRIDES_FILE = "overrides.yaml"
 OVERRIDE_EXTENSIONS = (".wav", ".flac", ".ogg")
 # Text longer than this is synthesised sentence by sentence and joined (engines have input limits).
 ENGINE_MAX_CHARS = 400
+
+
+def _match_key(spoken_text: str) -> str:
+    """How overrides.yaml text keys are compared: normalised text without spaces or . , ? !"""
+    return re.sub(r"[\s.,?!]+", "", spoken_text)
 
 
 def default_cache_dir() -> Path:
@@ -156,7 +163,7 @@ class OverrideStore:
                 continue
             path = self.directory / name
             mapping[str(key)] = path
-            normalised = normalize_korean(str(key))
+            normalised = _match_key(normalize_korean(str(key)))
             if normalised:
                 mapping.setdefault(f"text:{normalised}", path)
         return mapping
@@ -165,8 +172,9 @@ class OverrideStore:
         mapping = self._mapping()
         if prompt_id is not None and prompt_id in mapping:
             return mapping[prompt_id]
-        if f"text:{spoken_text}" in mapping:
-            return mapping[f"text:{spoken_text}"]
+        by_text = mapping.get(f"text:{_match_key(spoken_text)}")
+        if by_text is not None:
+            return by_text
         stem = hashlib.sha256(spoken_text.encode("utf-8")).hexdigest()
         for extension in OVERRIDE_EXTENSIONS:
             path = self.directory / f"{stem}{extension}"
@@ -209,7 +217,7 @@ class CachedSynthesizer(Synthesizer):
 
     def synthesize(self, text: str, sample_rate: int = PIPELINE_RATE, prompt_id: str | None = None) -> Speech:
         """Speech for ``text``; ``prompt_id`` lets an overrides.yaml entry keyed by id replace it."""
-        check_sample_rate(sample_rate)
+        sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
         recorded = self._recording(spoken, sample_rate, prompt_id)
@@ -251,9 +259,11 @@ class CachedSynthesizer(Synthesizer):
             parts.append(np.asarray(speech.samples, dtype=np.float32).reshape(-1))
         return np.concatenate(parts)
 
-    def stream(self, text: str, sample_rate: int = PIPELINE_RATE, prompt_id: str | None = None) -> Iterator[Speech]:
+    def stream(
+        self, text: str, sample_rate: int = PIPELINE_RATE, prompt_id: str | None = None
+    ) -> Iterator[Speech]:
         """As Synthesizer.stream, but a recording of the whole text is played whole rather than split."""
-        check_sample_rate(sample_rate)
+        sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
         recorded = self._recording(spoken, sample_rate, prompt_id)

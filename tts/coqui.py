@@ -709,7 +709,7 @@ class CoquiSynthesizer(_EngineBase):
         from tts.base import Speech, TTSError, check_sample_rate, spoken_or_raise
         from voicebot.audio import resample
 
-        check_sample_rate(sample_rate)
+        sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
         with self._lock:

@@ -36,7 +36,9 @@ _CHARS_UTF8 = 1
 _ENDPAUSE = 0x1000
 _EE_OK = 0
 
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
 
 MIN_RATE_WPM, MAX_RATE_WPM = 80, 450
 # espeak's word gap is in units of 10 ms.
@@ -55,7 +57,11 @@ class EspeakSettings:
     def validated(self) -> EspeakSettings:
         if not MIN_RATE_WPM <= self.rate_wpm <= MAX_RATE_WPM:
             raise TTSError(f"espeak rate_wpm must be {MIN_RATE_WPM}-{MAX_RATE_WPM}, not {self.rate_wpm}")
-        for name, value, top in (("pitch", self.pitch, 100), ("pitch_range", self.pitch_range, 100), ("volume", self.volume, 200)):
+        for name, value, top in (
+            ("pitch", self.pitch, 100),
+            ("pitch_range", self.pitch_range, 100),
+            ("volume", self.volume, 200),
+        ):
             if not 0 <= value <= top:
                 raise TTSError(f"espeak {name} must be 0-{top}, not {value}")
         if not 0 <= self.word_gap_ms <= 1000:
@@ -99,7 +105,9 @@ class _EspeakLibrary:
         lib.espeak_Info.argtypes = [ctypes.c_void_p]
         lib.espeak_Info.restype = ctypes.c_char_p
         with self.lock:
-            rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), _INITIALIZE_DONT_EXIT)
+            rate = lib.espeak_Initialize(
+                _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path.encode(), _INITIALIZE_DONT_EXIT
+            )
             if rate <= 0:
                 raise TTSError(f"espeak-ng failed to initialise with the data at {data_path}")
             self._chunks: list[np.ndarray] = []
@@ -184,7 +192,7 @@ class EspeakSynthesizer(Synthesizer):
         }
 
     def synthesize(self, text: str, sample_rate: int = PIPELINE_RATE) -> Speech:
-        check_sample_rate(sample_rate)
+        sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
         audio = self._library.render(spoken, self.config)

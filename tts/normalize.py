@@ -369,6 +369,15 @@ def _is_datelike(side: str) -> bool:
     return ":" in side or "/" in side or side.count("-") >= 2 or side.count(".") >= 2
 
 
+def _until(rest: str) -> str:
+    """The particle after the end of a time range: 18시 -> 18시까지, 18시에 -> 18시까지, 18시입니다 -> 18시까지입니다."""
+    if not rest or _COPULA.match(rest):
+        return "까지" + rest
+    if rest.startswith("에") and not rest.startswith("에서"):  # 9시~18시에 운영 -> 9시부터 18시까지 운영
+        return "까지" + rest[1:]
+    return rest
+
+
 def _ranges(text: str) -> str:
     """9시~18시 -> 9시부터 18시까지; 2~3일 -> 2일에서 3일. Digits stay digits for the later passes."""
     pattern = re.compile(
@@ -392,11 +401,17 @@ def _ranges(text: str) -> str:
         )
         pb = m.group("pb") or ""
         if timelike:
-            if not rest or _COPULA.match(rest):
-                rest = "까지" + rest
-            return f"{a}{ua}부터 {pb}{b}{counter_b}{rest}"
+            return f"{a}{ua}부터 {pb}{b}{counter_b}{_until(rest)}"
         return f"{a}{ua}에서 {pb}{b}{ub}"
 
+    # 11월 23일~12월 4일: the right side is a whole month-and-day, so 까지 goes after its day, not its month.
+    weekday = rf"(?:\s?\([{_WEEKDAYS}](?:요일)?\))?"  # 23일(월)
+    text = re.sub(
+        rf"(?<![\d.])((?:\d{{4}}\s?년\s?)?\d{{1,2}}\s?월\s?\d{{1,2}}\s?일{weekday})\s*~\s*"
+        rf"(?P<b>(?:\d{{4}}\s?년\s?)?\d{{1,2}}\s?월\s?\d{{1,2}}\s?일{weekday})(?P<rest>[가-힣]*)",
+        lambda m: f"{m.group(1)}부터 {m.group('b')}{_until(m.group('rest'))}",
+        text,
+    )
     text = pattern.sub(replace, text)
     # 3-5일: a hyphenated range of small numbers directly followed by a counter.
     counters = "|".join(re.escape(c) for c in _COUNTER_ALTERNATIVES if re.match(r"[가-힣]", c))
@@ -548,7 +563,10 @@ def _numbers(text: str) -> str:
         else:
             spoken = _plain_number(m.group("int").replace(",", ""), before)
         if m.group("sign"):
-            spoken = ("영하 " if counter in _DEGREES else "마이너스 ") + spoken
+            if counter not in _DEGREES:
+                spoken = "마이너스 " + spoken
+            elif not re.search(r"영하\s*$", before):  # 영하 -5℃ is not 영하 영하 오 도
+                spoken = "영하 " + spoken
         if not counter:
             return spoken
         if counter == "월" and spoken.endswith("월"):  # month_name already says 월
@@ -568,7 +586,8 @@ def _latin(text: str) -> str:
         if known:
             return f" {known} "
         if word.isupper() or len(word) <= 3:
-            return " " + "".join(LETTER_NAMES[c.upper()] for c in word) + " "
+            # Spelled letter by letter; a hyphen inside (e-b, K-T-X) is a short pause.
+            return " " + "".join(LETTER_NAMES.get(c.upper(), " ") for c in word) + " "
         return f" {word} "  # a real English word: espeak reads it in English
 
     return re.sub(r"[A-Za-z]+(?:-[A-Za-z]+)*", replace, text)
@@ -593,7 +612,18 @@ def _symbols(text: str) -> str:
     return re.sub(r"[^가-힣A-Za-z.,?!\s]", " ", text)
 
 
-_AFTER_VOWEL = {"으로": "로", "을": "를", "를": "를", "이": "가", "가": "가", "은": "는", "는": "는", "과": "와", "와": "와", "로": "로"}
+_AFTER_VOWEL = {
+    "으로": "로",
+    "을": "를",
+    "를": "를",
+    "이": "가",
+    "가": "가",
+    "은": "는",
+    "는": "는",
+    "과": "와",
+    "와": "와",
+    "로": "로",
+}
 
 
 def _tidy(text: str) -> str:

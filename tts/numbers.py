@@ -17,7 +17,6 @@ _IRREGULAR_MONTHS = {6: "유월", 10: "시월"}
 _NATIVE_TENS = ("", "열", "스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔")
 
 
-
 def _below_10000(n: int) -> str:
     words = []
     for value, unit in _SMALL_UNITS:

@@ -64,24 +64,27 @@ class Setup:
 
 
 BASE_CALL = CallConfig(max_call_s=120.0)
+FIXED = replace(BASE_CALL, speculative=False)
+NO_PREFIX = replace(BASE_CALL, speculative_prefix=False)
 SETUPS = (
     Setup(
         "faster full-window beam5, fixed 600 ms hangover (baseline)",
         STTConfig(window="full", beam_size=5),
-        replace(BASE_CALL, speculative=False),
+        FIXED,
+    ),
+    Setup("faster adaptive beam5, fixed hangover", STTConfig(beam_size=5), FIXED),
+    Setup("faster adaptive beam5, speculative + early end", STTConfig(beam_size=5), NO_PREFIX),
+    Setup(
+        "faster adaptive beam5, speculative with prefix + early end (default)",
+        STTConfig(beam_size=5),
+        BASE_CALL,
+    ),
+    Setup("faster adaptive beam2, speculative with prefix + early end", STTConfig(beam_size=2), BASE_CALL),
+    Setup(
+        "openai full-window beam5, fixed hangover", STTConfig(backend="openai-whisper", window="full"), FIXED
     ),
     Setup(
-        "faster adaptive beam5, fixed hangover", STTConfig(beam_size=5), replace(BASE_CALL, speculative=False)
-    ),
-    Setup("faster adaptive beam5, speculative + early end (default)", STTConfig(beam_size=5), BASE_CALL),
-    Setup("faster adaptive beam2, speculative + early end", STTConfig(beam_size=2), BASE_CALL),
-    Setup(
-        "openai full-window beam5, fixed hangover",
-        STTConfig(backend="openai-whisper", window="full", beam_size=5),
-        replace(BASE_CALL, speculative=False),
-    ),
-    Setup(
-        "openai adaptive beam5, speculative + early end",
+        "openai adaptive beam5, speculative with prefix + early end",
         STTConfig(backend="openai-whisper", beam_size=5),
         BASE_CALL,
     ),

@@ -39,7 +39,11 @@ class Transcriber(Protocol):
         prompt: str | None = None,
         beam_size: int | None = None,
         window: str | None = None,
-    ) -> Transcript: ...
+        prefix: str | None = None,
+    ) -> Transcript:
+        """``prefix``: text already known to start the utterance (from an earlier decode of the same
+        audio); the decoder takes it as given and only generates the rest. The result includes it."""
+        ...
 
 
 def window_seconds(audio_s: float, config: STTConfig, window: str | None = None) -> float:
@@ -145,6 +149,7 @@ class FasterWhisperTranscriber:
         prompt: str | None = None,
         beam_size: int | None = None,
         window: str | None = None,
+        prefix: str | None = None,
     ) -> Transcript:
         started = time.perf_counter()
         samples = _check_samples(samples)
@@ -166,6 +171,7 @@ class FasterWhisperTranscriber:
             chunk_length=int(window_s),
             vad_filter=False,
             without_timestamps=window_s < FULL_WINDOW_S,
+            prefix=prefix or None,
         )
         converted = [
             Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
@@ -223,6 +229,7 @@ class OpenAIWhisperTranscriber:
         prompt: str | None = None,
         beam_size: int | None = None,
         window: str | None = None,
+        prefix: str | None = None,
     ) -> Transcript:
         import torch
         import whisper
@@ -267,7 +274,7 @@ class OpenAIWhisperTranscriber:
                 detected, probability = result["language"], 1.0
             else:
                 segments, detected, probability = self._decode_window(
-                    samples, window_s, language, prompt, beam, fp16
+                    samples, window_s, language, prompt, beam, fp16, prefix
                 )
         return _finish(segments, detected, probability, samples, started, self.name, window_s, self.config)
 
@@ -279,6 +286,7 @@ class OpenAIWhisperTranscriber:
         prompt: str | None,
         beam: int,
         fp16: bool,
+        prefix: str | None = None,
     ) -> tuple[list[Segment], str, float]:
         """One window, with Whisper's temperature fallback on loops or low confidence."""
         import whisper
@@ -301,6 +309,7 @@ class OpenAIWhisperTranscriber:
                 beam_size=beam if temperature == 0 else None,
                 best_of=beam if temperature > 0 else None,
                 prompt=prompt,
+                prefix=prefix or None,
                 fp16=fp16,
                 without_timestamps=True,
             )
@@ -313,8 +322,11 @@ class OpenAIWhisperTranscriber:
                 break
         assert result is not None
         audio_s = len(samples) / PIPELINE_RATE
+        text = (
+            f"{prefix.strip()} {result.text.strip()}" if prefix else result.text
+        )  # decode() drops the prefix
         segment = Segment(
-            0.0, audio_s, result.text, result.avg_logprob, result.no_speech_prob, result.compression_ratio
+            0.0, audio_s, text, result.avg_logprob, result.no_speech_prob, result.compression_ratio
         )
         return [segment], language, probability
 

@@ -46,6 +46,9 @@ class CallConfig:
     # Decode at each short pause, so the transcript is usually ready when the endpoint is declared, and
     # close the utterance early when that transcript reads as a finished sentence.
     speculative: bool = True
+    # Each speculative decode starts from the previous one's text (minus its last word), so the
+    # decoder only generates the words spoken since; the encoder still sees the whole utterance.
+    speculative_prefix: bool = True
 
 
 _KOREAN_FINAL = re.compile(r"(요|다|까|죠|네|니다|세요)[.?!…~\s]*$")
@@ -64,6 +67,7 @@ def sentence_finished(text: str) -> bool:
 
 @dataclass
 class _Speculation:
+    start_s: float
     last_voiced_s: float
     samples: int
     transcript: object
@@ -264,12 +268,17 @@ class CallSession:
         self._event(now_s, "barge_in", {"by": by})
 
     def _speculate(self, pause: SpeechPause) -> None:
+        previous = self._speculation
+        prefix = None
+        if self.config.speculative_prefix and previous and previous.start_s == pause.start_s:
+            words = previous.transcript.text.split()
+            prefix = " ".join(words[:-1]) or None  # the last word may have been cut by the pause
         started = time.perf_counter()
-        transcript = self.transcriber.transcribe(pause.samples, language=self.config.language)
+        transcript = self.transcriber.transcribe(pause.samples, language=self.config.language, prefix=prefix)
         stt_s = time.perf_counter() - started
         ready_s = pause.time_s + stt_s
         self._speculation = _Speculation(
-            pause.last_voiced_s, len(pause.samples), transcript, stt_s * 1000, ready_s
+            pause.start_s, pause.last_voiced_s, len(pause.samples), transcript, stt_s * 1000, ready_s
         )
         self._event(pause.time_s, "speculative_stt", {"stt_ms": round(stt_s * 1000, 1)})
         if transcript.text and sentence_finished(transcript.text):

@@ -120,7 +120,27 @@ def _finish(
     )
 
 
-class FasterWhisperTranscriber:
+class _Metered:
+    """Counts decodes in flight, so that callers sharing one model can see it is busy."""
+
+    _in_flight = 0
+    _meter_lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def transcribe(self, samples: np.ndarray, language: str | None = None, **options) -> Transcript:
+        with self._meter_lock:
+            self._in_flight += 1
+        try:
+            return self._transcribe(samples, language, **options)
+        finally:
+            with self._meter_lock:
+                self._in_flight -= 1
+
+
+class FasterWhisperTranscriber(_Metered):
     """CTranslate2 Whisper: int8 on CPU, float16 on CUDA."""
 
     name = "faster-whisper"
@@ -142,7 +162,7 @@ class FasterWhisperTranscriber:
         self.model_location = location
         self.compute_type = compute_type
 
-    def transcribe(
+    def _transcribe(
         self,
         samples: np.ndarray,
         language: str | None = None,
@@ -189,7 +209,7 @@ class FasterWhisperTranscriber:
         )
 
 
-class OpenAIWhisperTranscriber:
+class OpenAIWhisperTranscriber(_Metered):
     """openai-whisper in PyTorch: fp16 on CUDA; on CPU fp32 with int8 dynamic quantisation of the linears."""
 
     name = "openai-whisper"
@@ -222,7 +242,7 @@ class OpenAIWhisperTranscriber:
         self.compute_type = "float16" if self.device == "cuda" else ("int8" if quantize else "float32")
         self._lock = threading.Lock()  # a PyTorch module is not safe to run from two threads at once
 
-    def transcribe(
+    def _transcribe(
         self,
         samples: np.ndarray,
         language: str | None = None,

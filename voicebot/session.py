@@ -251,7 +251,8 @@ class CallSession:
             self._speech_start = None
             self._event(event.time_s, "noise_ignored", {"reason": event.reason})
         elif isinstance(event, SpeechPause):
-            if self.config.speculative:
+            # A busy shared model (other calls decoding) would only queue a guess behind real work.
+            if self.config.speculative and not getattr(self.transcriber, "in_flight", 0):
                 self._speculate(event)
         elif isinstance(event, SpeechEnd):
             self._on_utterance(event, now_s)

@@ -488,7 +488,7 @@ def test_eval_set_quality_gate(engine):
     assert not [i["text"] for i in items if i["text"] in kb_questions], "eval items copied into the KB"
     report = bench.evaluate(engine, items)
     assert report["in_scope_items"] >= 250
-    assert report["intent_accuracy"] >= 0.87
+    assert report["intent_accuracy"] >= 0.90  # the target
     assert report["wrong_answer_rate"] <= 0.02
     assert report["emergency_recall"] == 1.0
     assert report["explicit_request_recall"] == 1.0

@@ -22,4 +22,6 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # torch first and pinned: an unpinned torch (asked for by openai-whisper) would pull a multi-GB CUDA build.
 "${PIP[@]}" install "torch==2.13.0"
 "${PIP[@]}" install -e ".[dev,silero,bench]"
+# PJSIP's Python binding for voicebot.sip: a third-party wheel, pinned by hash (see README, Security notes).
+"${PIP[@]}" install --require-hashes -r requirements/sip.txt
 .venv/bin/voicebot models verify

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages and services the tests talk to. Installs only what is missing; needs root or sudo for apt.
 set -euo pipefail
-APT_PACKAGES=()
+APT_PACKAGES=(baresip sip-tester kamailio)  # SIP peers for tests/test_sip.py
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

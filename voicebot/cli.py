@@ -218,6 +218,18 @@ def cmd_call(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sip(args: argparse.Namespace) -> int:
+    from voicebot.sip.commands import run_sip
+
+    return run_sip(args, _stt_config(args))
+
+
+def cmd_dial(args: argparse.Namespace) -> int:
+    from voicebot.sip.commands import run_dial
+
+    return run_dial(args, _stt_config(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description="Korean public-sector voicebot")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -269,6 +281,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", help="TTS prompt cache directory")
     _add_stt_options(p)
     p.set_defaults(func=cmd_call)
+
+    from voicebot.sip.commands import add_sip_options
+
+    p = sub.add_parser("sip", help="answer SIP calls with the ARS dialog until SIGINT/SIGTERM")
+    add_sip_options(p, default_listen="127.0.0.1:5070")
+    _add_stt_options(p)
+    p.set_defaults(func=cmd_sip)
+
+    p = sub.add_parser("dial", help="place one SIP call running a script; print its outcome")
+    p.add_argument("uri")
+    p.add_argument("--script", required=True, help="welfare_check | notice")
+    p.add_argument("--max-call-s", type=float, default=300.0)
+    p.add_argument("--no-stt", action="store_true", help="capture keypad answers only")
+    p.add_argument("--json", action="store_true")
+    add_sip_options(p, default_listen="127.0.0.1:0")
+    _add_stt_options(p)
+    p.set_defaults(func=cmd_dial)
 
     p = sub.add_parser("models", help="list or verify model assets (offline)")
     p.add_argument("action", choices=["list", "verify"])

@@ -1,0 +1,619 @@
+"""Real SIP calls on 127.0.0.1 against real peers: baresip (a softphone) and SIPp (sip-tester).
+
+One ``voicebot sip`` server runs for the module (real Whisper, dialog and espeak-ng); each test drives
+calls into it, or runs ``voicebot dial`` against a peer, and checks the JSON line the server prints per
+finished call. Peers come from Debian (``bash scripts/test-deps.sh``); the binding from
+``requirements/sip.txt`` (``scripts/setup.sh``). The pure parts (block resampling, the outbound
+buffer, masking, outcome mapping) have fast tests without peers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from stt.metrics import character_error_rate
+from voicebot.audio import load_audio, silence
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "tests" / "data" / "sip"
+BARESIP = shutil.which("baresip")
+SIPP = shutil.which("sipp")
+BARESIP_MODULES = Path("/usr/lib/baresip/modules")
+KAMAILIO = shutil.which("kamailio") or shutil.which("kamailio", path="/usr/sbin")
+KAMAILIO_MODULES = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
+
+try:
+    import pjsua2  # noqa: F401
+
+    HAVE_PJSUA2 = True
+except ImportError:
+    HAVE_PJSUA2 = False
+
+
+def _peer_test(skip_if: bool, reason: str):
+    """Marks for a test with real SIP peers: slow, and skipped when the binding or the peer is missing."""
+
+    def mark(test):
+        test = pytest.mark.skipif(skip_if, reason=reason)(test)
+        test = pytest.mark.skipif(
+            not HAVE_PJSUA2,
+            reason="pjsua2-python not installed (scripts/setup.sh installs requirements/sip.txt)",
+        )(test)
+        return pytest.mark.slow(test)
+
+    return mark
+
+
+needs_baresip = _peer_test(
+    BARESIP is None or not BARESIP_MODULES.is_dir(), "baresip not installed (bash scripts/test-deps.sh)"
+)
+needs_sipp = _peer_test(SIPP is None, "sipp not installed (sip-tester; bash scripts/test-deps.sh)")
+needs_kamailio = _peer_test(
+    KAMAILIO is None or not KAMAILIO_MODULES.is_dir(), "kamailio not installed (bash scripts/test-deps.sh)"
+)
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+
+
+def voice_cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "voicebot.cli", *args]
+
+
+class Server:
+    """``voicebot sip`` in a subprocess; collects the JSON line printed per finished call."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.handoff_dir = workdir / "handoffs"
+        self.record_dir = workdir / "recordings"
+        self.stderr_path = workdir / "server.err"
+        self.calls: list[dict] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            voice_cli(
+                "-v", "sip", "--listen", f"127.0.0.1:{self.port}",
+                "--agent-uri", f"sip:agent@127.0.0.1:{free_port()}",
+                "--record-dir", str(self.record_dir), "--handoff-dir", str(self.handoff_dir),
+                "--rtp-timeout", "4",
+            ),
+            cwd=REPO, stdout=subprocess.PIPE, stderr=open(self.stderr_path, "w"), text=True,
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + 120
+        while "serving inbound calls" not in self.stderr_path.read_text():
+            assert self.proc.poll() is None, self.stderr_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, "voicebot sip did not start"
+            time.sleep(0.2)
+
+    @property
+    def uri(self) -> str:
+        return f"sip:bot@127.0.0.1:{self.port}"
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            if line.strip():
+                with self._cond:
+                    self.calls.append(json.loads(line))
+                    self._cond.notify_all()
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self.calls)
+
+    def wait_calls(self, since: int, count: int = 1, timeout: float = 60) -> list[dict]:
+        with self._cond:
+            ok = self._cond.wait_for(lambda: len(self.calls) >= since + count, timeout)
+            assert ok, (
+                f"no call report within {timeout} s; server log tail:\n{self.stderr_path.read_text()[-3000:]}"
+            )
+            return self.calls[since : since + count]
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return -9
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("sip-server"))
+    yield srv
+    assert srv.stop() == 0, srv.stderr_path.read_text()[-3000:]
+
+
+# -- pure parts (fast) ------------------------------------------------------------------------------
+
+
+def test_stream_resampler_matches_one_shot_resampling_after_one_block():
+    from voicebot.audio import resample
+    from voicebot.sip.media import StreamResampler
+
+    t = np.arange(8000 * 2) / 8000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    up = StreamResampler(8000, 16000, 160)
+    streamed = np.concatenate([up.push(tone[i : i + 160]) for i in range(0, len(tone), 160)])
+    reference = resample(tone, 8000, 16000)
+    # one block (320 samples at 16 kHz) of delay, and no clicks at block edges
+    assert np.max(np.abs(streamed[320 + 400 : -400] - reference[400 : len(streamed) - 320 - 400])) < 1e-3
+
+
+def test_outbound_audio_keeps_speech_and_drops_surplus_silence():
+    from voicebot.sip.media import FRAME_BYTES, SILENT_FRAME, OutboundAudio
+
+    out = OutboundAudio(max_silent_backlog=3)
+    speech = (np.full(FRAME_BYTES // 2, 1000, "<i2")).tobytes()
+    for _ in range(50):
+        out.put(SILENT_FRAME)  # a worker catching up after a stall
+    assert len(out) == 3 and out.dropped_silence == 47
+    for _ in range(10):
+        out.put(speech)
+    assert len(out) == 13
+    frames = [out.pop() for _ in range(14)]
+    assert frames[3:13] == [speech] * 10 and frames[13] == SILENT_FRAME and out.underruns == 1
+
+
+def test_masking_and_outcomes_and_refer_target():
+    from voicebot.sip.endpoint import classify
+    from voicebot.sip.pjsua_glue import refer_target
+    from voicebot.sip.privacy import mask_uri
+
+    assert mask_uri('"Kim" <sip:01012345678@10.0.0.1:5060>') == "<sip:01********8@10.0.0.1:5060>"
+    assert mask_uri("tel:+821012345678") == "tel:+8**********8"
+    assert mask_uri("sip:127.0.0.1:5080") == "sip:127.0.0.1:5080"
+    assert classify(200, True, False) == "answered"
+    assert classify(486, False, False) == "busy"
+    assert classify(487, False, True) == "no_answer"
+    assert classify(603, False, False) == "rejected"
+    assert classify(404, False, False) == "failed"
+    target = refer_target("sip:agent@127.0.0.1:5080", {"X-Handoff-Id": "abc123"})
+    assert target == "<sip:agent@127.0.0.1:5080?X-Handoff-Id=abc123>"
+
+
+# -- baresip ------------------------------------------------------------------------------------------
+
+
+class Baresip:
+    """A headless baresip: aufile as microphone, sndfile dumps what it hears, ctrl_tcp to drive it."""
+
+    def __init__(self, workdir: Path, source_wav: Path, answer: bool = False):
+        self.dir = workdir
+        self.dump = workdir / "dump"
+        self.dump.mkdir(parents=True, exist_ok=True)
+        self.sip_port, self.ctrl_port = free_port(), free_port(socket.SOCK_STREAM)
+        rtp = free_port()
+        (workdir / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method epoll",
+                    f"sip_listen 127.0.0.1:{self.sip_port}",
+                    "net_interface 127.0.0.1",
+                    f"audio_source aufile,{source_wav}",
+                    "audio_player alsa,null",
+                    "audio_alert alsa,null",
+                    "ausrc_srate 16000",
+                    "auplay_srate 16000",
+                    f"rtp_ports {rtp}-{rtp + 10}",
+                    f"module_path {BARESIP_MODULES}",
+                    "module stdio.so",
+                    "module g711.so",
+                    "module aufile.so",
+                    "module sndfile.so",
+                    "module alsa.so",
+                    "module_app account.so",
+                    "module_app menu.so",
+                    "module_app ctrl_tcp.so",
+                    f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
+                    f"snd_path {self.dump}",
+                    "",
+                ]
+            )
+        )
+        mode = ";answermode=auto" if answer else ""
+        (workdir / "accounts").write_text(
+            f"<sip:caller@127.0.0.1:{self.sip_port}>;regint=0{mode};audio_codecs=PCMU\n"
+        )
+        self.log = open(workdir / "baresip.log", "w")
+        self.proc = subprocess.Popen(
+            [BARESIP, "-f", str(workdir)], stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "baresip's ctrl_tcp did not come up"
+                time.sleep(0.1)
+
+    @property
+    def uri(self) -> str:
+        return f"sip:caller@127.0.0.1:{self.sip_port}"
+
+    def command(self, command: str, params: str = "") -> None:
+        body = json.dumps({"command": command, "params": params, "token": uuid.uuid4().hex[:8]}).encode()
+        self.sock.sendall(str(len(body)).encode() + b":" + body + b",")
+
+    def wait(self, timeout: float) -> None:
+        """baresip keeps running after a call; stop it once its call is over."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.sock.close()
+        self.log.close()
+
+    def heard(self) -> np.ndarray:
+        dumps = sorted(self.dump.glob("dump-*-dec.wav"))
+        assert dumps, "baresip recorded nothing"
+        samples, _ = sf.read(dumps[-1], dtype="float32")
+        return samples
+
+
+def padded_clip(path: Path, out: Path, before_s: float, after_s: float) -> Path:
+    audio = load_audio(path)
+    sf.write(out, np.concatenate([silence(before_s), audio.samples, silence(after_s)]), audio.sample_rate)
+    return out
+
+
+@needs_baresip
+def test_baresip_calls_in_presses_2_and_speaks(server, korean_clips, tmp_path):
+    """A softphone calls with a real Korean recording as its microphone: the bot answers within a second,
+    follows the keypad (2 -> water), transcribes the caller and is heard on the caller's side."""
+    clip = next(c for c in korean_clips if c.path.stem.endswith("0294"))
+    mic = padded_clip(clip.path, tmp_path / "mic.wav", before_s=3.0, after_s=6.0)
+    phone = Baresip(tmp_path / "baresip", mic)
+    since = server.mark()
+    try:
+        phone.command("dial", server.uri)
+        time.sleep(1.5)
+        phone.command("sndcode", "2")
+        (report,) = server.wait_calls(since, timeout=60)  # baresip hangs up when its file ends
+    finally:
+        phone.wait(5)
+    assert report["direction"] == "inbound" and report["codec"] == "PCMU"
+    assert report["answer_ms"] < 1000
+    assert report["hangup_by"] == "remote" and report["ended_reason"] == "caller_hangup"
+    assert "caller" not in report["remote"]  # the user part is masked
+    turns = report["turns"]
+    assert turns[0]["trigger"] == "start" and turns[0]["action"] == "menu"
+    keyed = [t for t in turns if t["trigger"] == "dtmf"]
+    assert keyed and keyed[0]["caller_text"] == "2" and keyed[0]["category"] == "water"
+    spoken = [t for t in turns if t["trigger"] == "speech"]
+    assert spoken, turns
+    cer = character_error_rate(clip.transcript, spoken[0]["caller_text"])
+    assert cer < 0.5, (spoken[0]["caller_text"], cer)
+    heard = phone.heard()
+    loud = max(rms(heard[i : i + 8000]) for i in range(0, max(1, len(heard) - 8000), 4000))
+    assert loud > 0.02, "baresip heard only silence from the bot"
+    assert report["recording"] and Path(report["recording"]).is_file()
+    stereo, rate = sf.read(report["recording"], dtype="float32")
+    assert rate == 8000 and stereo.shape[1] == 2
+    assert rms(stereo[:, 0]) > 0.005 and rms(stereo[:, 1]) > 0.005  # caller left, bot right
+
+
+@needs_baresip
+def test_dial_baresip_answered_with_keypad_answer(tmp_path):
+    """``voicebot dial`` calls a softphone that answers; the callee presses 1; the bot says goodbye and
+    hangs up; the callee heard the bot."""
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, silence(40.0), 16_000)
+    phone = Baresip(tmp_path / "baresip", quiet, answer=True)
+    try:
+        dial = subprocess.Popen(
+            voice_cli("dial", phone.uri, "--script", "welfare_check", "--json", "--no-stt", "--ring-timeout", "10"),
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(6.0)  # models load, the call is answered, the question starts
+        phone.command("sndcode", "1")
+        out, err = dial.communicate(timeout=60)
+    finally:
+        phone.wait(3)
+    assert dial.returncode == 0, err[-3000:]
+    result = json.loads(out)
+    assert result["outcome"] == "answered" and result["sip_status"] == 200
+    assert result["hangup_by"] == "bot" and result["ended_reason"] == "goodbye"
+    first, last = result["turns"]
+    assert first["key"] == "wellbeing" and first["answer"] == "1" and first["via"] == "dtmf"
+    assert last["key"] == "goodbye"
+    heard = phone.heard()
+    assert rms(heard) > 0.01
+
+
+# -- SIPp ---------------------------------------------------------------------------------------------
+
+
+def sipp(scenario: str, port: int | None = None, remote: str | None = None) -> subprocess.Popen:
+    cmd = [SIPP, "-sf", str(SCENARIOS / f"{scenario}.xml"), "-i", "127.0.0.1", "-mi", "127.0.0.1"]
+    cmd += ["-p", str(port or free_port()), "-mp", str(free_port() & ~1), "-m", "1", "-nostdin"]
+    if remote:
+        cmd += ["-s", "bot", remote]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return proc.returncode, out[-3000:]
+
+
+@needs_sipp
+def test_sipp_pcma_with_rfc2833_keypad(server):
+    since = server.mark()
+    rc, out = finish(sipp("uac_pcma_dtmf", remote=f"127.0.0.1:{server.port}"))
+    assert rc == 0, out
+    (report,) = server.wait_calls(since)
+    assert report["codec"] == "PCMA" and report["hangup_by"] == "remote"
+    keyed = [t for t in report["turns"] if t["trigger"] == "dtmf"]
+    assert [t["caller_text"] for t in keyed] == ["2"] and keyed[0]["category"] == "water"
+    stereo, rate = sf.read(report["recording"], dtype="float32")  # what PJSIP decoded from PCMA
+    assert rate == 8000 and rms(stereo[:, 0]) > 0.01 and rms(stereo[:, 1]) > 0.01
+
+
+def send_raw(port: int, message: str, wait_s: float = 2.0) -> list[str]:
+    """Send one UDP datagram; return the status lines of every response within ``wait_s``."""
+    codes = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.sendto(message.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+        deadline = time.monotonic() + wait_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            try:
+                data = sock.recv(65535).decode(errors="replace")
+            except TimeoutError:
+                break
+            codes.append(data.split("\r\n")[0].split(" ", 2)[1])
+            if codes[-1] >= "200":
+                break
+    return codes
+
+
+def raw_request(
+    method: str, port: int, body: str = "", content_type: str = "application/sdp", call_id=None
+) -> str:
+    call_id = call_id or uuid.uuid4().hex
+    head = (
+        f"{method} sip:bot@127.0.0.1:{port} SIP/2.0\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK{uuid.uuid4().hex[:10]}\n"
+        f"From: <sip:fuzz@127.0.0.1>;tag={uuid.uuid4().hex[:6]}\n"
+        f"To: <sip:bot@127.0.0.1:{port}>{';tag=nosuch' if method == 'BYE' else ''}\n"
+        f"Call-ID: {call_id}\nCSeq: 1 {method}\nContact: <sip:fuzz@127.0.0.1:9>\nMax-Forwards: 70\n"
+    )
+    if body:
+        head += f"Content-Type: {content_type}\n"
+    return head + f"Content-Length: {len(body.replace(chr(10), chr(13) + chr(10)))}\n\n" + body
+
+
+@needs_sipp
+def test_bad_sip_input_does_not_disturb_a_live_call(server):
+    """Garbage, broken SDP, an unsupported codec and a stray BYE while another call is up."""
+    since = server.mark()
+    live = sipp("uac_long", remote=f"127.0.0.1:{server.port}")
+    time.sleep(2.0)
+    assert send_raw(server.port, "\x00\xff garbage \x01" * 20, wait_s=0.5) == []
+    assert send_raw(server.port, "INVITE nonsense\n\n", wait_s=0.5) == []
+    broken_sdp = raw_request("INVITE", server.port, "v=0\nthis is not sdp\nm=audio port RTP/AVP x\n")
+    assert send_raw(server.port, broken_sdp)[-1:] in (["400"], ["488"])
+    g729_only = (
+        "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+        "m=audio 40000 RTP/AVP 18\na=rtpmap:18 G729/8000\n"
+    )
+    assert send_raw(server.port, raw_request("INVITE", server.port, g729_only))[-1:] == ["488"]
+    assert send_raw(server.port, raw_request("BYE", server.port)) == ["481"]
+    assert server.proc.poll() is None
+    rc, out = finish(live)
+    assert rc == 0, out
+    reports = server.wait_calls(since, timeout=30)
+    assert reports[0]["hangup_by"] == "remote" and reports[0]["error"] is None
+    assert send_raw(server.port, raw_request("OPTIONS", server.port)) == ["200"]
+
+
+@needs_sipp
+def test_two_calls_one_killed_the_other_finishes(server):
+    since = server.mark()
+    doomed = sipp("uac_long", remote=f"127.0.0.1:{server.port}")
+    survivor = sipp("uac_long", remote=f"127.0.0.1:{server.port}")
+    time.sleep(3.0)
+    doomed.kill()  # no BYE, RTP stops: the server notices after --rtp-timeout
+    finish(doomed, 5)
+    rc, out = finish(survivor)
+    assert rc == 0, out
+    reports = server.wait_calls(since, count=2, timeout=90)  # the survivor may still be in STT
+    by_reason = {r["ended_reason"]: r for r in reports}
+    assert set(by_reason) == {"rtp_timeout", "caller_hangup"}, reports
+    assert by_reason["rtp_timeout"]["hangup_by"] == "bot"
+    assert by_reason["caller_hangup"]["hangup_by"] == "remote"
+    assert by_reason["caller_hangup"]["duration_s"] > 8
+
+
+@needs_sipp
+def test_transfer_to_agent_by_refer_with_handoff_id(server):
+    """2 then 0: the bot announces the transfer and sends REFER with X-Handoff-Id; NOTIFY 200 ends it."""
+    since = server.mark()
+    rc, out = finish(sipp("uac_transfer_ok", remote=f"127.0.0.1:{server.port}"))
+    assert rc == 0, out
+    (report,) = server.wait_calls(since)
+    assert report["ended_reason"] == "transfer" and report["transfer"] == "ok"
+    record = json.loads((server.handoff_dir / f"{report['handoff_id']}.json").read_text())
+    assert record["category"] == "water" and record["reason"] == "agent_request"
+    assert record["transfer"] == "ok"
+
+
+@needs_sipp
+def test_failed_transfer_offers_a_callback(server):
+    since = server.mark()
+    rc, out = finish(sipp("uac_transfer_fail", remote=f"127.0.0.1:{server.port}"))
+    assert rc == 0, out
+    (report,) = server.wait_calls(since)
+    assert report["transfer"] == "failed:486" and report["callback_requested"] is True
+    assert report["hangup_by"] == "bot"
+    record = json.loads((server.handoff_dir / f"{report['handoff_id']}.json").read_text())
+    assert record["callback_requested"] is True
+
+
+@needs_sipp
+@pytest.mark.parametrize(
+    ("scenario", "outcome", "status"),
+    [("uas_busy", "busy", 486), ("uas_reject", "rejected", 603), ("uas_noanswer", "no_answer", 487)],
+)
+def test_dial_outcomes(scenario, outcome, status):
+    port = free_port()
+    peer = sipp(scenario, port=port)
+    time.sleep(0.3)
+    started = time.monotonic()
+    result = subprocess.run(
+        voice_cli("dial", f"sip:01012345678@127.0.0.1:{port}", "--script", "notice", "--json", "--no-stt",
+                  "--ring-timeout", "2"),
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    finish(peer, 10)
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads(result.stdout)
+    assert payload["outcome"] == outcome and payload["sip_status"] == status
+    assert payload["turns"] == [] and payload["duration_s"] == 0
+    if outcome == "no_answer":
+        assert payload["setup_ms"] >= 2000  # CANCEL after the ring timeout
+    assert elapsed < 30
+    assert "01012345678" not in result.stderr  # logs never carry the number in clear
+
+
+@needs_sipp
+def test_dial_registers_with_digest_auth_first(tmp_path):
+    """--registrar: REGISTER is challenged (401) and accepted only with the right digest credentials."""
+    registrar_port, callee_port = free_port(), free_port()
+    registrar = sipp("uas_registrar", port=registrar_port)
+    callee = sipp("uas_busy", port=callee_port)
+    time.sleep(0.3)
+    result = subprocess.run(
+        voice_cli("dial", f"sip:120@127.0.0.1:{callee_port}", "--script", "notice", "--json", "--no-stt",
+                  "--registrar", f"sip:127.0.0.1:{registrar_port}", "--username", "voicebot"),
+        cwd=REPO, capture_output=True, text=True, timeout=60, env=dict(os.environ, VOICEBOT_SIP_PASSWORD="s3cret"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["outcome"] == "busy"
+    rc, out = finish(registrar, 10)
+    assert rc == 0, out  # 401 -> REGISTER with valid credentials -> 200 -> un-REGISTER at exit
+    finish(callee, 5)
+    assert "s3cret" not in result.stderr
+
+
+@needs_sipp
+def test_twenty_calls_at_once(server):
+    """20 simultaneous calls: the process serves what PJSIP has room for (4 with this wheel), the rest get
+    486 Busy Here at once; nothing crashes and every served call is greeted and reported."""
+    since = server.mark()
+    proc = subprocess.Popen(
+        [SIPP, "-sf", str(SCENARIOS / "uac_short.xml"), "-i", "127.0.0.1", "-mi", "127.0.0.1",
+         "-p", str(free_port()), "-mp", str(free_port() & ~1), "-s", "bot", "-m", "20", "-l", "20", "-r", "20",
+         "-nostdin", f"127.0.0.1:{server.port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    rc, out = finish(proc, 60)
+    assert rc == 0, out  # every call ended as the scenario allows: served (200 + BYE) or busy (486)
+    time.sleep(1.0)
+    reports = server.calls[since:]
+    assert 1 <= len(reports) <= 20 and server.proc.poll() is None
+    assert all(r["error"] is None and r["hangup_by"] == "remote" for r in reports), reports
+    assert all(r["turns"] and r["turns"][0]["trigger"] == "start" for r in reports)
+    assert max(r["answer_ms"] for r in reports) < 1000
+    # and the server takes new calls afterwards
+    since = server.mark()
+    rc, out = finish(sipp("uac_short", remote=f"127.0.0.1:{server.port}"))
+    assert rc == 0 and len(server.wait_calls(since)) == 1, out
+
+
+@needs_sipp
+@needs_kamailio
+def test_kamailio_dispatches_across_two_instances_and_fails_over(tmp_path):
+    """Kamailio round-robins calls over two voicebot processes; once one is stopped, its OPTIONS pings
+    fail and every call goes to the other."""
+    first, second = Server(tmp_path / "a"), Server(tmp_path / "b")
+    port = free_port()
+    (tmp_path / "dispatcher.list").write_text(
+        f"1 sip:127.0.0.1:{first.port}\n1 sip:127.0.0.1:{second.port}\n"
+    )
+    config = (SCENARIOS / "kamailio.cfg.in").read_text()
+    config = config.replace("@PORT@", str(port)).replace("@LIST@", str(tmp_path / "dispatcher.list"))
+    (tmp_path / "kamailio.cfg").write_text(config)
+    (tmp_path / "run").mkdir()
+    log = open(tmp_path / "kamailio.log", "w")
+    proxy = subprocess.Popen(
+        [KAMAILIO, "-DD", "-E", "-f", str(tmp_path / "kamailio.cfg"), "-L", str(KAMAILIO_MODULES),
+         "-Y", str(tmp_path / "run"), "-P", str(tmp_path / "run" / "kamailio.pid")],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    stopped_first = False
+    try:
+        time.sleep(2.0)  # dispatcher pings both instances
+        assert proxy.poll() is None, (tmp_path / "kamailio.log").read_text()[-2000:]
+
+        def calls(count: int) -> None:
+            proc = subprocess.Popen(
+                [SIPP, "-sf", str(SCENARIOS / "uac_proxy.xml"), "-i", "127.0.0.1", "-mi", "127.0.0.1",
+                 "-p", str(free_port()), "-mp", str(free_port() & ~1), "-s", "bot", "-m", str(count),
+                 "-l", str(count), "-r", str(count), "-nostdin", f"127.0.0.1:{port}"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )  # fmt: skip
+            rc, out = finish(proc, 60)
+            assert rc == 0, out
+
+        a0, b0 = first.mark(), second.mark()
+        calls(4)
+        first.wait_calls(a0, 2)
+        second.wait_calls(b0, 2)  # round robin: two each
+        assert first.stop() == 0
+        stopped_first = True
+        time.sleep(3.0)  # a missed OPTIONS ping marks the stopped instance inactive
+        b1 = second.mark()
+        calls(2)
+        assert len(second.wait_calls(b1, 2)) == 2
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+        log.close()
+        if not stopped_first:
+            first.stop()
+        second.stop()

@@ -1,0 +1,78 @@
+"""Wiring for the commands: shared models, a CallSession per inbound call, serve until a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from voicebot.sip.config import SipConfig
+from voicebot.sip.endpoint import SipEndpoint
+from voicebot.sip.shared import LockedSynthesizer, LockedTranscriber
+from voicebot.sip.worker import CallReport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Models:
+    """Loaded once per process and shared by every call (each behind its own lock)."""
+
+    engine: object | None
+    transcriber: object | None
+    synthesizer: object
+
+
+def load_models(stt_config=None, tts_config=None, dialog: bool = True, stt: bool = True) -> Models:
+    from tts import TTSConfig, create_synthesizer
+
+    synthesizer = LockedSynthesizer(create_synthesizer(tts_config or TTSConfig()))
+    transcriber = None
+    if stt:
+        from stt import create_transcriber
+
+        transcriber = LockedTranscriber(create_transcriber(stt_config))
+    engine = None
+    if dialog:
+        from dialog import load_default_engine
+
+        engine = load_default_engine()
+    return Models(engine, transcriber, synthesizer)
+
+
+def session_factory(models: Models, call_config=None) -> Callable[[str], object]:
+    """A fresh ``CallSession`` (the ARS dialog) for each inbound call."""
+    from voicebot.session import CallConfig, CallSession
+
+    config = call_config or CallConfig()
+
+    def make(call_id: str):
+        return CallSession(models.engine, models.transcriber, models.synthesizer, config, call_id=call_id)
+
+    return make
+
+
+def serve(
+    config: SipConfig,
+    models: Models,
+    on_call_end: Callable[[CallReport], None],
+    call_config=None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Answer inbound calls until SIGINT/SIGTERM (or ``stop`` is set); finished calls go to ``on_call_end``."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    endpoint = SipEndpoint(
+        config,
+        session_factory(models, call_config),
+        synthesizer=models.synthesizer,
+        on_call_end=on_call_end,
+    )
+    with endpoint:
+        log.info("serving inbound calls on %s:%d", config.listen_host, config.listen_port)
+        while not stop.wait(0.2):
+            pass

@@ -1,0 +1,159 @@
+"""Small scripted outbound calls: prompts spoken with TTS, answers captured by keypad or speech.
+
+A placeholder for the outbound issue's campaign scripts; it implements the same transport-facing
+interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup, ended), so a call's worker drives
+either one the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from voicebot.audio import AudioFrame
+from voicebot.session import BotAudio
+from voicebot.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    key: str
+    text: str  # polite Korean
+    expect: str = "any"  # any | dtmf | none
+    timeout_s: float = 8.0  # after the prompt finished
+
+
+@dataclass
+class ScriptTurn:
+    key: str
+    bot_text: str
+    answer: str | None = None
+    via: str | None = None  # dtmf | speech | timeout | none
+    at_s: float | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+SCRIPTS: dict[str, tuple[Prompt, ...]] = {
+    "welfare_check": (
+        Prompt(
+            "wellbeing",
+            "안녕하세요, 서울시 120 다산콜센터입니다. 어르신 안부를 여쭙고자 전화드렸습니다. "
+            "잘 지내고 계시면 1번, 도움이 필요하시면 2번을 눌러 주시거나 말씀해 주세요.",
+        ),
+        Prompt("goodbye", "말씀 감사합니다. 늘 건강하시고 좋은 하루 보내세요. 안녕히 계세요.", expect="none"),
+    ),
+    "notice": (
+        Prompt(
+            "notice",
+            "안녕하세요, 서울시 120 다산콜센터입니다. 안내 말씀 드립니다. "
+            "자세한 내용은 120번으로 문의해 주시기 바랍니다. 감사합니다.",
+            expect="none",
+        ),
+    ),
+}
+
+
+class ScriptSession:
+    """Plays a script's prompts in order and records each answer. Not thread-safe (one worker feeds it)."""
+
+    def __init__(self, prompts: tuple[Prompt, ...], synthesizer, transcriber=None, sample_rate: int = 16_000):
+        if not prompts:
+            raise ValueError("a script needs at least one prompt")
+        self.prompts = prompts
+        self.synthesizer = synthesizer
+        self.transcriber = transcriber
+        self.sample_rate = sample_rate
+        self.bot = BotAudio(sample_rate)
+        self.endpointer = Endpointer(create_vad("webrtc"), EndpointConfig())
+        self.turns: list[ScriptTurn] = []
+        self.ended_reason: str | None = None
+        self._index = -1
+        self._prompt_done_at: float | None = None
+
+    @classmethod
+    def named(cls, name: str, synthesizer, transcriber=None) -> ScriptSession:
+        if name not in SCRIPTS:
+            raise ValueError(f"unknown script {name!r}: choose from {', '.join(sorted(SCRIPTS))}")
+        return cls(SCRIPTS[name], synthesizer, transcriber)
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_reason is not None and not self.bot.pending
+
+    @property
+    def handoff(self) -> dict | None:
+        return None
+
+    def start(self, now_s: float = 0.0) -> None:
+        self._next(now_s)
+
+    def on_caller_frame(self, frame: AudioFrame) -> np.ndarray:
+        now = frame.start_s
+        listening = self._listening
+        for event in self.endpointer.process(frame):
+            if listening and isinstance(event, SpeechEnd):
+                self._answer(self._transcribe(event.samples), "speech", frame.end_s)
+        out = self.bot.read(now, len(frame.pcm) // 2)
+        if self._prompt_done_at is None and not self.bot.pending:
+            self._prompt_done_at = frame.end_s
+            if self.prompts[self._index].expect == "none":
+                self._next(frame.end_s)
+        elif self._listening and frame.end_s - self._prompt_done_at >= self.prompts[self._index].timeout_s:
+            self._answer(None, "timeout", frame.end_s)
+        return out
+
+    def on_dtmf(self, digit: str, now_s: float) -> None:
+        if self.ended_reason is None and self.prompts[self._index].expect != "none":
+            self.bot.clear()  # a key press cuts the prompt short
+            self._answer(digit, "dtmf", now_s)
+
+    def hangup(self, now_s: float) -> None:
+        if self.ended_reason is None:
+            self.bot.clear()
+            self.ended_reason = "caller_hangup"
+
+    # -- internals --------------------------------------------------------------------------------
+
+    @property
+    def _listening(self) -> bool:
+        return (
+            self.ended_reason is None
+            and self._prompt_done_at is not None
+            and self.prompts[self._index].expect != "none"
+        )
+
+    def _transcribe(self, samples: np.ndarray) -> str:
+        if self.transcriber is None:
+            return "(speech)"
+        try:
+            return self.transcriber.transcribe(samples, language="ko").text
+        except Exception as exc:
+            log.error("script: STT failed: %s", exc)
+            return ""
+
+    def _answer(self, answer: str | None, via: str, now_s: float) -> None:
+        turn = self.turns[-1]
+        turn.answer, turn.via, turn.at_s = answer, via, round(now_s, 2)
+        self._next(now_s)
+
+    def _next(self, now_s: float) -> None:
+        self._index += 1
+        if self._index >= len(self.prompts):
+            self.ended_reason = "goodbye"
+            return
+        prompt = self.prompts[self._index]
+        self.turns.append(
+            ScriptTurn(prompt.key, prompt.text, via="none" if prompt.expect == "none" else None)
+        )
+        try:
+            for chunk in self.synthesizer.stream(prompt.text, sample_rate=self.sample_rate):
+                self.bot.schedule(chunk.samples, now_s)
+        except Exception as exc:
+            log.error("script: TTS failed: %s", exc)
+        self._prompt_done_at = None

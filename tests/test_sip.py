@@ -196,6 +196,27 @@ def test_masking_and_outcomes_and_refer_target():
     assert target == "<sip:agent@127.0.0.1:5080?X-Handoff-Id=abc123>"
 
 
+def test_keypad_digits_are_checked_before_sending():
+    from voicebot.sip.script import Prompt, ScriptSession, dial_digits_step
+    from voicebot.sip.worker import check_dtmf
+
+    assert check_dtmf("0123456789*#ABCDabcd") == "0123456789*#ABCDABCD"
+    for bad in ("", "12x", "1 2", "E", "１", "1" * 33):
+        with pytest.raises(ValueError, match="keypad digit"):
+            check_dtmf(bad)
+    with pytest.raises(ValueError, match="'x' at position 3"):
+        Prompt("ext", "", expect="none", send_dtmf="12x")
+
+    class Silent:
+        def stream(self, text, sample_rate):
+            return iter(())
+
+    session = ScriptSession((dial_digits_step("1234#"), Prompt("bye", "", expect="none")), Silent())
+    session.start(0.0)
+    assert session.take_dtmf() == "1234#" and session.take_dtmf() == ""
+    assert session.turns[0].dtmf_sent == "1234#" and session.bot.pending  # silence while the digits go out
+
+
 # -- baresip ------------------------------------------------------------------------------------------
 
 
@@ -251,6 +272,29 @@ class Baresip:
             except OSError:
                 assert time.monotonic() < deadline, "baresip's ctrl_tcp did not come up"
                 time.sleep(0.1)
+        self.events: list[dict] = []  # what ctrl_tcp reports: {"event": true, "type": "CALL_DTMF_START", ...}
+        threading.Thread(target=self._read_events, daemon=True).start()
+
+    def _read_events(self) -> None:
+        """ctrl_tcp speaks netstrings: ``<length>:<json>,``."""
+        buffer = b""
+        self.sock.settimeout(None)
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            buffer += data
+            while b":" in buffer:
+                length, rest = buffer.split(b":", 1)
+                if len(rest) < int(length) + 1:
+                    break
+                message = json.loads(rest[: int(length)])
+                buffer = rest[int(length) + 1 :]
+                if message.get("event"):
+                    self.events.append(message)
 
     @property
     def uri(self) -> str:
@@ -353,6 +397,33 @@ def test_dial_baresip_answered_with_keypad_answer(tmp_path):
     assert last["key"] == "goodbye"
     heard = phone.heard()
     assert rms(heard) > 0.01
+
+
+@needs_baresip
+def test_dial_sends_keypad_digits_after_answer(tmp_path):
+    """``voicebot dial --send-dtmf 1234#`` (an extension at a PBX): right after the softphone answers, the bot
+    sends the digits as RFC 4733 telephone-events, then speaks its script and hangs up."""
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, silence(40.0), 16_000)
+    phone = Baresip(tmp_path / "baresip", quiet, answer=True)
+    try:
+        result = subprocess.run(
+            voice_cli("dial", phone.uri, "--script", "notice", "--send-dtmf", "1234#", "--json", "--no-stt",
+                      "--ring-timeout", "10"),
+            cwd=REPO, capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+    finally:
+        phone.wait(3)
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = json.loads(result.stdout)
+    assert payload["outcome"] == "answered" and payload["ended_reason"] == "goodbye"
+    assert payload["hangup_by"] == "bot"
+    sent, spoken = payload["turns"]
+    assert sent["key"] == "send_dtmf" and sent["dtmf_sent"] == "1234#" and spoken["key"] == "notice"
+    log = (tmp_path / "baresip" / "baresip.log").read_text()
+    keys = [e.get("param") for e in phone.events if e.get("type") == "CALL_DTMF_START"]
+    assert "".join(keys) == "1234#", (phone.events, log[-3000:])
+    assert rms(phone.heard()) > 0.01  # and the notice was spoken after the digits
 
 
 # -- SIPp ---------------------------------------------------------------------------------------------

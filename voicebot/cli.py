@@ -294,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--script", required=True, help="welfare_check | notice")
     p.add_argument("--max-call-s", type=float, default=300.0)
     p.add_argument("--no-stt", action="store_true", help="capture keypad answers only")
+    p.add_argument("--send-dtmf", metavar="DIGITS", help="keypad digits (0-9*#A-D) sent right after answer")
     p.add_argument("--json", action="store_true")
     add_sip_options(p, default_listen="127.0.0.1:0")
     _add_stt_options(p)

@@ -25,7 +25,9 @@ PJSIP). Caller frames go into the call's ``CallWorker`` queue; the worker thread
 16 kHz ``AudioFrame``s (stream time = frame index x 20 ms), drives the ``CallSession`` and queues the
 bot's audio, resampled to 8 kHz, for the port to take without blocking (silence when empty; surplus
 queued silence is dropped, so latency cannot build up). RFC 4733 digits go to ``on_dtmf``; a remote
-hang-up to ``hangup``. When the session ends with "goodbye" the bot hangs up after its last audio has
+hang-up to ``hangup``. Digits go the other way by ``CallControls.send_dtmf`` (RFC 4733 telephone-events,
+payload type 120 in PJSIP's offer): a script step with ``send_dtmf`` (``voicebot dial --send-dtmf``)
+reaches an extension behind a PBX or IVR before the bot speaks. When the session ends with "goodbye" the bot hangs up after its last audio has
 played; with "transfer" it sends a blind REFER to the agent URI carrying the handoff id, and if that
 fails it tells the caller in Korean and offers a call-back (key 1). An exception in one call's worker
 hangs up that call only.

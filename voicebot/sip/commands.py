@@ -117,20 +117,24 @@ def originate(endpoint, uri: str, handler_factory, timeout_s: float = 600.0) -> 
 
 
 def run_dial(args: argparse.Namespace, stt_config=None) -> int:
-    """One outbound call running a named script; its outcome as one JSON object."""
+    """One outbound call running a named script (after ``--send-dtmf`` digits, if given); its outcome as
+    one JSON object."""
     from voicebot.sip.app import load_models
     from voicebot.sip.endpoint import SipEndpoint
     from voicebot.sip.script import SCRIPTS, ScriptSession
+    from voicebot.sip.worker import check_dtmf
 
     if args.script not in SCRIPTS:
         raise ValueError(f"unknown script {args.script!r}: choose from {', '.join(sorted(SCRIPTS))}")
+    send_dtmf = getattr(args, "send_dtmf", None)
+    send_dtmf = check_dtmf(send_dtmf) if send_dtmf is not None else ""
     require_pjsua2()
     config = sip_config(args)
     needs_stt = any(p.expect == "any" for p in SCRIPTS[args.script]) and not args.no_stt
     models = load_models(stt_config, dialog=False, stt=needs_stt)
 
     def factory(call_id: str):
-        return ScriptSession.named(args.script, models.synthesizer, models.transcriber)
+        return ScriptSession.named(args.script, models.synthesizer, models.transcriber, send_dtmf=send_dtmf)
 
     with SipEndpoint(config, None, synthesizer=models.synthesizer) as endpoint:
         result = originate(endpoint, args.uri, factory, timeout_s=args.max_call_s + config.ring_timeout_s)

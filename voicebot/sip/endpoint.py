@@ -22,7 +22,7 @@ from voicebot.sip.media import make_bridge_port
 from voicebot.sip.pjsua_glue import make_account, make_call_class, make_log_writer, quiet_stdout, refer_target
 from voicebot.sip.privacy import mask_uri
 from voicebot.sip.recording import PortRecorder
-from voicebot.sip.worker import CallHandler, CallReport, CallWorker
+from voicebot.sip.worker import CallHandler, CallReport, CallWorker, check_dtmf
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,13 @@ class _Controls:
 
     def transfer(self, target: str, headers: dict[str, str]) -> None:
         self.endpoint.submit(lambda: self.endpoint._transfer(self.key, target, headers))
+
+    def send_dtmf(self, digits: str) -> concurrent.futures.Future:
+        """Send keypad digits to the far end as RFC 4733 telephone-events (PJSIP offers them as payload
+        type 120). A bad digit raises ValueError here; the future resolves to whether PJSIP queued them
+        (False when the call is gone or the far end did not accept telephone-event)."""
+        digits = check_dtmf(digits)
+        return self.endpoint.submit(lambda: self.endpoint._send_dtmf(self.key, digits))
 
 
 class SipEndpoint:
@@ -453,6 +460,20 @@ class SipEndpoint:
             log.warning("call %s: REFER failed: %s", key, getattr(exc, "reason", exc))
             if state.worker is not None:
                 state.worker.transfer_result(getattr(exc, "status", 500) or 500)
+
+    def _send_dtmf(self, key: str, digits: str) -> bool:
+        state = self._calls.get(key)
+        if state is None or state.disconnected_at is not None or state.call is None:
+            return False
+        try:
+            state.call.dialDtmf(digits)
+        except Exception as exc:  # e.g. PJMEDIA_RTP_EREMNORFC2833: the far end takes no telephone-event
+            log.warning(
+                "call %s: sending %d keypad digits failed: %s", key, len(digits), getattr(exc, "reason", exc)
+            )
+            return False
+        log.info("call %s: sending %d keypad digits (RFC 4733)", key, len(digits))
+        return True
 
     # PJSIP call callbacks (loop thread, via mainThreadOnly)
 

@@ -2,7 +2,8 @@
 
 A placeholder for the outbound issue's campaign scripts; it implements the same transport-facing
 interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup, ended), so a call's worker drives
-either one the same way.
+either one the same way. A step may send keypad digits first (``Prompt.send_dtmf``; the worker takes them
+from ``take_dtmf`` and sends them by RFC 4733), e.g. an extension at a PBX or IVR.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from voicebot.audio import AudioFrame
 from voicebot.session import BotAudio
+from voicebot.sip.worker import DTMF_DIGIT_S, check_dtmf
 from voicebot.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
 
 log = logging.getLogger(__name__)
@@ -22,9 +24,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Prompt:
     key: str
-    text: str  # polite Korean
+    text: str  # polite Korean ("" for a step that only sends digits)
     expect: str = "any"  # any | dtmf | none
     timeout_s: float = 8.0  # after the prompt finished
+    send_dtmf: str = ""  # keypad digits sent (RFC 4733) before the text, e.g. "1234#" for a PBX extension
+
+    def __post_init__(self) -> None:
+        if self.send_dtmf:
+            object.__setattr__(self, "send_dtmf", check_dtmf(self.send_dtmf))
+
+
+def dial_digits_step(digits: str) -> Prompt:
+    """The step ``voicebot dial --send-dtmf`` puts first: the digits, right after answer, and nothing said."""
+    return Prompt("send_dtmf", "", expect="none", send_dtmf=digits)
 
 
 @dataclass
@@ -34,6 +46,7 @@ class ScriptTurn:
     answer: str | None = None
     via: str | None = None  # dtmf | speech | timeout | none
     at_s: float | None = None
+    dtmf_sent: str | None = None  # keypad digits the bot sent at this step
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -75,12 +88,15 @@ class ScriptSession:
         self.ended_reason: str | None = None
         self._index = -1
         self._prompt_done_at: float | None = None
+        self._dtmf_out: list[str] = []
 
     @classmethod
-    def named(cls, name: str, synthesizer, transcriber=None) -> ScriptSession:
+    def named(cls, name: str, synthesizer, transcriber=None, send_dtmf: str = "") -> ScriptSession:
+        """A script from ``SCRIPTS``; ``send_dtmf`` digits go out first, right after answer."""
         if name not in SCRIPTS:
             raise ValueError(f"unknown script {name!r}: choose from {', '.join(sorted(SCRIPTS))}")
-        return cls(SCRIPTS[name], synthesizer, transcriber)
+        prompts = ((dial_digits_step(send_dtmf),) if send_dtmf else ()) + SCRIPTS[name]
+        return cls(prompts, synthesizer, transcriber)
 
     @property
     def ended(self) -> bool:
@@ -118,6 +134,11 @@ class ScriptSession:
             self.bot.clear()
             self.ended_reason = "caller_hangup"
 
+    def take_dtmf(self) -> str:
+        """Keypad digits a step wants sent now (the call's worker sends them); "" when none."""
+        digits, self._dtmf_out = "".join(self._dtmf_out), []
+        return digits
+
     # -- internals --------------------------------------------------------------------------------
 
     @property
@@ -149,11 +170,23 @@ class ScriptSession:
             return
         prompt = self.prompts[self._index]
         self.turns.append(
-            ScriptTurn(prompt.key, prompt.text, via="none" if prompt.expect == "none" else None)
+            ScriptTurn(
+                prompt.key,
+                prompt.text,
+                via="none" if prompt.expect == "none" else None,
+                dtmf_sent=prompt.send_dtmf or None,
+            )
         )
+        if prompt.send_dtmf:
+            # the digits take the line first (PJSIP sends telephone-events instead of audio meanwhile);
+            # silence for as long keeps the text from being cut and ends a digits-only step after them
+            self._dtmf_out.append(prompt.send_dtmf)
+            pause = np.zeros(int((len(prompt.send_dtmf) + 1) * DTMF_DIGIT_S * self.sample_rate), np.float32)
+            self.bot.schedule(pause, now_s)
         try:
-            for chunk in self.synthesizer.stream(prompt.text, sample_rate=self.sample_rate):
-                self.bot.schedule(chunk.samples, now_s)
+            if prompt.text:
+                for chunk in self.synthesizer.stream(prompt.text, sample_rate=self.sample_rate):
+                    self.bot.schedule(chunk.samples, now_s)
         except Exception as exc:
             log.error("script: TTS failed: %s", exc)
         self._prompt_done_at = None

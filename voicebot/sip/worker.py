@@ -49,11 +49,31 @@ class CallHandler(Protocol):
     def ended(self) -> bool: ...
 
 
+DTMF_KEYS = frozenset("0123456789*#ABCD")
+MAX_DTMF_DIGITS = 32  # what one PJSIP stream queues for sending at a time
+DTMF_DIGIT_S = 0.3  # PJSIP sends each digit for 200 ms, then its end packets
+
+
+def check_dtmf(digits: str) -> str:
+    """Keypad digits to send by RFC 4733 (0-9, *, #, A-D; a-d read as A-D), or a ValueError naming the bad one."""
+    if not isinstance(digits, str) or not digits:
+        raise ValueError("no keypad digits to send: give one or more of 0-9 * # A-D")
+    if len(digits) > MAX_DTMF_DIGITS:
+        raise ValueError(f"too many keypad digits ({len(digits)}): at most {MAX_DTMF_DIGITS} at a time")
+    for position, key in enumerate(digits, 1):
+        if key.upper() not in DTMF_KEYS:
+            raise ValueError(
+                f"bad keypad digit {key!r} at position {position} of {digits!r}: use 0-9 * # A-D"
+            )
+    return digits.upper()
+
+
 class CallControls(Protocol):
     """What the worker asks of the SIP side; every method only enqueues work for PJSIP's thread."""
 
     def hangup(self) -> None: ...
     def transfer(self, target: str, headers: dict[str, str]) -> None: ...
+    def send_dtmf(self, digits: str) -> object: ...
 
 
 @dataclass
@@ -153,6 +173,7 @@ class CallWorker:
     def _run(self) -> None:
         try:
             self.handler.start(0.0)
+            self._send_handler_dtmf()
             if self._serve_until_ended():
                 self._close()
         except Exception as exc:  # isolate: this call ends, the others go on
@@ -198,8 +219,20 @@ class CallWorker:
                 self.handler.hangup(self.now_s)
                 self.report.hangup_by = self.report.hangup_by or "remote"
                 return False
+            self._send_handler_dtmf()
         self.report.ended_reason = self.handler.ended_reason
         return True
+
+    def _send_handler_dtmf(self) -> None:
+        """Send the keypad digits the handler asked for (an outbound script step), if any."""
+        take = getattr(self.handler, "take_dtmf", None)
+        digits = take() if take is not None else ""
+        if not digits:
+            return
+        try:
+            self.controls.send_dtmf(digits)
+        except Exception:
+            log.exception("call %s: could not send keypad digits", self.name)
 
     def _wait(self, until: Callable[[], bool], timeout_s: float, stop_on_dtmf: bool = True):
         """Keep consuming caller events (frames are only counted now) until ``until()`` or a timeout.

@@ -280,15 +280,8 @@ def run_peer(model_dir: Path, log) -> dict | None:
 
 
 def _peer_v2v(peer: dict) -> dict:
-    """The anchor's voice-to-voice from the last voiced frame, wherever its JSON keeps it."""
-    for key in ("voice_to_voice_ms", "v2v_last_voiced_ms", "voice_to_voice_last_voiced_ms"):
-        if isinstance(peer.get(key), dict):
-            return peer[key]
-    summary = peer.get("summary", {})
-    for key, value in summary.items():
-        if "voice" in key and "voiced" in key and isinstance(value, dict):
-            return value
-    return {}
+    """The anchor's voice-to-voice from the last voiced frame (its ``summary.v2v_from_last_voiced_ms``)."""
+    return peer.get("summary", {}).get("v2v_from_last_voiced_ms", {})
 
 
 def plot(sweep_rows: list[dict], path: Path) -> None:

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the main job on the embedded default (SQLite, espeak-ng, Whisper base, CPU).
-# Until `voicebot serve` exists this runs one complete simulated inbound call: a caller asks about a lost
-# wallet and later presses * to hear the menu again; the bot answers through VAD -> Whisper -> dialog -> TTS.
+# Until `voicebot serve` exists this shows the voicebot end to end:
+#   1. the dialog manager answering a typed question (what a caller asking about a lost wallet hears);
+#   2. one complete simulated inbound call: the caller speaks over the greeting (a real Korean recording
+#      from ../shared/audio when present), the bot hears it through VAD -> Whisper, answers or asks back,
+#      then the caller presses # for the main menu; bot audio and a stereo recording go to var/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p var/demo
-.venv/bin/voicebot say "버스에 지갑을 두고 내렸어요. 어디서 찾을 수 있나요?" --out var/demo/caller.wav >/dev/null
-exec .venv/bin/voicebot call var/demo/caller.wav --delay 4 --fast --dtmf "*@45" \
+.venv/bin/voicebot ask "버스에 지갑을 두고 내렸어요. 어디서 찾을 수 있나요?"
+caller=../shared/audio/ko_zeroth_104_003_0374.wav
+if [ ! -f "$caller" ]; then  # no recordings here: the bot's own voice plays the caller
+  caller=var/demo/caller.wav
+  .venv/bin/voicebot say "상담원 연결해 주세요." --out "$caller" >/dev/null
+fi
+exec .venv/bin/voicebot call "$caller" --delay 2 --fast --dtmf "#@25" \
   --out var/demo/bot.wav --record var/demo/call.wav "$@"

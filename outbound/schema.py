@@ -1,0 +1,234 @@
+"""SQLAlchemy 2 tables for the outbound service (typed declarative mapping).
+
+Datetimes are stored as naive UTC in both SQLite and PostgreSQL and come back timezone-aware (UTC) through
+:class:`UTCDateTime`; pass aware datetimes in. The attempt state machine lives in :data:`TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+CAMPAIGN_KINDS = ("covid_notice", "welfare_check")
+CAMPAIGN_STATUSES = ("draft", "running", "paused", "cancelled", "completed")
+ATTEMPT_STATES = (
+    "scheduled",
+    "dialing",
+    "ringing",
+    "answered",
+    "busy",
+    "no_answer",
+    "failed",
+    "voicemail",
+    "completed",
+    "cancelled",
+)
+# Outcomes an attempt ends with before it becomes "completed".
+OUTCOMES = ("answered", "busy", "no_answer", "failed", "voicemail")
+IN_CALL_STATES = ("dialing", "ringing", "answered")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "scheduled": frozenset({"dialing", "cancelled"}),
+    "dialing": frozenset({"ringing", "answered", "busy", "no_answer", "failed"}),
+    "ringing": frozenset({"answered", "busy", "no_answer", "failed", "voicemail"}),
+    "answered": frozenset({"completed", "failed"}),
+    "busy": frozenset({"completed"}),
+    "no_answer": frozenset({"completed"}),
+    "failed": frozenset({"completed"}),
+    "voicemail": frozenset({"completed"}),
+    "completed": frozenset(),
+    "cancelled": frozenset(),
+}
+ALERT_KINDS = ("welfare_concern", "emergency", "unreachable")
+ALERT_SEVERITIES = ("info", "warning", "critical")
+
+
+class InvalidTransition(ValueError):
+    """An attempt was asked to move to a state its current state cannot reach."""
+
+
+def check_transition(current: str, new: str) -> None:
+    if new not in TRANSITIONS.get(current, frozenset()):
+        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "nothing (final state)"
+        raise InvalidTransition(f"attempt cannot go from {current!r} to {new!r}; allowed: {allowed}")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, naive UTC stored, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store timezone-aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CAMPAIGN_KINDS), name="ck_campaigns_kind"),
+        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="ck_campaigns_status"),
+        CheckConstraint("end_date >= start_date", name="ck_campaigns_dates"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    script: Mapped[str | None] = mapped_column(String(500))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")  # 0 = Monday
+    windows: Mapped[str] = mapped_column(String(200))  # "09:00-12:00;14:00-18:00"
+    recurrence_weekdays: Mapped[str | None] = mapped_column(String(20))  # rounds, e.g. "0,3"
+    recurrence_every_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
+    skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    retry_delay_s: Mapped[int] = mapped_column(Integer, default=1800)
+    channel_limit: Mapped[int] = mapped_column(Integer, default=4)
+    pace_per_min: Mapped[int] = mapped_column(Integer, default=30)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    members: Mapped[list[CampaignContact]] = relationship(back_populates="campaign")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preferred_times: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The guard against two calls at once: the attempt currently holding this person (claimed or in a call).
+    active_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CampaignContact(Base):
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id", name="uq_campaign_contacts"),
+        CheckConstraint(
+            _in("status", ("pending", "done", "unreachable", "do_not_call", "cancelled")),
+            name="ck_campaign_contacts_status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts_made: Mapped[int] = mapped_column(Integer, default=0)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="members")
+    contact: Mapped[Contact] = relationship()
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint(_in("state", ATTEMPT_STATES), name="ck_attempts_state"),
+        UniqueConstraint("campaign_contact_id", "round_date", "attempt_number", name="uq_attempts_round"),
+        Index("ix_attempts_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    campaign_contact_id: Mapped[int] = mapped_column(ForeignKey("campaign_contacts.id", ondelete="CASCADE"))
+    attempt_number: Mapped[int] = mapped_column(Integer, default=1)
+    round_date: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dialing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ringing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sip_status: Mapped[int | None] = mapped_column(Integer)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    keypad: Mapped[str | None] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    latency_ms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    recording_path: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(String(500))
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    campaign: Mapped[Campaign] = relationship()
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ALERT_KINDS), name="ck_alerts_kind"),
+        CheckConstraint(_in("severity", ALERT_SEVERITIES), name="ck_alerts_severity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str | None] = mapped_column(Text)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DoNotCall(Base):
+    __tablename__ = "do_not_call"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -161,6 +161,21 @@ class FasterWhisperTranscriber(_Metered):
         )
         self.model_location = location
         self.compute_type = compute_type
+        self._encoder_frames = threading.local()
+        self._encode_short_windows()
+
+    def _encode_short_windows(self) -> None:
+        """faster-whisper pads every window's features to 30 s (3000 frames) before the encoder, whatever
+        ``chunk_length`` says; CTranslate2's encoder takes shorter inputs, so cut the padding off here.
+        The frame count is per thread because several calls may share this model."""
+        original = self.model.encode
+        frames = self._encoder_frames
+
+        def encode(features):
+            count = getattr(frames, "count", None)
+            return original(features[..., :count] if count else features)
+
+        self.model.encode = encode
 
     def _transcribe(
         self,
@@ -177,6 +192,13 @@ class FasterWhisperTranscriber(_Metered):
         if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
             return _empty(samples, language, self.name, started)
         window_s = window_seconds(len(samples) / PIPELINE_RATE, self.config, window)
+        self._encoder_frames.count = int(window_s * 100) if window_s < FULL_WINDOW_S else None
+        try:
+            return self._decode(samples, language, prompt, beam_size, window_s, prefix, started)
+        finally:
+            self._encoder_frames.count = None
+
+    def _decode(self, samples, language, prompt, beam_size, window_s, prefix, started) -> Transcript:
         segments, info = self.model.transcribe(
             samples,
             language=language,

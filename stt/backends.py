@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -120,9 +121,12 @@ def _finish(
     )
 
 
-class _Metered:
-    """Counts decodes in flight, so that callers sharing one model can see it is busy."""
+class _Backend:
+    """What both backends share: input checks, the window choice and a count of decodes in flight (so
+    that calls sharing one model can see it is busy). Subclasses implement ``_decode``."""
 
+    name: str
+    config: STTConfig
     _in_flight = 0
     _meter_lock = threading.Lock()
 
@@ -130,17 +134,53 @@ class _Metered:
     def in_flight(self) -> int:
         return self._in_flight
 
-    def transcribe(self, samples: np.ndarray, language: str | None = None, **options) -> Transcript:
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        language: str | None = None,
+        prompt: str | None = None,
+        beam_size: int | None = None,
+        window: str | None = None,
+        prefix: str | None = None,
+    ) -> Transcript:
+        started = time.perf_counter()
+        samples = _check_samples(samples)
+        language = _language(language, self.config)
+        if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
+            return _empty(samples, language, self.name, started)
+        window_s = window_seconds(len(samples) / PIPELINE_RATE, self.config, window)
+        request = _Request(
+            samples=samples,
+            language=language,
+            prompt=prompt if prompt is not None else self.config.initial_prompt,
+            beam=beam_size or self.config.beam_size,
+            window_s=window_s,
+            prefix=prefix or None,
+        )
         with self._meter_lock:
             self._in_flight += 1
         try:
-            return self._transcribe(samples, language, **options)
+            segments, detected, probability = self._decode(request)
         finally:
             with self._meter_lock:
                 self._in_flight -= 1
+        return _finish(segments, detected, probability, samples, started, self.name, window_s, self.config)
+
+    def _decode(self, request: _Request) -> tuple[list[Segment], str, float]:
+        raise NotImplementedError
 
 
-class FasterWhisperTranscriber(_Metered):
+@dataclass(frozen=True)
+class _Request:
+    samples: np.ndarray
+    language: str | None
+    prompt: str | None
+    beam: int
+    window_s: float
+    prefix: str | None
+
+
+class FasterWhisperTranscriber(_Backend):
     """CTranslate2 Whisper: int8 on CPU, float16 on CUDA."""
 
     name = "faster-whisper"
@@ -177,61 +217,36 @@ class FasterWhisperTranscriber(_Metered):
 
         self.model.encode = encode
 
-    def _transcribe(
-        self,
-        samples: np.ndarray,
-        language: str | None = None,
-        prompt: str | None = None,
-        beam_size: int | None = None,
-        window: str | None = None,
-        prefix: str | None = None,
-    ) -> Transcript:
-        started = time.perf_counter()
-        samples = _check_samples(samples)
-        language = _language(language, self.config)
-        if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
-            return _empty(samples, language, self.name, started)
-        window_s = window_seconds(len(samples) / PIPELINE_RATE, self.config, window)
+    def _decode(self, request: _Request) -> tuple[list[Segment], str, float]:
+        window_s = request.window_s
         self._encoder_frames.count = int(window_s * 100) if window_s < FULL_WINDOW_S else None
         try:
-            return self._decode(samples, language, prompt, beam_size, window_s, prefix, started)
+            segments, info = self.model.transcribe(
+                request.samples,
+                language=request.language,
+                beam_size=request.beam,
+                temperature=list(self.config.temperatures),
+                initial_prompt=request.prompt,
+                hotwords=self.config.hotwords,
+                no_speech_threshold=self.config.no_speech_threshold,
+                log_prob_threshold=self.config.log_prob_threshold,
+                compression_ratio_threshold=self.config.compression_ratio_threshold,
+                condition_on_previous_text=False,
+                chunk_length=int(window_s),
+                vad_filter=False,
+                without_timestamps=window_s < FULL_WINDOW_S,
+                prefix=request.prefix,
+            )
+            converted = [  # segments is a generator: decoding happens here, inside the try
+                Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
+                for s in segments
+            ]
         finally:
             self._encoder_frames.count = None
-
-    def _decode(self, samples, language, prompt, beam_size, window_s, prefix, started) -> Transcript:
-        segments, info = self.model.transcribe(
-            samples,
-            language=language,
-            beam_size=beam_size or self.config.beam_size,
-            temperature=list(self.config.temperatures),
-            initial_prompt=prompt if prompt is not None else self.config.initial_prompt,
-            hotwords=self.config.hotwords,
-            no_speech_threshold=self.config.no_speech_threshold,
-            log_prob_threshold=self.config.log_prob_threshold,
-            compression_ratio_threshold=self.config.compression_ratio_threshold,
-            condition_on_previous_text=False,
-            chunk_length=int(window_s),
-            vad_filter=False,
-            without_timestamps=window_s < FULL_WINDOW_S,
-            prefix=prefix or None,
-        )
-        converted = [
-            Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
-            for s in segments
-        ]
-        return _finish(
-            converted,
-            info.language,
-            info.language_probability,
-            samples,
-            started,
-            self.name,
-            window_s,
-            self.config,
-        )
+        return converted, info.language, info.language_probability
 
 
-class OpenAIWhisperTranscriber(_Metered):
+class OpenAIWhisperTranscriber(_Backend):
     """openai-whisper in PyTorch: fp16 on CUDA; on CPU fp32 with int8 dynamic quantisation of the linears."""
 
     name = "openai-whisper"
@@ -264,27 +279,13 @@ class OpenAIWhisperTranscriber(_Metered):
         self.compute_type = "float16" if self.device == "cuda" else ("int8" if quantize else "float32")
         self._lock = threading.Lock()  # a PyTorch module is not safe to run from two threads at once
 
-    def _transcribe(
-        self,
-        samples: np.ndarray,
-        language: str | None = None,
-        prompt: str | None = None,
-        beam_size: int | None = None,
-        window: str | None = None,
-        prefix: str | None = None,
-    ) -> Transcript:
+    def _decode(self, request: _Request) -> tuple[list[Segment], str, float]:
         import torch
         import whisper
 
-        started = time.perf_counter()
-        samples = _check_samples(samples)
-        language = _language(language, self.config)
-        if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
-            return _empty(samples, language, self.name, started)
+        samples, language, prompt, beam = request.samples, request.language, request.prompt, request.beam
         audio_s = len(samples) / PIPELINE_RATE
-        window_s = window_seconds(audio_s, self.config, window)
-        beam = beam_size or self.config.beam_size
-        prompt = prompt if prompt is not None else self.config.initial_prompt
+        window_s = request.window_s
         fp16 = self.device == "cuda"
         with self._lock, torch.inference_mode():
             if window_s >= FULL_WINDOW_S and audio_s > FULL_WINDOW_S - self.config.tail_pad_s:
@@ -316,9 +317,9 @@ class OpenAIWhisperTranscriber(_Metered):
                 detected, probability = result["language"], 1.0
             else:
                 segments, detected, probability = self._decode_window(
-                    samples, window_s, language, prompt, beam, fp16, prefix
+                    samples, window_s, language, prompt, beam, fp16, request.prefix
                 )
-        return _finish(segments, detected, probability, samples, started, self.name, window_s, self.config)
+        return segments, detected, probability
 
     def _decode_window(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tts.normalize import normalize_korean
-from voicebot.audio import PIPELINE_RATE
+from voicebot.audio import PIPELINE_RATE, resample
 
 DEFAULT_RATE_WPM = 145
 DEFAULT_PITCH = 50
@@ -43,6 +44,31 @@ class Speech:
     engine: str
     elapsed_s: float
     source: str = "synth"
+
+    @classmethod
+    def from_engine(
+        cls,
+        audio: np.ndarray,
+        native_rate: int,
+        sample_rate: int,
+        text: str,
+        spoken: str,
+        engine: str,
+        started: float,
+        engine_label: str | None = None,
+    ) -> Speech:
+        """An engine's raw output at its own rate, resampled and clipped; TTSError when it is empty."""
+        if not len(audio):
+            raise TTSError(f"{engine_label or engine} produced no audio for {text[:40]!r}")
+        samples = resample(np.asarray(audio, dtype=np.float32), native_rate, sample_rate)
+        return cls(
+            samples=np.clip(samples, -1.0, 1.0).astype(np.float32),
+            sample_rate=sample_rate,
+            text=text,
+            spoken_text=spoken,
+            engine=engine,
+            elapsed_s=time.perf_counter() - started,
+        )
 
     @property
     def duration_s(self) -> float:

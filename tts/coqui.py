@@ -704,28 +704,15 @@ class CoquiSynthesizer(_EngineBase):
 
     def synthesize(self, text: str, sample_rate: int = PIPELINE_RATE) -> Speech:
         """Speak ``text`` (normalised with normalize_korean first) as float32 mono at ``sample_rate``."""
-        import numpy as np
 
-        from tts.base import Speech, TTSError, check_sample_rate, spoken_or_raise
-        from voicebot.audio import resample
+        from tts.base import Speech, check_sample_rate, spoken_or_raise
 
         sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
         with self._lock:
             samples, model_rate = self._run(spoken)
-        if samples.size == 0:
-            raise TTSError(f"Coqui produced no audio for {text[:40]!r}")
-        samples = resample(samples, model_rate, sample_rate)
-        return Speech(
-            samples=np.clip(samples, -1.0, 1.0).astype(np.float32),
-            sample_rate=sample_rate,
-            text=text,
-            spoken_text=spoken,
-            engine=self.name,
-            elapsed_s=time.perf_counter() - started,
-            source="synth",
-        )
+        return Speech.from_engine(samples, model_rate, sample_rate, text, spoken, self.name, started, "Coqui")
 
     def close(self) -> None:
         with self._lock:

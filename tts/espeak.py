@@ -25,7 +25,7 @@ from tts.base import (
     check_sample_rate,
     spoken_or_raise,
 )
-from voicebot.audio import PIPELINE_RATE, resample
+from voicebot.audio import PIPELINE_RATE
 
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER, espeak_POSITION_TYPE and flag values from speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -196,15 +196,6 @@ class EspeakSynthesizer(Synthesizer):
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
         audio = self._library.render(spoken, self.config)
-        if not len(audio):
-            raise TTSError(f"espeak-ng produced no audio for {text[:40]!r}")
-        samples = resample(audio, self._library.native_rate, sample_rate)
-        return Speech(
-            samples=np.clip(samples, -1.0, 1.0).astype(np.float32),
-            sample_rate=sample_rate,
-            text=text,
-            spoken_text=spoken,
-            engine=self.name,
-            elapsed_s=time.perf_counter() - started,
-            source="synth",
+        return Speech.from_engine(
+            audio, self._library.native_rate, sample_rate, text, spoken, self.name, started, "espeak-ng"
         )

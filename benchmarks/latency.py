@@ -328,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=REPO / "var" / "bench" / "latency_sweep.png")
     parser.add_argument("--peer", action="store_true", help="also run the Pipecat anchor on the same clips")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument(
+        "--sweep-workers",
+        type=int,
+        default=1,
+        help="faster-whisper replicas for the sweep (threads split among them)",
+    )
     parser.add_argument("--audio-dir", type=Path, default=SHARED)
     args = parser.parse_args(argv)
 
@@ -346,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_setups(parts, setups, clips, log)
         default = next((s for s in setups if "(default)" in s.label), setups[0])
         levels = [int(x) for x in args.levels.split(",") if x.strip()]
+        if args.sweep_workers > 1:
+            threads = max(1, default.stt.cpu_threads // args.sweep_workers)
+            default = replace(
+                default, stt=replace(default.stt, workers=args.sweep_workers, cpu_threads=threads)
+            )
         sweep_rows = sweep(parts, default, clips, levels, log) if levels else []
     report: dict = {
         "machine": {

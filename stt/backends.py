@@ -197,6 +197,7 @@ class FasterWhisperTranscriber(_Backend):
             device=device,
             compute_type=compute_type,
             cpu_threads=config.cpu_threads,
+            num_workers=config.workers,
             local_files_only=True,
         )
         self.model_location = location

@@ -17,6 +17,9 @@ class STTConfig:
     device: str = "cpu"  # "cpu", "cuda" or "auto"
     compute_type: str | None = None  # default: int8 on CPU, float16 on CUDA
     cpu_threads: int = 2
+    # faster-whisper: model replicas that decode in parallel (calls sharing one transcriber); each
+    # replica uses cpu_threads, so on 2 cores try workers=2, cpu_threads=1 when many calls run at once.
+    workers: int = 1
     language: str | None = "ko"  # None: detect
     beam_size: int = 5
     # "adaptive": encoder window of max(min_window_s, utterance + tail_pad_s), at most 30 s; "full": 30 s.

@@ -39,17 +39,19 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.stt import SHARED_AUDIO
+from benchmarks.stt import load_clips as read_manifest
 from dialog import load_default_engine
 from stt import STTConfig, create_transcriber
 from stt.metrics import character_error_rate
 from tts import TTSConfig, create_synthesizer
-from voicebot.audio import Audio, iter_frames, load_audio, silence
+from voicebot.audio import PIPELINE_RATE, Audio, iter_frames, silence
+from voicebot.listen import paced
 from voicebot.session import CallConfig, CallSession
 from voicebot.vad import WebRtcVad
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("VOICEBOT_SHARED_AUDIO", REPO.parent / "shared" / "audio"))
-ANCHOR = SHARED.parent / "anchors" / "pipecat_latency.py"
+ANCHOR = SHARED_AUDIO.parent / "anchors" / "pipecat_latency.py"
 PEER_PYTHON = REPO / "var" / "peer-venv" / "bin" / "python"
 LEAD_IN_S = 1.0
 TAIL_S = 5.0
@@ -100,17 +102,14 @@ class Clip:
 
 
 def load_clips(directory: Path) -> list[Clip]:
+    """The Korean clips of the manifest, each with where its speech ends (webrtcvad on the clip alone)."""
     clips = []
-    with open(directory / "manifest.tsv", encoding="utf-8") as handle:
-        next(handle)
-        for line in handle:
-            name, language, transcript = line.rstrip("\n").split("\t")[:3]
-            if language != "ko":
-                continue
-            audio = load_audio(directory / name)
-            vad = WebRtcVad()
-            voiced = [f.end_s for f in iter_frames(audio, 20) if vad.is_speech(f)]
-            clips.append(Clip(name, transcript, audio.samples, max(voiced) if voiced else 0.0))
+    for name, language, transcript, samples in read_manifest(directory):
+        if language != "ko":
+            continue
+        vad = WebRtcVad()
+        voiced = [f.end_s for f in iter_frames(Audio(samples, PIPELINE_RATE), 20) if vad.is_speech(f)]
+        clips.append(Clip(name, transcript, samples, max(voiced) if voiced else 0.0))
     return clips
 
 
@@ -125,11 +124,8 @@ def run_call(session: CallSession, clip: Clip, realtime: bool) -> dict:
     started = time.perf_counter()
     session.start(0.0)
     wall_ready: dict[int, float] = {}
-    for frame in iter_frames(audio, session.config.frame_ms):
-        if realtime:
-            delay = frame.end_s - (time.perf_counter() - started)
-            if delay > 0:
-                time.sleep(delay)
+    frames = iter_frames(audio, session.config.frame_ms)
+    for frame in paced(frames) if realtime else frames:
         before = len(session.turns)
         session.on_caller_frame(frame)
         for turn in session.turns[before:]:
@@ -267,7 +263,7 @@ def run_peer(model_dir: Path, log) -> dict | None:
             "--model-dir",
             str(model_dir),
             "--audio-dir",
-            str(SHARED),
+            str(SHARED_AUDIO),
         ],
         capture_output=True,
         text=True,
@@ -334,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="faster-whisper replicas for the sweep (threads split among them)",
     )
-    parser.add_argument("--audio-dir", type=Path, default=SHARED)
+    parser.add_argument("--audio-dir", type=Path, default=SHARED_AUDIO)
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:

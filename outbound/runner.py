@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound import store
+from outbound import service, store
 from outbound.schema import Alert, Attempt, Campaign, Contact
 from outbound.script import Conversation, Script, ScriptError, load_script
 
@@ -271,6 +271,11 @@ def run_due(
             report.retries += retry is not None
             report.alerts += (session.scalar(select(func.count()).select_from(Alert)) or 0) - alerts_before
         log.info("attempt %s: %s", attempt_id, result.outcome)
+    if ids:
+        with factory.begin() as session:
+            for campaign_id in set(session.scalars(select(Attempt.campaign_id).where(Attempt.id.in_(ids)))):
+                if service.complete_if_done(session, campaign_id):
+                    log.info("campaign %s: completed", campaign_id)
     return report
 
 
@@ -312,15 +317,17 @@ def run_until_done(
     worker_id: str,
     start: datetime,
     *,
-    max_passes: int = 1000,
+    max_passes: int = 100_000,
+    until: datetime | None = None,
     **kwargs: Any,
 ) -> list[RunReport]:
-    """Run passes on a simulated clock that jumps to the next due attempt until none is left."""
+    """Run passes on a simulated clock that jumps to the next due attempt until none is left (or the next
+    one is due after ``until``)."""
     reports: list[RunReport] = []
     now = start
     for _ in range(max_passes):
         due = next_due(factory)
-        if due is None:
+        if due is None or (until is not None and due > until):
             break
         now = max(now, due)
         report = run_due(factory, dialer, worker_id, now, **kwargs)

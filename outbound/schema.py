@@ -171,6 +171,7 @@ class Attempt(Base):
         CheckConstraint(_in("state", ATTEMPT_STATES), name="ck_attempts_state"),
         UniqueConstraint("campaign_contact_id", "round_date", "attempt_number", name="uq_attempts_round"),
         Index("ix_attempts_due", "state", "due_at"),
+        Index("ix_attempts_campaign_claimed", "campaign_id", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -232,3 +233,21 @@ class DoNotCall(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     source: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+ROLES = ("viewer", "operator", "admin")
+
+
+class ApiToken(Base):
+    """A staff member's API / console token. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_api_tokens_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

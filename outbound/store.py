@@ -14,16 +14,24 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, event, or_, select, update
+from sqlalchemy import Engine, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import contacts as csv_contacts
-from outbound.scheduler import RetryPolicy, Schedule, next_allowed_time, next_retry
+from outbound.scheduler import (
+    RetryPolicy,
+    Schedule,
+    in_window,
+    next_allowed_time,
+    next_retry,
+    recurrence_dates,
+)
 from outbound.schema import (
     IN_CALL_STATES,
     OUTCOMES,
@@ -210,9 +218,52 @@ def _preferred(contact: Contact) -> tuple[TimeWindow, ...]:
         return ()
 
 
-def schedule_first_attempts(session: Session, campaign: Campaign, now: datetime) -> int:
-    """One scheduled attempt for every pending member without one; returns how many were created."""
+def round_days(campaign: Campaign) -> list[date] | None:
+    """The days a new round starts for a recurring campaign (e.g. every Monday and Thursday), else None."""
+    if not campaign.recurrence_weekdays:
+        return None
+    weekdays = frozenset(int(d) for d in campaign.recurrence_weekdays.split(",") if d.strip())
+    return recurrence_dates(campaign_schedule(campaign), weekdays, campaign.recurrence_every_weeks)
+
+
+def _round_start(
+    campaign: Campaign, contact: Contact, after: datetime, after_day: date | None
+) -> datetime | None:
+    """When the next round's first call may start: at or after ``after`` and on a round day later than
+    ``after_day`` (None for the first round); plain campaigns have one round starting at ``after``."""
     schedule = campaign_schedule(campaign)
+    days = round_days(campaign)
+    if days is None:
+        return (
+            next_allowed_time(schedule, after, preferred=_preferred(contact)) if after_day is None else None
+        )
+    tz = schedule.tz
+    today = after.astimezone(tz).date()
+    for day in days:
+        if day < today or (after_day is not None and day <= after_day):
+            continue
+        start = datetime.combine(day, time(0), tz) if day > today else after
+        due = next_allowed_time(schedule, start, preferred=_preferred(contact))
+        if due is not None and due.astimezone(tz).date() == day:
+            return due
+    return None
+
+
+def _new_round(session: Session, campaign: Campaign, member: CampaignContact, due: datetime) -> Attempt:
+    attempt = Attempt(
+        campaign_id=campaign.id,
+        contact_id=member.contact_id,
+        campaign_contact_id=member.id,
+        attempt_number=1,
+        round_date=due.astimezone(ZoneInfo(campaign.timezone)).date(),
+        due_at=due,
+    )
+    session.add(attempt)
+    return attempt
+
+
+def schedule_first_attempts(session: Session, campaign: Campaign, now: datetime) -> int:
+    """One scheduled attempt (the first round's) for every pending member without one; returns how many."""
     have = set(session.scalars(select(Attempt.campaign_contact_id).where(Attempt.campaign_id == campaign.id)))
     created = 0
     for member in session.scalars(
@@ -222,19 +273,10 @@ def schedule_first_attempts(session: Session, campaign: Campaign, now: datetime)
     ):
         if member.id in have:
             continue
-        due = next_allowed_time(schedule, now, preferred=_preferred(member.contact))
+        due = _round_start(campaign, member.contact, now, None)
         if due is None:
             continue
-        session.add(
-            Attempt(
-                campaign_id=campaign.id,
-                contact_id=member.contact_id,
-                campaign_contact_id=member.id,
-                attempt_number=1,
-                round_date=due.date(),
-                due_at=due,
-            )
-        )
+        _new_round(session, campaign, member, due)
         created += 1
     session.flush()
     return created
@@ -259,12 +301,7 @@ def recover_expired(session: Session, now: datetime) -> int:
     closed = 0
     for attempt in session.scalars(query).all():
         owner = attempt.lease_owner or ""
-        if attempt.state != "answered":
-            check_transition(attempt.state, "failed")
-            attempt.state = "failed"
-            attempt.outcome = "failed"
-        attempt.error = "worker lease expired during the call; result unknown"
-        _complete(session, attempt, now)
+        _close_unknown(session, attempt, now, "worker lease expired during the call; result unknown")
         log.warning(
             "attempt %s: lease of worker %s expired mid-call; closed as %s",
             attempt.id,
@@ -276,40 +313,106 @@ def recover_expired(session: Session, now: datetime) -> int:
     return closed
 
 
+def _close_unknown(session: Session, attempt: Attempt, now: datetime, why: str) -> None:
+    if attempt.state != "answered":
+        check_transition(attempt.state, "failed")
+        attempt.state = "failed"
+        attempt.outcome = "failed"
+    else:
+        attempt.outcome = "answered"
+    attempt.error = why
+    attempt.ended_at = attempt.ended_at or now
+    _complete(session, attempt, now)
+
+
+def _campaign_budgets(session: Session, now: datetime) -> dict[int, int]:
+    """How many more calls each running campaign may start now: its channel limit (calls held at once,
+    counting attempts claimed but not yet dialled) and its pacing limit (calls started in the last minute)."""
+    query = (
+        select(Campaign.id, Campaign.channel_limit, Campaign.pace_per_min)
+        .where(Campaign.status == "running")
+        .order_by(Campaign.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Workers claiming for the same campaign take turns here, so the limits hold across machines.
+        query = query.with_for_update(of=Campaign)
+    campaigns = session.execute(query).all()
+    if not campaigns:
+        return {}
+    ids = [c.id for c in campaigns]
+    held = dict(
+        session.execute(
+            select(Attempt.campaign_id, func.count())
+            .where(
+                Attempt.campaign_id.in_(ids),
+                or_(
+                    Attempt.state.in_(IN_CALL_STATES),
+                    (Attempt.state == "scheduled") & (Attempt.lease_expires_at >= now),
+                ),
+            )
+            .group_by(Attempt.campaign_id)
+        ).all()
+    )
+    started = dict(
+        session.execute(
+            select(Attempt.campaign_id, func.count())
+            .where(Attempt.campaign_id.in_(ids), Attempt.claimed_at > now - timedelta(minutes=1))
+            .group_by(Attempt.campaign_id)
+        ).all()
+    )
+    return {
+        c.id: max(0, min(c.channel_limit - held.get(c.id, 0), c.pace_per_min - started.get(c.id, 0)))
+        for c in campaigns
+    }
+
+
 def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, now: datetime) -> list[Attempt]:
     """Claim up to ``limit`` due attempts for ``worker_id`` with a lease of ``lease_s`` seconds.
 
-    Only attempts of running campaigns whose contact is not held by another attempt are taken, and at most
-    one per contact. Commit the session right after to publish the claim.
+    Only attempts of running campaigns whose contact is not held by another attempt are taken, at most one
+    per contact, within each campaign's channel and pacing limits, and only inside the calling window (a
+    due attempt found outside it, say after a pause or a worker outage, is moved to the next window).
+    Commit the session right after to publish the claim.
     """
     if limit <= 0:
         return []
     recover_expired(session, now)
+    budgets = {cid: n for cid, n in _campaign_budgets(session, now).items() if n > 0}
+    if not budgets:
+        session.flush()
+        return []
     postgres = session.get_bind().dialect.name == "postgresql"
     query = (
         select(Attempt, Contact)
         .join(Contact, Contact.id == Attempt.contact_id)
-        .join(Campaign, Campaign.id == Attempt.campaign_id)
         .where(
             Attempt.state == "scheduled",
             Attempt.due_at <= now,
+            Attempt.campaign_id.in_(list(budgets)),
             or_(Attempt.lease_expires_at.is_(None), Attempt.lease_expires_at < now),
-            Campaign.status == "running",
             or_(Contact.active_attempt_id.is_(None), Contact.active_attempt_id == Attempt.id),
         )
         .order_by(Attempt.due_at, Attempt.id)
-        .limit(limit * 2)
+        .limit(min(limit, sum(budgets.values())) * 2)
     )
     if postgres:
         # Locking the contact row too makes PostgreSQL re-check the guard on its newest version.
         query = query.with_for_update(skip_locked=True, of=[Attempt, Contact])
     expires = now + timedelta(seconds=lease_s)
+    schedules: dict[int, Schedule] = {}
     claimed: list[Attempt] = []
     seen: set[int] = set()
     for attempt, contact in session.execute(query).all():
-        if contact.id in seen:
+        if contact.id in seen or budgets.get(attempt.campaign_id, 0) <= 0:
+            continue
+        if attempt.campaign_id not in schedules:
+            schedules[attempt.campaign_id] = campaign_schedule(attempt.campaign)
+        schedule = schedules[attempt.campaign_id]
+        if not in_window(schedule, now):
+            _move_to_next_window(session, attempt, schedule, now)
             continue
         seen.add(contact.id)
+        budgets[attempt.campaign_id] -= 1
         attempt.lease_owner = worker_id
         attempt.lease_expires_at = expires
         attempt.claimed_at = now
@@ -319,6 +422,49 @@ def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, now:
             break
     session.flush()
     return claimed
+
+
+def _move_to_next_window(session: Session, attempt: Attempt, schedule: Schedule, now: datetime) -> None:
+    due = next_allowed_time(schedule, now, preferred=_preferred(attempt.contact))
+    if due is not None:
+        log.info("attempt %s: due outside the calling window; moved to the next window", attempt.id)
+        attempt.due_at = due
+        return
+    log.warning("attempt %s: the campaign's calling days are over; attempt cancelled", attempt.id)
+    attempt.state = "cancelled"
+    attempt.error = "campaign calling days over before the call could be placed"
+    member = session.get(CampaignContact, attempt.campaign_contact_id)
+    if member is not None and member.status == "pending":
+        member.status = "unreachable"
+
+
+def release_own(session: Session, worker_id: str, now: datetime) -> int:
+    """A restarted worker gives up what its previous life held, without waiting for the leases to expire.
+
+    Claimed-but-not-dialled attempts go back to the queue; attempts that were in a call are closed as failed
+    (result unknown) and retried through the campaign's policy, as :func:`recover_expired` does.
+    """
+    released = 0
+    for attempt in session.scalars(
+        select(Attempt).where(
+            Attempt.lease_owner == worker_id, Attempt.state.in_(("scheduled", *IN_CALL_STATES))
+        )
+    ).all():
+        if attempt.state == "scheduled":
+            attempt.lease_owner = None
+            attempt.lease_expires_at = None
+            session.execute(
+                update(Contact)
+                .where(Contact.id == attempt.contact_id, Contact.active_attempt_id == attempt.id)
+                .values(active_attempt_id=None)
+            )
+        else:
+            _close_unknown(session, attempt, now, "worker restarted during the call; result unknown")
+        released += 1
+    session.flush()
+    if released:
+        log.warning("worker %s restarted: released %d attempt(s) of its previous run", worker_id, released)
+    return released
 
 
 def _held(session: Session, attempt_id: int, worker_id: str, now: datetime) -> Attempt:
@@ -399,10 +545,7 @@ def _complete(session: Session, attempt: Attempt, now: datetime) -> Attempt | No
         now,
         preferred=_preferred(attempt.contact),
     )
-    if outcome == "answered":
-        member.status = "done"
-    elif retry_at is None:
-        member.status = "unreachable"
+    if retry_at is None and outcome != "answered":
         session.add(
             Alert(
                 kind="unreachable",
@@ -424,6 +567,13 @@ def _complete(session: Session, attempt: Attempt, now: datetime) -> Attempt | No
             due_at=retry_at,
         )
         session.add(retry)
+    elif campaign.status not in ("cancelled", "completed"):
+        # This round is over for the person; a recurring campaign books the next round.
+        next_round = _round_start(campaign, attempt.contact, now, attempt.round_date)
+        if next_round is not None:
+            retry = _new_round(session, campaign, member, next_round)
+    if retry is None:
+        member.status = "done" if outcome == "answered" else "unreachable"
     session.flush()
     return retry
 

@@ -283,7 +283,15 @@ def test_holiday_data() -> None:
 # --- storage and claiming -----------------------------------------------------------------------------
 
 
-def seed(url: str, n: int, now: datetime, *, max_attempts: int = 2) -> int:
+def seed(
+    url: str,
+    n: int,
+    now: datetime,
+    *,
+    max_attempts: int = 2,
+    channel_limit: int = 1000,
+    pace_per_min: int = 100_000,
+) -> int:
     outbound.upgrade(url)
     engine = outbound.make_engine(url)
     with outbound.session_factory(engine).begin() as session:
@@ -294,6 +302,8 @@ def seed(url: str, n: int, now: datetime, *, max_attempts: int = 2) -> int:
             status="running",
             schedule=schedule(start_date=now.date(), end_date=now.date() + timedelta(days=30)),
             policy=RetryPolicy(max_attempts=max_attempts, delays=(timedelta(minutes=10),)),
+            channel_limit=channel_limit,
+            pace_per_min=pace_per_min,
         )
         people = import_contacts(
             (

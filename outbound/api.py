@@ -1,0 +1,308 @@
+"""REST API of the outbound service (FastAPI): campaigns, contacts, attempts, alerts, export, tokens.
+
+:func:`make_router` returns an ``APIRouter`` mounted by ``voicebot serve`` (and by tests on a bare
+``FastAPI()`` app through :func:`make_app`). Every route needs ``Authorization: Bearer <token>``; roles are
+ordered ``viewer < operator < admin``:
+
+- viewer: read campaigns, attempts, alerts and summaries with names and numbers masked;
+- operator: also create, change, start, pause, resume and cancel campaigns, import contacts, acknowledge
+  alerts, see names and numbers (social workers need them to act), export CSV, add do-not-call numbers;
+- admin: also manage tokens and export transcripts.
+
+Errors come back as ``{"detail": "..."}`` with 401/403/404/409/422; the message is Korean first.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from outbound import service
+from outbound.results import campaign_summary, export_attempts_csv
+from outbound.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+class CampaignIn(BaseModel):
+    name: str = Field(examples=["11월 독거어르신 안심콜"])
+    kind: str = Field(examples=["welfare_check"], description="covid_notice | welfare_check")
+    start_date: date
+    end_date: date
+    windows: str = Field("10:00-12:00;14:00-17:00", description="daily calling windows, Asia/Seoul")
+    weekdays: str = Field("월,화,수,목,금", description="calling days: 월..일, mon..sun or 0..6")
+    recurrence: str | None = Field(None, description="round days, e.g. 월,목 for every Monday and Thursday")
+    every_weeks: int = 1
+    max_attempts: int = 3
+    retry_delay_min: int = 30
+    channel_limit: int = Field(4, description="calls at once")
+    pace_per_min: int = Field(30, description="calls started per minute")
+    skip_holidays: bool = True
+    script: str | None = Field(None, description="bundled script name; the kind's own when omitted")
+
+
+class CampaignPatch(BaseModel):
+    name: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    windows: str | None = None
+    weekdays: str | None = None
+    recurrence: str | None = None
+    every_weeks: int | None = None
+    max_attempts: int | None = None
+    retry_delay_min: int | None = None
+    channel_limit: int | None = None
+    pace_per_min: int | None = None
+    skip_holidays: bool | None = None
+    script: str | None = None
+
+
+class AckIn(BaseModel):
+    note: str = Field("", max_length=2000, examples=["방문 상담 예정 (11/24)"])
+
+
+class DoNotCallIn(BaseModel):
+    numbers: list[str] = Field(min_length=1, max_length=10_000)
+    reason: str = Field("", max_length=200)
+
+
+class TokenIn(BaseModel):
+    name: str = Field(examples=["사회복지사 김OO"])
+    role: str = Field(examples=["operator"], description="viewer | operator | admin")
+
+
+def make_router(factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["outbound"])
+
+    def db() -> Iterator[Session]:
+        with factory.begin() as session:
+            yield session
+
+    DB = Annotated[Session, Depends(db)]
+
+    def principal(session: DB, authorization: Annotated[str | None, Header()] = None) -> service.Principal:
+        scheme, _, token = (authorization or "").partition(" ")
+        found = service.authenticate(session, token.strip(), clock()) if scheme.lower() == "bearer" else None
+        if found is None:
+            raise HTTPException(
+                401, "로그인이 필요합니다 (missing or invalid token)", {"WWW-Authenticate": "Bearer"}
+            )
+        return found
+
+    def role(needed: str) -> Callable[..., service.Principal]:
+        def check(who: Annotated[service.Principal, Depends(principal)]) -> service.Principal:
+            if not who.allows(needed):
+                raise HTTPException(403, f"'{needed}' 권한이 필요합니다 (your role: {who.role})")
+            return who
+
+        return check
+
+    Viewer = Annotated[service.Principal, Depends(role("viewer"))]
+    Operator = Annotated[service.Principal, Depends(role("operator"))]
+    Admin = Annotated[service.Principal, Depends(role("admin"))]
+
+    def audit(who: service.Principal, action: str, target: Any) -> None:
+        log.info("api: %s (%s) %s %s", who.name, who.role, action, target)
+
+    # --- campaigns --------------------------------------------------------------------------------
+
+    @router.get("/campaigns", summary="List campaigns with progress")
+    def list_campaigns(session: DB, who: Viewer, status: str | None = None) -> list[dict[str, Any]]:
+        return [service.campaign_dict(session, c) for c in service.list_campaigns(session, status)]
+
+    @router.post("/campaigns", status_code=201, summary="Create a campaign (draft)")
+    def create_campaign(body: CampaignIn, session: DB, who: Operator) -> dict[str, Any]:
+        campaign = service.create_campaign(session, service.CampaignSpec(**body.model_dump()))
+        audit(who, "created campaign", campaign.id)
+        return service.campaign_dict(session, campaign)
+
+    @router.get("/campaigns/{campaign_id}", summary="One campaign with progress")
+    def get_campaign(campaign_id: int, session: DB, who: Viewer) -> dict[str, Any]:
+        return service.campaign_dict(session, service.get_campaign(session, campaign_id))
+
+    @router.patch("/campaigns/{campaign_id}", summary="Change a draft or paused campaign")
+    def update_campaign(campaign_id: int, body: CampaignPatch, session: DB, who: Operator) -> dict[str, Any]:
+        changes = body.model_dump(exclude_unset=True)
+        campaign = service.update_campaign(session, campaign_id, changes)
+        audit(who, f"changed {sorted(changes)} of campaign", campaign_id)
+        return service.campaign_dict(session, campaign)
+
+    @router.post("/campaigns/{campaign_id}/start", summary="Start a draft campaign (books the calls)")
+    def start(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
+        booked = service.start_campaign(session, campaign_id, clock())
+        audit(who, "started campaign", campaign_id)
+        return {
+            **service.campaign_dict(session, service.get_campaign(session, campaign_id)),
+            "booked": booked,
+        }
+
+    @router.post("/campaigns/{campaign_id}/pause", summary="Pause: no new calls start")
+    def pause(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
+        campaign = service.pause_campaign(session, campaign_id)
+        audit(who, "paused campaign", campaign_id)
+        return service.campaign_dict(session, campaign)
+
+    @router.post("/campaigns/{campaign_id}/resume", summary="Resume a paused campaign")
+    def resume(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
+        campaign = service.resume_campaign(session, campaign_id, clock())
+        audit(who, "resumed campaign", campaign_id)
+        return service.campaign_dict(session, campaign)
+
+    @router.post("/campaigns/{campaign_id}/cancel", summary="Cancel: booked calls are cancelled")
+    def cancel(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
+        result = service.cancel_campaign(session, campaign_id, clock())
+        audit(who, "cancelled campaign", campaign_id)
+        return {**service.campaign_dict(session, service.get_campaign(session, campaign_id)), **result}
+
+    @router.post(
+        "/campaigns/{campaign_id}/contacts",
+        summary="Import contacts from a CSV (request body: the file, UTF-8 or CP949)",
+        openapi_extra={
+            "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
+        },
+    )
+    async def import_contacts(
+        campaign_id: int, request: Request, session: DB, who: Operator
+    ) -> dict[str, Any]:
+        data = await _read_csv_body(request)
+        result = await run_in_threadpool(service.import_contacts_into, session, campaign_id, data, clock())
+        audit(
+            who,
+            f"imported {result['added']} contact(s), {len(result['rejected'])} rejected, into",
+            campaign_id,
+        )
+        return result
+
+    @router.get("/campaigns/{campaign_id}/summary", summary="Reached rate, outcomes, concerns")
+    def summary(campaign_id: int, session: DB, who: Viewer) -> dict[str, Any]:
+        service.get_campaign(session, campaign_id)
+        return campaign_summary(session, campaign_id)
+
+    @router.get("/campaigns/{campaign_id}/export.csv", summary="All attempts as CSV (Excel-ready UTF-8 BOM)")
+    def export(
+        campaign_id: int,
+        session: DB,
+        who: Operator,
+        transcripts: bool = Query(False, description="admin only"),
+    ) -> Response:
+        service.get_campaign(session, campaign_id)
+        if transcripts and not who.allows("admin"):
+            raise HTTPException(403, "녹취록 포함 내보내기는 관리자만 할 수 있습니다")
+        text = export_attempts_csv(session, campaign_id, unmasked=transcripts)
+        audit(who, f"exported (unmasked={transcripts}) campaign", campaign_id)
+        return Response(
+            "\ufeff" + text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.csv"'},
+        )
+
+    # --- attempts, people, alerts -----------------------------------------------------------------
+
+    @router.get("/attempts", summary="Attempts and results, newest first")
+    def attempts(
+        session: DB,
+        who: Viewer,
+        campaign_id: int | None = None,
+        contact_id: int | None = None,
+        outcome: str | None = None,
+        state: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        for moment in (since, until):
+            if moment is not None and moment.tzinfo is None:
+                raise HTTPException(422, "since/until에는 시간대를 붙여 주세요 (e.g. 2026-11-23T09:00+09:00)")
+        flt = service.AttemptFilter(campaign_id, contact_id, outcome, state, since, until, limit, offset)
+        total, rows = service.list_attempts(session, flt)
+        masked = not who.allows("operator")
+        return {"total": total, "items": [service.attempt_dict(a, masked=masked) for a in rows]}
+
+    @router.get("/contacts/{contact_id}/history", summary="A person's check-ins and their trend")
+    def history(contact_id: int, session: DB, who: Operator) -> dict[str, Any]:
+        return service.contact_history(session, contact_id)
+
+    @router.get("/alerts", summary="Alerts for social workers, open and critical first")
+    def alerts(
+        session: DB, who: Viewer, open: bool = False, campaign_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        masked = not who.allows("operator")
+        rows = service.list_alerts(session, open_only=open, campaign_id=campaign_id)
+        return [service.alert_dict(a, session, masked=masked) for a in rows]
+
+    @router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert with a note")
+    def acknowledge(alert_id: int, body: AckIn, session: DB, who: Operator) -> dict[str, Any]:
+        alert = service.acknowledge_alert(session, alert_id, who.name, body.note, clock())
+        audit(who, "acknowledged alert", alert_id)
+        return service.alert_dict(alert, session, masked=False)
+
+    @router.post("/do-not-call", summary="Opt numbers out of every campaign")
+    def do_not_call(body: DoNotCallIn, session: DB, who: Operator) -> dict[str, int]:
+        result = service.add_do_not_call(session, body.numbers, body.reason, source=f"api:{who.name}")
+        audit(who, "added do-not-call numbers:", result["added"])
+        return result
+
+    # --- tokens -----------------------------------------------------------------------------------
+
+    @router.get("/me", summary="Who the token belongs to")
+    def me(who: Viewer) -> dict[str, str]:
+        return {"name": who.name, "role": who.role}
+
+    @router.get("/tokens", summary="API tokens (never the token itself)")
+    def tokens(session: DB, who: Admin) -> list[dict[str, Any]]:
+        return service.list_tokens(session)
+
+    @router.post("/tokens", status_code=201, summary="Create a token; it is shown only in this reply")
+    def create_token(body: TokenIn, session: DB, who: Admin) -> dict[str, str]:
+        token = service.create_token(session, body.name, body.role)
+        audit(who, f"created a {body.role} token for", body.name)
+        return {"token": token, "name": body.name, "role": body.role}
+
+    @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
+    def revoke(token_id: int, session: DB, who: Admin) -> Response:
+        service.revoke_token(session, token_id, clock())
+        audit(who, "revoked token", token_id)
+        return Response(status_code=204)
+
+    return router
+
+
+async def _read_csv_body(request: Request) -> bytes:
+    """The CSV from a raw ``text/csv`` body or from the first file of a multipart form."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = next((v for v in form.values() if hasattr(v, "read")), None)
+        if upload is None:
+            raise HTTPException(422, "CSV 파일을 첨부해 주세요 (no file in the form)")
+        data = await upload.read()  # type: ignore[union-attr]
+    else:
+        data = await request.body()
+    if not data:
+        raise HTTPException(422, "빈 파일입니다 (empty CSV)")
+    if len(data) > MAX_CSV_BYTES:
+        raise HTTPException(413, f"파일이 너무 큽니다 (over {MAX_CSV_BYTES // (1024 * 1024)} MB)")
+    return data
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(service.ServiceError)
+    async def _service_error(_request: Request, exc: service.ServiceError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+def make_app(factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> FastAPI:
+    """The API alone (tests, or a deployment that serves the console elsewhere)."""
+    app = FastAPI(title="Voicebot outbound API", version="1", description=__doc__)
+    install_error_handlers(app)
+    app.include_router(make_router(factory, clock))
+    return app

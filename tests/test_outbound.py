@@ -424,7 +424,7 @@ def test_same_contact_never_claimed_twice_at_once(tmp_path: Path) -> None:
 # --- PostgreSQL ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def pg_url() -> object:
     admin_url = outbound.store.resolve_url(PG_URL)
     try:
@@ -476,4 +476,138 @@ def test_postgres_two_workers_claim_concurrently_without_duplicates(pg_url: str)
     with factory.begin() as s:
         again = outbound.claim_due(s, "w3", limit=500, lease_s=60, now=now + timedelta(seconds=301))
         assert len({a.id for a in again}) == 200
+    engine.dispose()
+
+
+# --- limits, windows, rounds and restarts -------------------------------------------------------------
+
+
+def factory_for(url: str) -> tuple[object, object]:
+    engine = outbound.make_engine(url)
+    return engine, outbound.session_factory(engine)
+
+
+def test_channel_and_pacing_limits(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'limits.db'}"
+    now = kst(2026, 9, 21, 10, 0)
+    seed(url, 20, now, channel_limit=3, pace_per_min=5)
+    engine, factory = factory_for(url)
+    with factory.begin() as s:
+        first = outbound.claim_due(s, "w1", limit=10, lease_s=60, now=now)
+    assert len(first) == 3  # three calls at once
+    with factory.begin() as s:
+        assert outbound.claim_due(s, "w2", limit=10, lease_s=60, now=now) == []
+        for attempt in first:
+            outbound.transition(s, attempt.id, "w1", "dialing", now)
+            outbound.finish(s, attempt.id, "w1", "answered", now)
+    with factory.begin() as s:
+        assert len(outbound.claim_due(s, "w2", limit=10, lease_s=600, now=now)) == 2  # pace: 5 a minute
+    with factory.begin() as s:
+        assert outbound.claim_due(s, "w2", limit=10, lease_s=60, now=now + timedelta(seconds=30)) == []
+    with factory.begin() as s:
+        # a minute later the pace allows more, but two channels are still held
+        assert len(outbound.claim_due(s, "w3", limit=10, lease_s=600, now=now + timedelta(seconds=61))) == 1
+    engine.dispose()
+
+
+def test_due_attempt_found_outside_the_window_moves_to_the_next_window(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'window.db'}"
+    now = kst(2026, 9, 21, 10, 0)  # Monday; windows 09:00-12:00 and 14:00-18:00
+    seed(url, 2, now)
+    engine, factory = factory_for(url)
+    night = kst(2026, 9, 21, 21, 30)  # the worker was down all day
+    with factory.begin() as s:
+        assert outbound.claim_due(s, "w1", limit=5, lease_s=60, now=night) == []
+        dues = sorted(a.due_at for a in s.scalars(select(Attempt)))
+    assert dues == [kst(2026, 9, 22, 9, 0)] * 2  # next morning, never at night
+    with factory.begin() as s:
+        assert len(outbound.claim_due(s, "w1", limit=5, lease_s=60, now=kst(2026, 9, 22, 9, 0))) == 2
+    engine.dispose()
+
+
+def test_recurring_rounds_every_monday_and_thursday(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rounds.db'}"
+    outbound.upgrade(url)
+    engine, factory = factory_for(url)
+    start = kst(2026, 9, 21, 9, 0)  # Monday
+    with factory.begin() as s:
+        campaign = outbound.create_campaign(
+            s,
+            name="안심콜",
+            kind="welfare_check",
+            status="running",
+            schedule=schedule(start_date=start.date(), end_date=date(2026, 10, 12)),
+            policy=RetryPolicy(max_attempts=2, delays=(timedelta(hours=1),)),
+            recurrence_weekdays="0,3",
+        )
+        outbound.add_contacts(
+            s, campaign, import_contacts("이름,전화번호\n홍길동,010-1111-2222\n".encode()).contacts
+        )
+        assert outbound.schedule_first_attempts(s, campaign, start) == 1
+    rounds = []
+    now = start
+    for outcome in ("answered", "no_answer", "no_answer", "answered", "answered", "answered"):
+        with factory.begin() as s:
+            due = s.scalar(select(func.min(Attempt.due_at)).where(Attempt.state == "scheduled"))
+            if due is None:
+                break
+            now = max(now, due)
+            (attempt,) = outbound.claim_due(s, "w1", limit=1, lease_s=60, now=now)
+            rounds.append((attempt.round_date, attempt.attempt_number))
+            outbound.transition(s, attempt.id, "w1", "dialing", now)
+            outbound.finish(s, attempt.id, "w1", outcome, now)
+    # Chuseok (9/24) and the substitute holiday (10/5) are skipped, not moved; a retry stays in its round.
+    assert rounds == [
+        (date(2026, 9, 21), 1),
+        (date(2026, 9, 28), 1),
+        (date(2026, 9, 28), 2),
+        (date(2026, 10, 1), 1),
+        (date(2026, 10, 8), 1),
+        (date(2026, 10, 12), 1),
+    ]
+    with factory() as s:
+        assert [a.kind for a in s.scalars(select(Alert))] == ["unreachable"]  # the 9/28 round
+        assert s.scalars(select(CampaignContact)).one().status == "done"  # the last round is over
+        assert s.scalar(select(func.count()).select_from(Attempt).where(Attempt.state == "scheduled")) == 0
+    engine.dispose()
+
+
+def test_restarted_worker_releases_what_it_held(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'restart.db'}"
+    now = kst(2026, 9, 21, 10, 0)
+    seed(url, 3, now)
+    engine, factory = factory_for(url)
+    with factory.begin() as s:
+        a, b, c = (x.id for x in outbound.claim_due(s, "w1", limit=3, lease_s=600, now=now))
+        outbound.transition(s, b, "w1", "dialing", now)  # killed during this call
+    with factory.begin() as s:
+        assert outbound.store.release_own(s, "w1", now + timedelta(seconds=5)) == 3
+    with factory.begin() as s:
+        dead = s.get(Attempt, b)
+        assert dead is not None and dead.state == "completed" and "restarted" in (dead.error or "")
+        taken = outbound.claim_due(s, "w1", limit=5, lease_s=600, now=now + timedelta(seconds=5))
+        assert sorted(x.id for x in taken) == [a, c]  # no waiting for the 10-minute leases
+    engine.dispose()
+
+
+def test_postgres_channel_limit_holds_across_workers(pg_url: str) -> None:
+    now = kst(2026, 9, 21, 10, 0)
+    seed(pg_url, 50, now, channel_limit=5)
+    engine = outbound.make_engine(pg_url, pool_size=4)
+    factory = outbound.session_factory(engine)
+    got: list[int] = []
+    barrier = threading.Barrier(3)
+
+    def work(worker: str) -> None:
+        barrier.wait()
+        for _ in range(5):
+            with factory.begin() as s:
+                got.extend(a.id for a in outbound.claim_due(s, worker, limit=5, lease_s=300, now=now))
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(got) == 5 and len(set(got)) == 5
     engine.dispose()

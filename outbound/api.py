@@ -47,6 +47,11 @@ class CampaignIn(BaseModel):
     pace_per_min: int = Field(30, description="calls started per minute")
     skip_holidays: bool = True
     script: str | None = Field(None, description="bundled script name; the kind's own when omitted")
+    slots: dict[str, str] | None = Field(
+        None,
+        description="script values for everyone called",
+        examples=[{"date": "11월 25일", "place": "중구 보건소"}],
+    )
 
 
 class CampaignPatch(BaseModel):
@@ -63,6 +68,7 @@ class CampaignPatch(BaseModel):
     pace_per_min: int | None = None
     skip_holidays: bool | None = None
     script: str | None = None
+    slots: dict[str, str] | None = None
 
 
 class AckIn(BaseModel):

@@ -118,6 +118,8 @@ class Campaign(Base):
     windows: Mapped[str] = mapped_column(String(200))  # "09:00-12:00;14:00-18:00"
     recurrence_weekdays: Mapped[str | None] = mapped_column(String(20))  # rounds, e.g. "0,3"
     recurrence_every_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    # Script slot values shared by everyone called (e.g. {"place": "중구 보건소"}); a contact's notes override.
+    slots: Mapped[dict[str, str] | None] = mapped_column(JSON)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)

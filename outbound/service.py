@@ -9,10 +9,12 @@ current status does not allow. Serialisers mask names and phone numbers unless `
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -84,9 +86,13 @@ class CampaignSpec:
     skip_holidays: bool = True
     script: str | None = None  # a bundled script name; the kind's own script when None
     timezone: str = "Asia/Seoul"
+    slots: dict[str, str] | None = None  # script values for everyone, e.g. {"place": "중구 보건소"}
 
-    def checked(self) -> CampaignSpec:
-        """The spec with its lists normalised, or :class:`Invalid` naming every problem found."""
+    def checked(self, *, allow_script_files: bool = False) -> CampaignSpec:
+        """The spec with its lists normalised, or :class:`Invalid` naming every problem found.
+
+        ``script`` must name a bundled script unless ``allow_script_files`` (the CLI, run by staff on the
+        server) lets it be the path of an edited YAML script; the API never reads files it is given."""
         problems: list[str] = []
         name = (self.name or "").strip()
         if not name or len(name) > 200:
@@ -115,20 +121,37 @@ class CampaignSpec:
         ):
             if not isinstance(value, int) or not low <= value <= high:
                 problems.append(f"{label}은(는) {low}~{high} 사이여야 합니다 (got {value!r})")
+        slots = {str(k).strip(): str(v).strip() for k, v in (self.slots or {}).items() if str(v).strip()}
+        if any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,40}", k) for k in slots) or len(slots) > 30:
+            problems.append("슬롯 이름은 영문자, 숫자, _ 로 적어 주세요 (e.g. place=중구 보건소)")
+        if any(len(v) > 300 for v in slots.values()):
+            problems.append("슬롯 값은 300자 이내로 적어 주세요")
         if self.end_date < self.start_date:
             problems.append(f"종료일 {self.end_date}이 시작일 {self.start_date}보다 앞섭니다")
         elif (self.end_date - self.start_date).days > 366:
             problems.append("캠페인 기간은 1년을 넘을 수 없습니다 (campaign longer than a year)")
-        if self.script is not None and self.script not in bundled_scripts():
-            problems.append(
-                f"스크립트 {self.script!r}이(가) 없습니다; 사용 가능: {', '.join(bundled_scripts())}"
-            )
-        else:
+        script = self.script
+        is_file = script is not None and script.endswith((".yaml", ".yml"))
+        if script is not None and script not in bundled_scripts() and not (allow_script_files and is_file):
+            problems.append(f"스크립트 {script!r}이(가) 없습니다; 사용 가능: {', '.join(bundled_scripts())}")
+        elif self.kind in CAMPAIGN_KINDS:
             try:
-                load_script(self.script or self.kind) if self.kind in CAMPAIGN_KINDS else None
+                loaded = load_script(script or self.kind)
+                if loaded.kind != self.kind:
+                    problems.append(f"스크립트 종류({loaded.kind})가 캠페인 종류({self.kind})와 다릅니다")
             except ScriptError as exc:
                 problems.append(f"스크립트 오류: {exc}")
-        spec = replace(self, name=name, weekdays=weekdays, recurrence=recurrence or None, windows=windows)
+        if is_file and script is not None:
+            script = str(Path(script).resolve())
+        spec = replace(
+            self,
+            name=name,
+            weekdays=weekdays,
+            recurrence=recurrence or None,
+            windows=windows,
+            slots=slots or None,
+            script=script,
+        )
         if not problems:
             try:
                 spec.schedule()
@@ -169,6 +192,7 @@ class CampaignSpec:
             skip_holidays=campaign.skip_holidays,
             script=campaign.script,
             timezone=campaign.timezone,
+            slots=dict(campaign.slots) if campaign.slots else None,
         )
 
 
@@ -191,11 +215,12 @@ def _apply(campaign: Campaign, spec: CampaignSpec) -> None:
     campaign.skip_holidays = spec.skip_holidays
     campaign.script = spec.script
     campaign.timezone = spec.timezone
+    campaign.slots = spec.slots
 
 
-def create_campaign(session: Session, spec: CampaignSpec) -> Campaign:
+def create_campaign(session: Session, spec: CampaignSpec, *, allow_script_files: bool = False) -> Campaign:
     """A new campaign in ``draft``: import contacts, then :func:`start_campaign`."""
-    spec = spec.checked()
+    spec = spec.checked(allow_script_files=allow_script_files)
     campaign = Campaign(status="draft")
     _apply(campaign, spec)
     session.add(campaign)
@@ -230,7 +255,10 @@ def update_campaign(session: Session, campaign_id: int, changes: dict[str, Any])
         raise Invalid(f"수정할 수 없는 항목: {', '.join(unknown)}")
     if "kind" in changes and changes["kind"] != campaign.kind:
         raise Invalid("캠페인 종류는 바꿀 수 없습니다; 새 캠페인을 만드세요 (kind cannot change)")
-    spec = replace(CampaignSpec.from_campaign(campaign), **changes).checked()
+    # A script file chosen on the server (CLI) stays allowed; the API cannot point at a new file.
+    spec = replace(CampaignSpec.from_campaign(campaign), **changes).checked(
+        allow_script_files="script" not in changes
+    )
     _apply(campaign, spec)
     session.flush()
     return campaign
@@ -241,8 +269,26 @@ def start_campaign(session: Session, campaign_id: int, now: datetime) -> int:
     campaign = get_campaign(session, campaign_id)
     if campaign.status != "draft":
         raise Conflict(f"'{campaign.status}' 상태의 캠페인은 시작할 수 없습니다 (only a draft starts)")
+    _check_slots(session, campaign)
     campaign.status = "running"
     return store.schedule_first_attempts(session, campaign, now)
+
+
+def _check_slots(session: Session, campaign: Campaign) -> None:
+    """Refuse to start when some member's script values are missing: every call would fail."""
+    from outbound.runner import default_slots
+
+    script = load_script(campaign.script or campaign.kind)
+    missing: Counter[str] = Counter()
+    for member in session.scalars(select(CampaignContact).where(CampaignContact.campaign_id == campaign.id)):
+        slots = default_slots(campaign, member.contact)
+        missing.update(s for s in script.required_slots if not str(slots.get(s) or "").strip())
+    if missing:
+        listed = ", ".join(f"{slot} ({count}명)" for slot, count in sorted(missing.items()))
+        raise Invalid(
+            f"스크립트 값이 빠져 있어 시작할 수 없습니다: {listed}. 캠페인 공통 값(slots)이나 "
+            f"연락처 메모(예: place=중구 보건소)에 적어 주세요 (missing script slots)"
+        )
 
 
 def pause_campaign(session: Session, campaign_id: int) -> Campaign:

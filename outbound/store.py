@@ -366,18 +366,30 @@ def _campaign_budgets(session: Session, now: datetime) -> dict[int, int]:
     }
 
 
-def claim_due(session: Session, worker_id: str, limit: int, lease_s: float, now: datetime) -> list[Attempt]:
+def claim_due(
+    session: Session,
+    worker_id: str,
+    limit: int,
+    lease_s: float,
+    now: datetime,
+    campaign_ids: Iterable[int] | None = None,
+) -> list[Attempt]:
     """Claim up to ``limit`` due attempts for ``worker_id`` with a lease of ``lease_s`` seconds.
 
     Only attempts of running campaigns whose contact is not held by another attempt are taken, at most one
     per contact, within each campaign's channel and pacing limits, and only inside the calling window (a
     due attempt found outside it, say after a pause or a worker outage, is moved to the next window).
-    Commit the session right after to publish the claim.
+    ``campaign_ids`` limits the claim to those campaigns. Commit the session right after to publish it.
     """
     if limit <= 0:
         return []
     recover_expired(session, now)
-    budgets = {cid: n for cid, n in _campaign_budgets(session, now).items() if n > 0}
+    only = None if campaign_ids is None else set(campaign_ids)
+    budgets = {
+        cid: n
+        for cid, n in _campaign_budgets(session, now).items()
+        if n > 0 and (only is None or cid in only)
+    }
     if not budgets:
         session.flush()
         return []

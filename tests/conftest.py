@@ -59,3 +59,39 @@ def openai_transcriber():
     from stt import STTConfig, create_transcriber
 
     return create_transcriber(STTConfig(backend="openai-whisper"))
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
+
+PG_URL = os.environ.get("VOICEBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture()
+def pg_url():
+    """A fresh database on the test PostgreSQL server (scripts/test-pg.sh starts one when none runs),
+    dropped afterwards. Skips when no server answers, unless VOICEBOT_REQUIRE_PG=1 (set by scripts/test.sh)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from outbound.store import resolve_url
+
+    admin_url = resolve_url(PG_URL)
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means no usable server
+        why = f"no PostgreSQL server answers at {PG_URL} ({type(exc).__name__}); run scripts/test-pg.sh"
+        if os.environ.get("VOICEBOT_REQUIRE_PG") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    name = f"outbound_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

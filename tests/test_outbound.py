@@ -7,15 +7,13 @@ server answers.
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 import outbound
 from outbound import (
@@ -40,7 +38,6 @@ from outbound.schema import Alert, Attempt, CampaignContact, Contact
 
 DATA = Path(__file__).parent / "data" / "outbound"
 SEOUL = ZoneInfo("Asia/Seoul")
-PG_URL = os.environ.get("VOICEBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def kst(*args: int) -> datetime:
@@ -422,26 +419,6 @@ def test_same_contact_never_claimed_twice_at_once(tmp_path: Path) -> None:
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture()
-def pg_url() -> object:
-    admin_url = outbound.store.resolve_url(PG_URL)
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means no usable server
-        pytest.skip(f"no PostgreSQL server answers at {PG_URL} ({type(exc).__name__}); set VOICEBOT_TEST_PG")
-    name = f"outbound_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_postgres_two_workers_claim_concurrently_without_duplicates(pg_url: str) -> None:

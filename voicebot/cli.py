@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from voicebot.audio import AudioError
-
 log = logging.getLogger("voicebot")
 
 
@@ -58,7 +56,7 @@ def _add_stt_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from stt import create_transcriber
-    from voicebot.audio import load_audio
+    from voicebot.audio import AudioError, load_audio
 
     transcriber = create_transcriber(_stt_config(args))
     failures = 0
@@ -87,7 +85,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_listen(args: argparse.Namespace) -> int:
     from stt import create_transcriber
-    from voicebot.audio import load_audio
+    from voicebot.audio import AudioError, load_audio
     from voicebot.listen import listen
     from voicebot.vad import EndpointConfig
 
@@ -169,7 +167,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     from dialog import load_default_engine
     from stt import create_transcriber
     from tts import TTSConfig, create_synthesizer
-    from voicebot.audio import Audio, load_audio, silence, write_wav
+    from voicebot.audio import Audio, AudioError, load_audio, silence, write_wav
     from voicebot.session import CallConfig, CallSession
     from voicebot.simulate import parse_dtmf, simulate_call, write_recording
     from voicebot.vad import EndpointConfig
@@ -300,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stt_options(p)
     p.set_defaults(func=cmd_dial)
 
+    from outbound.cli import add_commands as add_outbound_commands
+
+    add_outbound_commands(
+        sub, lambda p: (add_sip_options(p, default_listen="127.0.0.1:0"), _add_stt_options(p))
+    )
+
     p = sub.add_parser("models", help="list or verify model assets (offline)")
     p.add_argument("action", choices=["list", "verify"])
     p.add_argument("--json", action="store_true")
@@ -320,6 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # setup errors (missing model, bad option) end with a clear message
         from models import ModelAssetError
+        from outbound.cli import handle_error
+
+        code = handle_error(exc)
+        if code is not None:
+            return code
         from stt import STTError
 
         if isinstance(exc, ModelAssetError | STTError | ValueError):

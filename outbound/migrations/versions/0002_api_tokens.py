@@ -1,4 +1,4 @@
-"""API tokens with roles; index for the pacing limit
+"""API tokens with roles; campaign-wide script slots; index for the pacing limit
 
 Revision ID: 0002_api_tokens
 Revises: 0001_initial
@@ -31,8 +31,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_sha256"),
     )
     op.create_index("ix_attempts_campaign_claimed", "attempts", ["campaign_id", "claimed_at"])
+    with op.batch_alter_table("campaigns") as batch:
+        batch.add_column(sa.Column("slots", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("campaigns") as batch:
+        batch.drop_column("slots")
     op.drop_index("ix_attempts_campaign_claimed", table_name="attempts")
     op.drop_table("api_tokens")

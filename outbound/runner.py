@@ -11,13 +11,20 @@ Log lines carry attempt ids only, never names, numbers or what was said.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +52,8 @@ class CallResult:
     transcript: str | None = None
     keypad: str | None = None
     error: str | None = None
+    recording_path: str | None = None  # two-channel WAV of the call, when the endpoint records
+    latency_ms: dict[str, Any] | None = None  # reply latency figures of the call, when measured
 
 
 class Dialer(Protocol):
@@ -70,21 +79,64 @@ class SimulatedCallee:
 
 
 class SimulatedDialer:
-    """SIMULATED stand-in for SIP in tests and benchmarks: no audio, no network.
+    """SIMULATED stand-in for SIP in tests, benchmarks and demos: no audio, no network.
 
-    ``callees`` maps E.164 numbers to :class:`SimulatedCallee`; unknown numbers do not answer. The
-    conversation runs through the same :class:`~outbound.script.Conversation` as a real call, so the
-    structured answers are the ones a real call with the same words would give.
+    ``callees`` maps E.164 numbers to :class:`SimulatedCallee`; other numbers get ``default`` (None: they
+    do not answer). The conversation runs through the same :class:`~outbound.script.Conversation` as a
+    real call, so the structured answers are the ones a real call with the same words would give.
+    ``call_seconds`` makes each call take that much real time (crash tests need calls in flight);
+    ``ledger`` appends one line per call placed (attempt id, hashed number) and fsyncs it, so a test can
+    count calls across a worker killed with SIGKILL.
     """
 
-    def __init__(self, callees: dict[str, SimulatedCallee] | None = None, seconds_per_turn: float = 6.0):
+    def __init__(
+        self,
+        callees: dict[str, SimulatedCallee] | None = None,
+        seconds_per_turn: float = 6.0,
+        *,
+        default: SimulatedCallee | None = None,
+        call_seconds: float = 0.0,
+        ledger: str | Path | None = None,
+    ):
         self.callees = callees or {}
         self.seconds_per_turn = seconds_per_turn
+        self.default = default
+        self.call_seconds = call_seconds
+        self.ledger = Path(ledger) if ledger else None
         self.dialled: list[int] = []  # attempt ids, in order (tests check for duplicates)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> SimulatedDialer:
+        """Callees from YAML: ``{default: {outcomes: [...], replies: [...]}, callees: {"010-…": {...}}}``."""
+        from outbound.phones import normalize_phone
+
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+        def callee(spec: dict[str, Any]) -> SimulatedCallee:
+            replies = [None if r is None else str(r) for r in spec.get("replies", [])]
+            return SimulatedCallee(outcomes=list(spec.get("outcomes", ["answered"])), replies=replies)
+
+        callees = {normalize_phone(k): callee(v or {}) for k, v in (data.get("callees") or {}).items()}
+        default = callee(data["default"]) if data.get("default") else None
+        return cls(callees, default=default, **kwargs)
 
     def dial(self, request: CallRequest) -> CallResult:
-        self.dialled.append(request.attempt_id)
-        callee = self.callees.get(request.phone_e164)
+        with self._lock:
+            self.dialled.append(request.attempt_id)
+            if self.ledger is not None:
+                digest = hashlib.sha256(request.phone_e164.encode()).hexdigest()[:16]
+                with self.ledger.open("a", encoding="utf-8") as ledger:
+                    ledger.write(f"{request.attempt_id} {digest} {time.time():.3f}\n")
+                    ledger.flush()
+                    os.fsync(ledger.fileno())
+            callee = self.callees.get(request.phone_e164)
+            if callee is None and self.default is not None:
+                callee = self.callees[request.phone_e164] = SimulatedCallee(
+                    list(self.default.outcomes), list(self.default.replies)
+                )
+        if self.call_seconds:
+            time.sleep(self.call_seconds)
         if callee is None:
             return CallResult("no_answer", 408)
         outcome = callee.outcomes[min(callee.calls, len(callee.outcomes) - 1)]
@@ -116,65 +168,74 @@ class SimulatedDialer:
 
 
 class SipDialer:
-    """Adapter over ``voicebot.sip``: places the call with ``originate`` and plays the script.
+    """Places each call on a started ``voicebot.sip`` endpoint (``SipEndpoint``) and runs the script live
+    with ``voicebot.sip.conversation.ConversationSession``: answers by keypad or speech, 9 repeats, 0 or
+    emergency words transfer the call to the endpoint's agent URI with a handoff record.
 
-    NOT TESTED in tests/test_outbound_runner.py (a real SIP call through baresip and Whisper is too slow
-    for the fast suite); the SIP layer itself is tested in tests/test_sip.py. Limitation for now: the SIP
-    ``ScriptSession`` plays steps in order, so the script is flattened to its ``next`` path (steps whose
-    ``when`` slot is empty left out, ``end`` steps after the first left out) and the recorded answers are
-    replayed through :class:`~outbound.script.Conversation` afterwards to classify them; live branching
-    (9 repeat, 0 agent, transfer on an emergency) needs ScriptSession to take a Conversation.
+    The result's ``conversation`` is :meth:`Conversation.result` plus ``call``: how the call ended, the
+    transfer and handoff id, and per answer the milliseconds from the answer to the reply being ready.
+    A callee who hangs up mid-script leaves the outcome ``caller_hangup``.
     """
 
-    def __init__(self, endpoint: Any, uri_template: str, synthesizer: Any, transcriber: Any = None):
+    def __init__(
+        self,
+        endpoint: Any,
+        uri_template: str,
+        synthesizer: Any,
+        transcriber: Any = None,
+        *,
+        no_input_s: float = 8.0,
+        max_call_s: float = 900.0,
+    ):
         self.endpoint = endpoint
         self.uri_template = uri_template  # e.g. "sip:{phone}@gateway.example:5060"
         self.synthesizer = synthesizer
         self.transcriber = transcriber
-
-    def prompts(self, request: CallRequest) -> tuple[Any, ...]:
-        from voicebot.sip.script import Prompt
-
-        conv = Conversation(request.script, request.slots)
-        out = []
-        for step in request.script.steps:
-            if conv._skipped(step):
-                continue
-            expect = "none" if step.expect == "none" else "any"
-            out.append(Prompt(step.id, conv._render(step), expect=expect))
-            if step.end:
-                break
-        return tuple(out)
+        self.no_input_s = no_input_s
+        self.max_call_s = max_call_s  # waiting for the call's outcome and its end, ringing included
 
     def dial(self, request: CallRequest) -> CallResult:
-        from voicebot.sip.commands import originate
-        from voicebot.sip.script import ScriptSession
+        from voicebot.sip.conversation import ConversationSession
 
-        prompts = self.prompts(request)
-        uri = self.uri_template.format(phone=request.phone_e164)
-        result = originate(
-            self.endpoint, uri, lambda _call_id: ScriptSession(prompts, self.synthesizer, self.transcriber)
-        )
-        outcome = {"rejected": "failed"}.get(result.outcome, result.outcome)
-        if outcome != "answered":
-            return CallResult(outcome, result.sip_status, result.duration_s, error=result.error)
         conv = Conversation(request.script, request.slots)
-        conv.start()
-        for turn in result.turns:
-            if conv.ended or turn.get("via") == "none":
-                continue
-            if turn.get("via") == "dtmf":
-                conv.respond(digit=turn.get("answer"))
-            else:
-                conv.respond(text=turn.get("answer") if turn.get("via") == "speech" else None)
+        sessions: list[ConversationSession] = []
+
+        def session_for(call_id: str) -> ConversationSession:  # on PJSIP's thread, once media is up
+            session = ConversationSession(
+                conv, self.synthesizer, self.transcriber, no_input_s=self.no_input_s, call_id=call_id
+            )
+            sessions.append(session)
+            return session
+
+        state = self.endpoint.place_call(self.uri_template.format(phone=request.phone_e164), session_for)
+        outcome, status = state.outcome.result(self.max_call_s)
+        report = state.finished.result(self.max_call_s)
+        outcome = {"rejected": "failed"}.get(outcome, outcome)
+        duration_s = round(report.duration_s, 2)
+        if outcome != "answered":
+            return CallResult(outcome, status, duration_s, error=report.error)
+        if not sessions:
+            return CallResult("failed", status, duration_s, error=report.error or "answered without audio")
+        conversation = conv.result()
+        if not conv.ended:
+            conversation["outcome"] = "caller_hangup"
+        conversation["call"] = {
+            "ended_reason": report.ended_reason,
+            "hangup_by": report.hangup_by,
+            "transfer": report.transfer,
+            "handoff_id": report.handoff_id,
+            "callback_requested": report.callback_requested,
+            "reply_ms": [t.latency_ms["total"] for t in sessions[0].turns if t.latency_ms],
+        }
         return CallResult(
             "answered",
-            result.sip_status,
-            result.duration_s,
-            conversation=conv.result(),
+            status,
+            duration_s,
+            conversation=conversation,
             transcript="\n".join(conv.heard) or None,
             keypad=conv.keypad or None,
-            error=result.error,
+            error=report.error,
+            recording_path=report.recording,
         )
 
 
@@ -188,7 +249,8 @@ def note_slots(notes: str) -> dict[str, str]:
 
 
 def default_slots(campaign: Campaign, contact: Contact) -> dict[str, str]:
-    return {**note_slots(contact.notes), "name": contact.name}
+    """Campaign-wide values, then the contact's ``key=value`` notes, then the contact's name."""
+    return {**(campaign.slots or {}), **note_slots(contact.notes), "name": contact.name}
 
 
 @dataclass
@@ -217,66 +279,95 @@ def run_due(
     lease_s: float = 600.0,
     slots_for: Callable[[Campaign, Contact], dict[str, str]] = default_slots,
     scripts: dict[str, Script] | None = None,
+    campaign_ids: list[int] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> RunReport:
-    """One pass: claim up to ``limit`` due attempts, call each through ``dialer`` and record the results."""
+    """One pass: claim up to ``limit`` due attempts and place the calls at once, each in its own thread,
+    recording every result as it comes. ``clock`` (the real clock in a live worker) stamps each step;
+    without it every stamp is ``now`` (simulated time)."""
     scripts = {} if scripts is None else scripts
+    stamp = clock or (lambda: now)
     report = RunReport()
     with factory.begin() as session:
-        claimed = store.claim_due(session, worker_id, limit=limit, lease_s=lease_s, now=now)
+        claimed = store.claim_due(
+            session, worker_id, limit=limit, lease_s=lease_s, now=now, campaign_ids=campaign_ids
+        )
         ids = [a.id for a in claimed]
     report.claimed = len(ids)
-    for attempt_id in ids:
-        with factory.begin() as session:
-            attempt = store.transition(session, attempt_id, worker_id, "dialing", now)
-            campaign, contact = attempt.campaign, attempt.contact
-            try:
-                request: CallRequest | None = CallRequest(
-                    attempt_id,
-                    contact.phone_e164,
-                    _script_for(campaign, scripts),
-                    slots_for(campaign, contact),
-                )
-                Conversation(request.script, request.slots)  # slots complete?
-                problem = None
-            except ScriptError as exc:
-                request, problem = None, str(exc)
-        if request is None:
-            result = CallResult("failed", error=(problem or "")[:500])
-            report.errors += 1
-            log.error("attempt %s: script problem, not dialled: %s", attempt_id, problem)
-        else:
-            try:
-                result = dialer.dial(request)
-            except Exception as exc:  # one bad call never stops the worker
-                log.exception("attempt %s: dialer failed", attempt_id)
-                result = CallResult("failed", error=f"{type(exc).__name__}")
-                report.errors += 1
-        report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
-        with factory.begin() as session:
-            alerts_before = session.scalar(select(func.count()).select_from(Alert)) or 0
-            retry = store.finish(
-                session,
-                attempt_id,
-                worker_id,
-                result.outcome,
-                now,
-                sip_status=result.sip_status,
-                duration_s=result.duration_s,
-                transcript=result.transcript,
-                keypad=result.keypad,
-                answers=result.conversation,
-                error=result.error,
+    if len(ids) > 1:
+        with ThreadPoolExecutor(len(ids), thread_name_prefix=f"call-{worker_id}") as pool:
+            placed = list(
+                pool.map(lambda i: _place(factory, dialer, worker_id, i, stamp, slots_for, scripts), ids)
             )
-            _raise_answer_alerts(session, attempt_id, result)
-            report.retries += retry is not None
-            report.alerts += (session.scalar(select(func.count()).select_from(Alert)) or 0) - alerts_before
-        log.info("attempt %s: %s", attempt_id, result.outcome)
+    else:
+        placed = [_place(factory, dialer, worker_id, i, stamp, slots_for, scripts) for i in ids]
+    for outcome, alerts, retried, error in placed:
+        report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+        report.alerts += alerts
+        report.retries += retried
+        report.errors += error
     if ids:
         with factory.begin() as session:
             for campaign_id in set(session.scalars(select(Attempt.campaign_id).where(Attempt.id.in_(ids)))):
                 if service.complete_if_done(session, campaign_id):
                     log.info("campaign %s: completed", campaign_id)
     return report
+
+
+def _place(
+    factory: sessionmaker[Session],
+    dialer: Dialer,
+    worker_id: str,
+    attempt_id: int,
+    stamp: Callable[[], datetime],
+    slots_for: Callable[[Campaign, Contact], dict[str, str]],
+    scripts: dict[str, Script],
+) -> tuple[str, int, bool, bool]:
+    """Dial one claimed attempt and record it: (outcome, alerts raised, retry booked, error)."""
+    with factory.begin() as session:
+        attempt = store.transition(session, attempt_id, worker_id, "dialing", stamp())
+        campaign, contact = attempt.campaign, attempt.contact
+        try:
+            request: CallRequest | None = CallRequest(
+                attempt_id, contact.phone_e164, _script_for(campaign, scripts), slots_for(campaign, contact)
+            )
+            Conversation(request.script, request.slots)  # slots complete?
+            problem = None
+        except ScriptError as exc:
+            request, problem = None, str(exc)
+    error = False
+    if request is None:
+        result = CallResult("failed", error=(problem or "")[:500])
+        error = True
+        log.error("attempt %s: script problem, not dialled: %s", attempt_id, problem)
+    else:
+        try:
+            result = dialer.dial(request)
+        except Exception as exc:  # one bad call never stops the worker
+            log.exception("attempt %s: dialer failed", attempt_id)
+            result = CallResult("failed", error=f"{type(exc).__name__}")
+            error = True
+    with factory.begin() as session:
+        alerts_before = session.scalar(select(func.count()).select_from(Alert)) or 0
+        retry = store.finish(
+            session,
+            attempt_id,
+            worker_id,
+            result.outcome,
+            stamp(),
+            sip_status=result.sip_status,
+            duration_s=result.duration_s,
+            transcript=result.transcript,
+            keypad=result.keypad,
+            answers=result.conversation,
+            error=result.error,
+            recording_path=result.recording_path,
+            latency_ms=result.latency_ms,
+        )
+        _raise_answer_alerts(session, attempt_id, result)
+        alerts = (session.scalar(select(func.count()).select_from(Alert)) or 0) - alerts_before
+    log.info("attempt %s: %s", attempt_id, result.outcome)
+    return result.outcome, alerts, retry is not None, error
 
 
 def _raise_answer_alerts(session: Session, attempt_id: int, result: CallResult) -> None:
@@ -306,9 +397,12 @@ def _raise_answer_alerts(session: Session, attempt_id: int, result: CallResult) 
     session.flush()
 
 
-def next_due(factory: sessionmaker[Session]) -> datetime | None:
+def next_due(factory: sessionmaker[Session], campaign_id: int | None = None) -> datetime | None:
+    query = select(func.min(Attempt.due_at)).where(Attempt.state == "scheduled")
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
     with factory() as session:
-        return session.scalar(select(func.min(Attempt.due_at)).where(Attempt.state == "scheduled"))
+        return session.scalar(query)
 
 
 def run_until_done(

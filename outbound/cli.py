@@ -199,6 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     simulated_clock = args.clock == "simulated"
     now = _now()
     totals: dict[str, int] = {}
+    scripts: dict[str, Any] = {}  # parsed once per worker; restart the worker after editing a script
     passes = 0
     try:
         while not stop.is_set():
@@ -213,6 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 lease_s=args.lease_s,
                 campaign_ids=[args.id],
                 clock=None if simulated_clock else _now,
+                scripts=scripts,
             )
             passes += 1
             for outcome, count in report.outcomes.items():

@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -172,9 +172,10 @@ class SipDialer:
     with ``voicebot.sip.conversation.ConversationSession``: answers by keypad or speech, 9 repeats, 0 or
     emergency words transfer the call to the endpoint's agent URI with a handoff record.
 
-    The result's ``conversation`` is :meth:`Conversation.result` plus ``call``: how the call ended, the
-    transfer and handoff id, and per answer the milliseconds from the answer to the reply being ready.
-    A callee who hangs up mid-script leaves the outcome ``caller_hangup``.
+    The result's ``conversation`` is :meth:`Conversation.result` plus ``call`` (how the call ended, the
+    transfer and its handoff id); a callee who hangs up mid-script leaves the outcome ``caller_hangup``.
+    ``latency_ms`` has per answer the milliseconds from the end of the callee's speech (or the key) to
+    the reply being ready: endpointing, STT, script and TTS.
     """
 
     def __init__(
@@ -225,8 +226,8 @@ class SipDialer:
             "transfer": report.transfer,
             "handoff_id": report.handoff_id,
             "callback_requested": report.callback_requested,
-            "reply_ms": [t.latency_ms["total"] for t in sessions[0].turns if t.latency_ms],
         }
+        answers = [{"step": t.step, "via": t.via, **t.latency_ms} for t in sessions[0].turns if t.latency_ms]
         return CallResult(
             "answered",
             status,
@@ -236,6 +237,7 @@ class SipDialer:
             keypad=conv.keypad or None,
             error=report.error,
             recording_path=report.recording,
+            latency_ms={"answers": answers, "max_total": max((a["total"] for a in answers), default=None)},
         )
 
 
@@ -293,14 +295,31 @@ def run_due(
             session, worker_id, limit=limit, lease_s=lease_s, now=now, campaign_ids=campaign_ids
         )
         ids = [a.id for a in claimed]
+        requests = {a.id: _request(a, slots_for, scripts) for a in claimed}
     report.claimed = len(ids)
-    if len(ids) > 1:
-        with ThreadPoolExecutor(len(ids), thread_name_prefix=f"call-{worker_id}") as pool:
-            placed = list(
-                pool.map(lambda i: _place(factory, dialer, worker_id, i, stamp, slots_for, scripts), ids)
-            )
-    else:
-        placed = [_place(factory, dialer, worker_id, i, stamp, slots_for, scripts) for i in ids]
+    if not ids:
+        return report
+    with factory.begin() as session:
+        store.start_dialing(session, ids, worker_id, stamp())
+    # Calls run at once, one thread each; their results are recorded here as they come, those that
+    # arrive together in one transaction (a savepoint each, so one bad record loses no other).
+    done: queue.Queue[tuple[int, CallResult, bool]] = queue.Queue()
+    threads = [
+        threading.Thread(
+            target=lambda i=i: done.put((i, *_call(dialer, i, requests[i]))), name=f"call-{i}", daemon=True
+        )
+        for i in ids
+    ]
+    for thread in threads:
+        thread.start()
+    placed = []
+    while len(placed) < len(ids):
+        batch = [done.get()]
+        while not done.empty():
+            batch.append(done.get_nowait())
+        placed.extend(_record(factory, worker_id, batch, stamp()))
+    for thread in threads:
+        thread.join()
     for outcome, alerts, retried, error in placed:
         report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
         report.alerts += alerts
@@ -314,66 +333,88 @@ def run_due(
     return report
 
 
-def _place(
-    factory: sessionmaker[Session],
-    dialer: Dialer,
-    worker_id: str,
-    attempt_id: int,
-    stamp: Callable[[], datetime],
+def _request(
+    attempt: Attempt,
     slots_for: Callable[[Campaign, Contact], dict[str, str]],
     scripts: dict[str, Script],
-) -> tuple[str, int, bool, bool]:
-    """Dial one claimed attempt and record it: (outcome, alerts raised, retry booked, error)."""
-    with factory.begin() as session:
-        attempt = store.transition(session, attempt_id, worker_id, "dialing", stamp())
-        campaign, contact = attempt.campaign, attempt.contact
-        try:
-            request: CallRequest | None = CallRequest(
-                attempt_id, contact.phone_e164, _script_for(campaign, scripts), slots_for(campaign, contact)
-            )
-            Conversation(request.script, request.slots)  # slots complete?
-            problem = None
-        except ScriptError as exc:
-            request, problem = None, str(exc)
-    error = False
-    if request is None:
-        result = CallResult("failed", error=(problem or "")[:500])
-        error = True
-        log.error("attempt %s: script problem, not dialled: %s", attempt_id, problem)
-    else:
-        try:
-            result = dialer.dial(request)
-        except Exception as exc:  # one bad call never stops the worker
-            log.exception("attempt %s: dialer failed", attempt_id)
-            result = CallResult("failed", error=f"{type(exc).__name__}")
-            error = True
-    with factory.begin() as session:
-        alerts_before = session.scalar(select(func.count()).select_from(Alert)) or 0
-        retry = store.finish(
-            session,
-            attempt_id,
-            worker_id,
-            result.outcome,
-            stamp(),
-            sip_status=result.sip_status,
-            duration_s=result.duration_s,
-            transcript=result.transcript,
-            keypad=result.keypad,
-            answers=result.conversation,
-            error=result.error,
-            recording_path=result.recording_path,
-            latency_ms=result.latency_ms,
+) -> CallRequest | str:
+    """What to dial for a claimed attempt, or why it cannot be dialled (a script problem)."""
+    campaign, contact = attempt.campaign, attempt.contact
+    try:
+        request = CallRequest(
+            attempt.id, contact.phone_e164, _script_for(campaign, scripts), slots_for(campaign, contact)
         )
-        _raise_answer_alerts(session, attempt_id, result)
-        alerts = (session.scalar(select(func.count()).select_from(Alert)) or 0) - alerts_before
-    log.info("attempt %s: %s", attempt_id, result.outcome)
-    return result.outcome, alerts, retry is not None, error
+        Conversation(request.script, request.slots)  # slots complete?
+    except ScriptError as exc:
+        return str(exc)
+    return request
 
 
-def _raise_answer_alerts(session: Session, attempt_id: int, result: CallResult) -> None:
+def _call(dialer: Dialer, attempt_id: int, request: CallRequest | str) -> tuple[CallResult, bool]:
+    """Place one call; (result, whether something went wrong on our side)."""
+    if isinstance(request, str):
+        log.error("attempt %s: script problem, not dialled: %s", attempt_id, request)
+        return CallResult("failed", error=request[:500]), True
+    try:
+        return dialer.dial(request), False
+    except Exception as exc:  # one bad call never stops the worker
+        log.exception("attempt %s: dialer failed", attempt_id)
+        return CallResult("failed", error=f"{type(exc).__name__}"), True
+
+
+def _record(
+    factory: sessionmaker[Session], worker_id: str, batch: list[tuple[int, CallResult, bool]], now: datetime
+) -> list[tuple[str, int, bool, bool]]:
+    """Record finished calls in one transaction: (outcome, alerts raised, retry booked, error) for each."""
+    outcomes = [
+        store.Outcome(
+            attempt_id,
+            result.outcome,
+            {
+                "sip_status": result.sip_status,
+                "duration_s": result.duration_s,
+                "transcript": result.transcript,
+                "keypad": result.keypad,
+                "answers": result.conversation,
+                "error": result.error,
+                "recording_path": result.recording_path,
+                "latency_ms": result.latency_ms,
+            },
+        )
+        for attempt_id, result, _ in batch
+    ]
+    ids = [attempt_id for attempt_id, *_ in batch]
+    with factory.begin() as session:
+        held = {a.id: a for a in session.scalars(select(Attempt).where(Attempt.id.in_(ids)))}
+        booked, lost = store.finish_many(session, worker_id, outcomes, now)
+        for attempt_id in lost:
+            # Another worker took the attempt over after our lease ran out; its record stands.
+            log.error("attempt %s: lease lost before the result could be recorded", attempt_id)
+        for attempt_id, result, _ in batch:
+            if attempt_id not in lost:
+                _raise_answer_alerts(session, held[attempt_id], result)
+                log.info("attempt %s: %s", attempt_id, result.outcome)
+        session.flush()
+        alerts = dict(
+            session.execute(
+                select(Alert.attempt_id, func.count())
+                .where(Alert.attempt_id.in_(ids))
+                .group_by(Alert.attempt_id)
+            ).all()
+        )
+    return [
+        (
+            result.outcome,
+            alerts.get(attempt_id, 0),
+            booked.get(attempt_id) is not None,
+            error or attempt_id in lost,
+        )
+        for attempt_id, result, error in batch
+    ]
+
+
+def _raise_answer_alerts(session: Session, attempt: Attempt, result: CallResult) -> None:
     conv = result.conversation or {}
-    attempt = session.get(Attempt, attempt_id)
-    assert attempt is not None
     base = {"campaign_id": attempt.campaign_id, "contact_id": attempt.contact_id, "attempt_id": attempt.id}
     if conv.get("emergency"):
         session.add(
@@ -394,7 +435,6 @@ def _raise_answer_alerts(session: Session, attempt_id: int, result: CallResult) 
                 **base,
             )
         )
-    session.flush()
 
 
 def next_due(factory: sessionmaker[Session], campaign_id: int | None = None) -> datetime | None:
@@ -419,6 +459,7 @@ def run_until_done(
     one is due after ``until``)."""
     reports: list[RunReport] = []
     now = start
+    kwargs.setdefault("scripts", {})  # parsed once for the whole run
     for _ in range(max_passes):
         due = next_due(factory)
         if due is None or (until is not None and due > until):

@@ -174,6 +174,7 @@ class Attempt(Base):
         UniqueConstraint("campaign_contact_id", "round_date", "attempt_number", name="uq_attempts_round"),
         Index("ix_attempts_due", "state", "due_at"),
         Index("ix_attempts_campaign_claimed", "campaign_id", "claimed_at"),
+        Index("ix_attempts_campaign_state", "campaign_id", "state", "lease_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from outbound import store
 from outbound.contacts import CsvFormatError, import_contacts
@@ -280,7 +280,8 @@ def _check_slots(session: Session, campaign: Campaign) -> None:
 
     script = load_script(campaign.script or campaign.kind)
     missing: Counter[str] = Counter()
-    for member in session.scalars(select(CampaignContact).where(CampaignContact.campaign_id == campaign.id)):
+    members = select(CampaignContact).where(CampaignContact.campaign_id == campaign.id)
+    for member in session.scalars(members.options(selectinload(CampaignContact.contact))):
         slots = default_slots(campaign, member.contact)
         missing.update(s for s in script.required_slots if not str(slots.get(s) or "").strip())
     if missing:
@@ -345,9 +346,9 @@ def complete_if_done(session: Session, campaign_id: int) -> bool:
     if campaign.status != "running":
         return False
     open_attempts = session.scalar(
-        select(func.count())
-        .select_from(Attempt)
+        select(Attempt.id)
         .where(Attempt.campaign_id == campaign_id, Attempt.state.in_(("scheduled", *IN_CALL_STATES)))
+        .limit(1)
     )
     if open_attempts:
         return False

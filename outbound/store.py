@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from outbound import contacts as csv_contacts
 from outbound.scheduler import (
@@ -78,6 +80,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Safe in WAL mode against a killed process (the crash tests); only power loss can undo the last commits.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
@@ -185,6 +189,8 @@ def add_contacts(session: Session, campaign: Campaign, people: Iterable[csv_cont
         session.scalars(select(CampaignContact.contact_id).where(CampaignContact.campaign_id == campaign.id))
     )
     result = AddResult(0, 0, 0)
+    joining: list[Contact] = []
+    joined: set[str] = set()
     for person in people:
         if person.phone.e164 in blocked:
             result.skipped_do_not_call += 1
@@ -199,14 +205,15 @@ def add_contacts(session: Session, campaign: Campaign, people: Iterable[csv_cont
                 notes=person.notes,
             )
             session.add(row)
-            session.flush()
             existing[row.phone_e164] = row
-        if row.id in members:
+        if row.phone_e164 in joined or row.id in members:
             result.already_members += 1
             continue
-        session.add(CampaignContact(campaign_id=campaign.id, contact_id=row.id))
-        members.add(row.id)
+        joining.append(row)
+        joined.add(row.phone_e164)
         result.added += 1
+    session.flush()  # one batch of inserts gives the new contacts their ids
+    session.add_all(CampaignContact(campaign_id=campaign.id, contact_id=row.id) for row in joining)
     session.flush()
     return result
 
@@ -267,9 +274,9 @@ def schedule_first_attempts(session: Session, campaign: Campaign, now: datetime)
     have = set(session.scalars(select(Attempt.campaign_contact_id).where(Attempt.campaign_id == campaign.id)))
     created = 0
     for member in session.scalars(
-        select(CampaignContact).where(
-            CampaignContact.campaign_id == campaign.id, CampaignContact.status == "pending"
-        )
+        select(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign.id, CampaignContact.status == "pending")
+        .options(selectinload(CampaignContact.contact))
     ):
         if member.id in have:
             continue
@@ -424,6 +431,7 @@ def claim_due(
             _move_to_next_window(session, attempt, schedule, now)
             continue
         seen.add(contact.id)
+        set_committed_value(attempt, "contact", contact)
         budgets[attempt.campaign_id] -= 1
         attempt.lease_owner = worker_id
         attempt.lease_expires_at = expires
@@ -480,7 +488,8 @@ def release_own(session: Session, worker_id: str, now: datetime) -> int:
 
 
 def _held(session: Session, attempt_id: int, worker_id: str, now: datetime) -> Attempt:
-    attempt = session.get(Attempt, attempt_id, populate_existing=True)
+    # Sessions here live for one transaction (expire_on_commit=False), so what this one loaded is current.
+    attempt = session.get(Attempt, attempt_id)
     if attempt is None:
         raise LookupError(f"no attempt {attempt_id}")
     if attempt.lease_owner != worker_id or attempt.lease_expires_at is None or attempt.lease_expires_at < now:
@@ -500,10 +509,7 @@ def transition(
 ) -> Attempt:
     """Move an attempt the worker holds to ``new_state`` (checked against the state machine)."""
     attempt = _held(session, attempt_id, worker_id, now)
-    check_transition(attempt.state, new_state)
-    attempt.state = new_state
-    if new_state in _STAMPS:
-        setattr(attempt, _STAMPS[new_state], now)
+    _move(attempt, new_state, now)
     for key, value in fields.items():
         if not hasattr(Attempt, key) or key in {"id", "state", "lease_owner"}:
             raise AttributeError(f"attempt has no settable field {key!r}")
@@ -512,82 +518,193 @@ def transition(
     return attempt
 
 
+def _move(attempt: Attempt, new_state: str, now: datetime) -> None:
+    check_transition(attempt.state, new_state)
+    attempt.state = new_state
+    if new_state in _STAMPS:
+        setattr(attempt, _STAMPS[new_state], now)
+
+
+def start_dialing(session: Session, attempt_ids: list[int], worker_id: str, now: datetime) -> None:
+    """``scheduled`` → ``dialing`` for attempts the worker holds, in one statement (the hot path).
+    Commit before the calls start: a worker killed mid-call then leaves them as calls with unknown result."""
+    if not attempt_ids:
+        return
+    moved = session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id.in_(attempt_ids),
+            Attempt.state == "scheduled",
+            Attempt.lease_owner == worker_id,
+            Attempt.lease_expires_at >= now,
+        )
+        .values(state="dialing", dialing_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != len(attempt_ids):
+        raise LeaseLost(f"worker {worker_id} no longer holds all of attempts {attempt_ids}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call ended with, for :func:`finish_many`."""
+
+    attempt_id: int
+    outcome: str
+    fields: dict[str, Any]
+
+
 def finish(
     session: Session, attempt_id: int, worker_id: str, outcome: str, now: datetime, **fields: Any
 ) -> Attempt | None:
     """Record the outcome of a call, complete the attempt, release the contact and schedule a retry.
 
-    Returns the retry attempt when one was scheduled. The last failed attempt raises an ``unreachable``
-    alert for the social worker.
+    Returns the retry attempt (or the next round's) when one was booked. The last failed attempt raises
+    an ``unreachable`` alert for the social worker. Raises :class:`LeaseLost` if the worker no longer holds
+    the attempt.
     """
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {OUTCOMES}")
-    attempt = _held(session, attempt_id, worker_id, now)
-    if attempt.state != outcome:
-        transition(session, attempt_id, worker_id, outcome, now)
-    for key, value in fields.items():
-        setattr(attempt, key, value)
-    attempt.outcome = outcome
-    attempt.ended_at = attempt.ended_at or now
-    return _complete(session, attempt, now)
+    done, lost = finish_many(session, worker_id, [Outcome(attempt_id, outcome, fields)], now)
+    if lost:
+        raise LeaseLost(f"worker {worker_id} does not hold attempt {attempt_id}")
+    return done[attempt_id]
+
+
+def finish_many(
+    session: Session, worker_id: str, outcomes: list[Outcome], now: datetime
+) -> tuple[dict[int, Attempt | None], list[int]]:
+    """:func:`finish` for several calls in one go (a few statements for the whole batch).
+
+    Returns ``({attempt_id: retry or None}, [attempt ids the worker no longer held, left untouched])``.
+    """
+    for item in outcomes:
+        if item.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}")
+    ids = [item.attempt_id for item in outcomes]
+    # Sessions here live for one transaction (expire_on_commit=False), so what this one loads is current.
+    attempts = {a.id: a for a in session.scalars(select(Attempt).where(Attempt.id.in_(ids)))}
+    held, lost = [], []
+    for item in outcomes:
+        attempt = attempts.get(item.attempt_id)
+        if attempt is None:
+            raise LookupError(f"no attempt {item.attempt_id}")
+        if (
+            attempt.lease_owner != worker_id
+            or attempt.lease_expires_at is None
+            or attempt.lease_expires_at < now
+        ):
+            lost.append(item.attempt_id)
+            continue
+        if attempt.state != item.outcome:
+            _move(attempt, item.outcome, now)
+        for key, value in item.fields.items():
+            setattr(attempt, key, value)
+        attempt.outcome = item.outcome
+        attempt.ended_at = attempt.ended_at or now
+        held.append(attempt)
+    return _complete_many(session, held, now), lost
 
 
 def _complete(session: Session, attempt: Attempt, now: datetime) -> Attempt | None:
-    outcome = attempt.outcome or attempt.state
-    check_transition(attempt.state, "completed")
-    attempt.state = "completed"
-    attempt.completed_at = now
-    attempt.lease_owner = None
-    attempt.lease_expires_at = None
+    return _complete_many(session, [attempt], now)[attempt.id]
+
+
+def _complete_many(session: Session, attempts: list[Attempt], now: datetime) -> dict[int, Attempt | None]:
+    """Complete ended attempts: release their people, book retries or next rounds, raise unreachable alerts."""
+    if not attempts:
+        return {}
+    for attempt in attempts:
+        check_transition(attempt.state, "completed")
+        attempt.state = "completed"
+        attempt.completed_at = now
+        attempt.lease_owner = None
+        attempt.lease_expires_at = None
+    ids = [a.id for a in attempts]
     session.execute(
         update(Contact)
-        .where(Contact.id == attempt.contact_id, Contact.active_attempt_id == attempt.id)
+        .where(Contact.active_attempt_id.in_(ids))
         .values(active_attempt_id=None)
+        .execution_options(synchronize_session=False)
     )
-    member = session.get(CampaignContact, attempt.campaign_contact_id)
-    campaign = session.get(Campaign, attempt.campaign_id)
-    assert member is not None and campaign is not None
-    member.attempts_made = max(member.attempts_made, attempt.attempt_number)
-    member.last_outcome = outcome
-    retry_at = next_retry(
-        campaign_schedule(campaign),
-        campaign_policy(campaign),
-        outcome,
-        attempt.attempt_number,
-        now,
-        preferred=_preferred(attempt.contact),
+    for attempt in attempts:
+        loaded = session.identity_map.get(identity_key(Contact, attempt.contact_id))
+        if loaded is not None:
+            session.expire(loaded, ["active_attempt_id"])
+    # Held in locals: the identity map keeps only what is referenced.
+    members = {
+        m.id: m
+        for m in session.scalars(
+            select(CampaignContact).where(CampaignContact.id.in_({a.campaign_contact_id for a in attempts}))
+        )
+    }
+    campaigns = {
+        c.id: c
+        for c in session.scalars(select(Campaign).where(Campaign.id.in_({a.campaign_id for a in attempts})))
+    }
+    policies = {cid: campaign_policy(c) for cid, c in campaigns.items()}
+    schedules = {cid: campaign_schedule(c) for cid, c in campaigns.items()}
+
+    def may_retry(attempt: Attempt) -> bool:
+        policy = policies[attempt.campaign_id]
+        return (
+            attempt.outcome or attempt.state
+        ) in policy.retry_on and attempt.attempt_number < policy.max_attempts
+
+    needs_contact = {
+        a.contact_id for a in attempts if may_retry(a) or campaigns[a.campaign_id].recurrence_weekdays
+    }
+    contacts = (
+        {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(needs_contact)))}
+        if needs_contact
+        else {}
     )
-    if retry_at is None and outcome != "answered":
-        session.add(
-            Alert(
-                kind="unreachable",
-                severity="warning",
-                campaign_id=campaign.id,
-                contact_id=attempt.contact_id,
-                attempt_id=attempt.id,
-                message=f"not reached after {attempt.attempt_number} attempt(s); last outcome {outcome}",
+    booked: dict[int, Attempt | None] = {}
+    for attempt in attempts:
+        outcome = attempt.outcome or attempt.state
+        member, campaign = members[attempt.campaign_contact_id], campaigns[attempt.campaign_id]
+        member.attempts_made = max(member.attempts_made, attempt.attempt_number)
+        member.last_outcome = outcome
+        retry_at = None
+        if may_retry(attempt):
+            retry_at = next_retry(
+                schedules[campaign.id],
+                policies[campaign.id],
+                outcome,
+                attempt.attempt_number,
+                now,
+                preferred=_preferred(contacts[attempt.contact_id]),
             )
-        )
-    retry = None
-    if retry_at is not None:
-        retry = Attempt(
-            campaign_id=attempt.campaign_id,
-            contact_id=attempt.contact_id,
-            campaign_contact_id=attempt.campaign_contact_id,
-            attempt_number=attempt.attempt_number + 1,
-            round_date=attempt.round_date,
-            due_at=retry_at,
-        )
-        session.add(retry)
-    elif campaign.status not in ("cancelled", "completed"):
-        # This round is over for the person; a recurring campaign books the next round.
-        next_round = _round_start(campaign, attempt.contact, now, attempt.round_date)
-        if next_round is not None:
-            retry = _new_round(session, campaign, member, next_round)
-    if retry is None:
-        member.status = "done" if outcome == "answered" else "unreachable"
+        if retry_at is None and outcome != "answered":
+            session.add(
+                Alert(
+                    kind="unreachable",
+                    severity="warning",
+                    campaign_id=campaign.id,
+                    contact_id=attempt.contact_id,
+                    attempt_id=attempt.id,
+                    message=f"not reached after {attempt.attempt_number} attempt(s); last outcome {outcome}",
+                )
+            )
+        retry = None
+        if retry_at is not None:
+            retry = Attempt(
+                campaign_id=attempt.campaign_id,
+                contact_id=attempt.contact_id,
+                campaign_contact_id=attempt.campaign_contact_id,
+                attempt_number=attempt.attempt_number + 1,
+                round_date=attempt.round_date,
+                due_at=retry_at,
+            )
+            session.add(retry)
+        elif campaign.recurrence_weekdays and campaign.status not in ("cancelled", "completed"):
+            # This round is over for the person; a recurring campaign books the next round.
+            next_round = _round_start(campaign, contacts[attempt.contact_id], now, attempt.round_date)
+            if next_round is not None:
+                retry = _new_round(session, campaign, member, next_round)
+        if retry is None:
+            member.status = "done" if outcome == "answered" else "unreachable"
+        booked[attempt.id] = retry
     session.flush()
-    return retry
+    return booked
 
 
 def acknowledge_alert(session: Session, alert_id: int, user: str, note: str, now: datetime) -> Alert:

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_sha256"),
     )
     op.create_index("ix_attempts_campaign_claimed", "attempts", ["campaign_id", "claimed_at"])
+    op.create_index("ix_attempts_campaign_state", "attempts", ["campaign_id", "state", "lease_expires_at"])
     with op.batch_alter_table("campaigns") as batch:
         batch.add_column(sa.Column("slots", sa.JSON(), nullable=True))
 
@@ -38,5 +39,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_column("slots")
+    op.drop_index("ix_attempts_campaign_state", table_name="attempts")
     op.drop_index("ix_attempts_campaign_claimed", table_name="attempts")
     op.drop_table("api_tokens")

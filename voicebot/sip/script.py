@@ -1,9 +1,11 @@
 """Small scripted outbound calls: prompts spoken with TTS, answers captured by keypad or speech.
 
-A placeholder for the outbound issue's campaign scripts; it implements the same transport-facing
-interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup, ended), so a call's worker drives
-either one the same way. A step may send keypad digits first (``Prompt.send_dtmf``; the worker takes them
-from ``take_dtmf`` and sends them by RFC 4733), e.g. an extension at a PBX or IVR.
+``PromptLoop`` is the prompt-then-answer turn shared by ``ScriptSession`` (the fixed prompt lists of
+``voicebot dial``) and ``voicebot.sip.conversation.ConversationSession`` (live campaign scripts). Both
+have the same transport-facing interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup,
+ended), so a call's worker drives any of them the same way. A ``ScriptSession`` step may send keypad
+digits first (``Prompt.send_dtmf``; the worker takes them from ``take_dtmf`` and sends them by RFC 4733),
+e.g. an extension at a PBX or IVR.
 """
 
 from __future__ import annotations
@@ -72,31 +74,25 @@ SCRIPTS: dict[str, tuple[Prompt, ...]] = {
 }
 
 
-class ScriptSession:
-    """Plays a script's prompts in order and records each answer. Not thread-safe (one worker feeds it)."""
+class PromptLoop:
+    """Speaks a prompt, then takes one answer: a key (which also cuts the prompt short), speech, or a
+    timeout when nothing came. Subclasses decide what is said and what an answer leads to
+    (``_answer``, ``_prompt_played``, ``_expects_answer``, ``_timeout_s``). Not thread-safe: one worker
+    feeds it, with the same interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup, ended).
 
-    def __init__(self, prompts: tuple[Prompt, ...], synthesizer, transcriber=None, sample_rate: int = 16_000):
-        if not prompts:
-            raise ValueError("a script needs at least one prompt")
-        self.prompts = prompts
+    Speech that ends while a prompt still plays is no answer: a callee's "여보세요" at pick-up would
+    otherwise answer the first question before hearing it.
+    """
+
+    def __init__(self, synthesizer, transcriber=None, sample_rate: int = 16_000, language: str = "ko"):
         self.synthesizer = synthesizer
         self.transcriber = transcriber
         self.sample_rate = sample_rate
+        self.language = language
         self.bot = BotAudio(sample_rate)
         self.endpointer = Endpointer(create_vad("webrtc"), EndpointConfig())
-        self.turns: list[ScriptTurn] = []
         self.ended_reason: str | None = None
-        self._index = -1
         self._prompt_done_at: float | None = None
-        self._dtmf_out: list[str] = []
-
-    @classmethod
-    def named(cls, name: str, synthesizer, transcriber=None, send_dtmf: str = "") -> ScriptSession:
-        """A script from ``SCRIPTS``; ``send_dtmf`` digits go out first, right after answer."""
-        if name not in SCRIPTS:
-            raise ValueError(f"unknown script {name!r}: choose from {', '.join(sorted(SCRIPTS))}")
-        prompts = ((dial_digits_step(send_dtmf),) if send_dtmf else ()) + SCRIPTS[name]
-        return cls(prompts, synthesizer, transcriber)
 
     @property
     def ended(self) -> bool:
@@ -107,25 +103,27 @@ class ScriptSession:
         return None
 
     def start(self, now_s: float = 0.0) -> None:
-        self._next(now_s)
+        raise NotImplementedError
 
     def on_caller_frame(self, frame: AudioFrame) -> np.ndarray:
-        now = frame.start_s
         listening = self._listening
         for event in self.endpointer.process(frame):
             if listening and isinstance(event, SpeechEnd):
-                self._answer(self._transcribe(event.samples), "speech", frame.end_s)
-        out = self.bot.read(now, len(frame.pcm) // 2)
+                self._heard(event, frame.end_s)
+        out = self.bot.read(frame.start_s, len(frame.pcm) // 2)
         if self._prompt_done_at is None and not self.bot.pending:
             self._prompt_done_at = frame.end_s
-            if self.prompts[self._index].expect == "none":
-                self._next(frame.end_s)
-        elif self._listening and frame.end_s - self._prompt_done_at >= self.prompts[self._index].timeout_s:
+            self._prompt_played(frame.end_s)
+        elif (
+            self._listening
+            and not self.endpointer.in_speech
+            and frame.end_s - self._prompt_done_at >= self._timeout_s
+        ):
             self._answer(None, "timeout", frame.end_s)
         return out
 
     def on_dtmf(self, digit: str, now_s: float) -> None:
-        if self.ended_reason is None and self.prompts[self._index].expect != "none":
+        if self.ended_reason is None and self._expects_answer:
             self.bot.clear()  # a key press cuts the prompt short
             self._answer(digit, "dtmf", now_s)
 
@@ -133,6 +131,73 @@ class ScriptSession:
         if self.ended_reason is None:
             self.bot.clear()
             self.ended_reason = "caller_hangup"
+
+    # -- for subclasses ---------------------------------------------------------------------------
+
+    @property
+    def _expects_answer(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def _timeout_s(self) -> float:
+        raise NotImplementedError
+
+    def _answer(self, answer: str | None, via: str, now_s: float) -> None:
+        """``via`` is dtmf, speech or timeout (``answer`` None)."""
+        raise NotImplementedError
+
+    def _prompt_played(self, now_s: float) -> None:
+        """The prompt has been played out (or there was nothing to play)."""
+
+    def _heard(self, event: SpeechEnd, now_s: float) -> None:
+        self._answer(self._transcribe(event.samples), "speech", now_s)
+
+    @property
+    def _listening(self) -> bool:
+        return self.ended_reason is None and self._prompt_done_at is not None and self._expects_answer
+
+    def _transcribe(self, samples: np.ndarray) -> str:
+        if self.transcriber is None:
+            return "(speech)"
+        try:
+            return self.transcriber.transcribe(samples, language=self.language).text
+        except Exception as exc:
+            log.error("STT failed: %s", exc)
+            return ""
+
+    def _speak(self, text: str, now_s: float) -> None:
+        """Queue ``text`` after whatever is queued; the answer is awaited once it has played."""
+        try:
+            if text:
+                for chunk in self.synthesizer.stream(text, sample_rate=self.sample_rate):
+                    self.bot.schedule(chunk.samples, now_s)
+        except Exception as exc:
+            log.error("TTS failed: %s", exc)
+        self._prompt_done_at = None
+
+
+class ScriptSession(PromptLoop):
+    """Plays a script's prompts in order and records each answer."""
+
+    def __init__(self, prompts: tuple[Prompt, ...], synthesizer, transcriber=None, sample_rate: int = 16_000):
+        if not prompts:
+            raise ValueError("a script needs at least one prompt")
+        super().__init__(synthesizer, transcriber, sample_rate)
+        self.prompts = prompts
+        self.turns: list[ScriptTurn] = []
+        self._index = -1
+        self._dtmf_out: list[str] = []
+
+    @classmethod
+    def named(cls, name: str, synthesizer, transcriber=None, send_dtmf: str = "") -> ScriptSession:
+        """A script from ``SCRIPTS``; ``send_dtmf`` digits go out first, right after answer."""
+        if name not in SCRIPTS:
+            raise ValueError(f"unknown script {name!r}: choose from {', '.join(sorted(SCRIPTS))}")
+        prompts = ((dial_digits_step(send_dtmf),) if send_dtmf else ()) + SCRIPTS[name]
+        return cls(prompts, synthesizer, transcriber)
+
+    def start(self, now_s: float = 0.0) -> None:
+        self._next(now_s)
 
     def take_dtmf(self) -> str:
         """Keypad digits a step wants sent now (the call's worker sends them); "" when none."""
@@ -142,21 +207,16 @@ class ScriptSession:
     # -- internals --------------------------------------------------------------------------------
 
     @property
-    def _listening(self) -> bool:
-        return (
-            self.ended_reason is None
-            and self._prompt_done_at is not None
-            and self.prompts[self._index].expect != "none"
-        )
+    def _expects_answer(self) -> bool:
+        return 0 <= self._index < len(self.prompts) and self.prompts[self._index].expect != "none"
 
-    def _transcribe(self, samples: np.ndarray) -> str:
-        if self.transcriber is None:
-            return "(speech)"
-        try:
-            return self.transcriber.transcribe(samples, language="ko").text
-        except Exception as exc:
-            log.error("script: STT failed: %s", exc)
-            return ""
+    @property
+    def _timeout_s(self) -> float:
+        return self.prompts[self._index].timeout_s
+
+    def _prompt_played(self, now_s: float) -> None:
+        if self.ended_reason is None and not self._expects_answer:
+            self._next(now_s)
 
     def _answer(self, answer: str | None, via: str, now_s: float) -> None:
         turn = self.turns[-1]
@@ -183,10 +243,4 @@ class ScriptSession:
             self._dtmf_out.append(prompt.send_dtmf)
             pause = np.zeros(int((len(prompt.send_dtmf) + 1) * DTMF_DIGIT_S * self.sample_rate), np.float32)
             self.bot.schedule(pause, now_s)
-        try:
-            if prompt.text:
-                for chunk in self.synthesizer.stream(prompt.text, sample_rate=self.sample_rate):
-                    self.bot.schedule(chunk.samples, now_s)
-        except Exception as exc:
-            log.error("script: TTS failed: %s", exc)
-        self._prompt_done_at = None
+        self._speak(prompt.text, now_s)

@@ -85,35 +85,48 @@ class TokenIn(BaseModel):
     role: str = Field(examples=["operator"], description="viewer | operator | admin")
 
 
-def make_router(factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["outbound"])
+class Auth:
+    """Database sessions and token checks as FastAPI dependencies, shared by every router of the server."""
 
-    def db() -> Iterator[Session]:
-        with factory.begin() as session:
+    def __init__(self, factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow):
+        self.factory = factory
+        self.clock = clock
+
+    def db(self) -> Iterator[Session]:
+        with self.factory.begin() as session:
             yield session
 
-    DB = Annotated[Session, Depends(db)]
-
-    def principal(session: DB, authorization: Annotated[str | None, Header()] = None) -> service.Principal:
+    def principal(self, authorization: str | None) -> service.Principal:
         scheme, _, token = (authorization or "").partition(" ")
-        found = service.authenticate(session, token.strip(), clock()) if scheme.lower() == "bearer" else None
+        found = None
+        if scheme.lower() == "bearer":
+            with self.factory.begin() as session:
+                found = service.authenticate(session, token.strip(), self.clock())
         if found is None:
             raise HTTPException(
                 401, "로그인이 필요합니다 (missing or invalid token)", {"WWW-Authenticate": "Bearer"}
             )
         return found
 
-    def role(needed: str) -> Callable[..., service.Principal]:
-        def check(who: Annotated[service.Principal, Depends(principal)]) -> service.Principal:
+    def require(self, needed: str) -> Callable[..., service.Principal]:
+        def check(authorization: Annotated[str | None, Header()] = None) -> service.Principal:
+            who = self.principal(authorization)
             if not who.allows(needed):
                 raise HTTPException(403, f"'{needed}' 권한이 필요합니다 (your role: {who.role})")
             return who
 
         return check
 
-    Viewer = Annotated[service.Principal, Depends(role("viewer"))]
-    Operator = Annotated[service.Principal, Depends(role("operator"))]
-    Admin = Annotated[service.Principal, Depends(role("admin"))]
+
+def make_router(
+    factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow, auth: Auth | None = None
+) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["outbound"])
+    auth = auth or Auth(factory, clock)
+    DB = Annotated[Session, Depends(auth.db)]
+    Viewer = Annotated[service.Principal, Depends(auth.require("viewer"))]
+    Operator = Annotated[service.Principal, Depends(auth.require("operator"))]
+    Admin = Annotated[service.Principal, Depends(auth.require("admin"))]
 
     def audit(who: service.Principal, action: str, target: Any) -> None:
         log.info("api: %s (%s) %s %s", who.name, who.role, action, target)

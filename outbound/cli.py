@@ -204,86 +204,41 @@ def service_error(message: str) -> Exception:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The dialer worker: claims the campaign's due calls and places them until stopped (or done)."""
-    from outbound import service, store
-    from outbound.runner import next_due, run_due
+    from outbound import service
+    from outbound.worker import Worker, WorkerConfig
 
     factory = _factory(args)
     worker_id = args.worker_id or f"{socket.gethostname()}:{args.id}"
-    with factory.begin() as session:
+    with factory() as session:
         campaign = service.get_campaign(session, args.id)
         if campaign.status not in ("running", "paused"):
             raise service.Conflict(f"'{campaign.status}' 상태의 캠페인은 실행할 수 없습니다")
-        store.release_own(session, worker_id, _now())
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     dialer, close = _dialer(args)
-    simulated_clock = args.clock == "simulated"
-    now = _now()
-    totals: dict[str, int] = {}
-    scripts: dict[str, Any] = {}  # parsed once per worker; restart the worker after editing a script
-    passes = 0
+    config = WorkerConfig(
+        worker_id,
+        channels=args.channels,
+        lease_s=args.lease_s,
+        campaign_ids=(args.id,),
+        until_done=args.until_done,
+        simulated_clock=args.clock == "simulated",
+    )
     try:
-        while not stop.is_set():
-            if not simulated_clock:
-                now = _now()
-            report = run_due(
-                factory,
-                dialer,
-                worker_id,
-                now,
-                limit=args.channels,
-                lease_s=args.lease_s,
-                campaign_ids=[args.id],
-                clock=None if simulated_clock else _now,
-                scripts=scripts,
-            )
-            passes += 1
-            for outcome, count in report.outcomes.items():
-                totals[outcome] = totals.get(outcome, 0) + count
-            if report.claimed:
-                continue
-            with factory() as session:
-                status = service.get_campaign(session, args.id).status
-            due = next_due(factory, args.id)
-            if status in ("completed", "cancelled") or (
-                args.until_done and due is None and _idle(factory, args.id)
-            ):
-                break
-            if simulated_clock:
-                now = max(now + timedelta(seconds=1), due or now)
-            else:
-                wait = 5.0 if due is None else min(5.0, max(0.05, (due - _now()).total_seconds()))
-                stop.wait(wait)
+        totals = Worker(factory, dialer, config).run(stop)
     finally:
         close()
     with factory() as session:
         status = service.get_campaign(session, args.id).status
-    _print(
-        {
-            "campaign_id": args.id,
-            "worker_id": worker_id,
-            "passes": passes,
-            "outcomes": totals,
-            "status": status,
-        },
-        args.json,
-    )
+    out = {
+        "campaign_id": args.id,
+        "worker_id": worker_id,
+        "passes": totals.passes,
+        "outcomes": totals.outcomes,
+    }
+    _print({**out, "status": status}, args.json)
     return 0
-
-
-def _idle(factory: Any, campaign_id: int) -> bool:
-    """Nothing of the campaign is booked or in a call (by any worker)."""
-    from sqlalchemy import func, select
-
-    from outbound.schema import IN_CALL_STATES, Attempt
-
-    with factory() as session:
-        return not session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(Attempt.campaign_id == campaign_id, Attempt.state.in_(("scheduled", *IN_CALL_STATES)))
-        )
 
 
 # --- alerts, tokens, db -------------------------------------------------------------------------------

@@ -254,3 +254,22 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CallLog(Base):
+    """One inbound call (phone or browser), for the console's statistics. Holds no words and no number:
+    what the caller said is personal data and stays in the call's own recording and handoff record."""
+
+    __tablename__ = "call_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    transport: Mapped[str] = mapped_column(String(16))  # sip | webrtc
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    intents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    escalation: Mapped[str | None] = mapped_column(String(64))  # handoff reason, when handed to an agent
+    ended_reason: Mapped[str | None] = mapped_column(String(64))
+    voice_to_voice_ms: Mapped[list[float]] = mapped_column(JSON, default=list)

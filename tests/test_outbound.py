@@ -588,3 +588,18 @@ def test_postgres_channel_limit_holds_across_workers(pg_url: str) -> None:
         t.join(60)
     assert len(got) == 5 and len(set(got)) == 5
     engine.dispose()
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from outbound.schema import Base
+
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    outbound.upgrade(url)
+    engine = outbound.make_engine(url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert diff == []

@@ -228,6 +228,25 @@ def cmd_dial(args: argparse.Namespace) -> int:
     return run_dial(args, _stt_config(args))
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import uvicorn
+
+    from voicebot.server.app import create_app
+    from voicebot.server.bootstrap import ensure_admin_token
+    from voicebot.server.config import load_config
+    from voicebot.server.logs import configure_logging
+
+    config = load_config(args.config)
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db_url", args.db)) if v}
+    config = dataclasses.replace(config, **overrides).checked()
+    configure_logging(config.log_format, logging.DEBUG if args.verbose else logging.INFO)
+    ensure_admin_token(config.db_url, Path(args.token_file))
+    uvicorn.run(create_app(config), host=config.host, port=config.port, log_config=None, access_log=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description="Korean public-sector voicebot")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -303,6 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_outbound_commands(
         sub, lambda p: (add_sip_options(p, default_listen="127.0.0.1:0"), _add_stt_options(p))
     )
+
+    p = sub.add_parser("serve", help="the server: SIP and browser calls, outbound worker, API, console")
+    p.add_argument("--config", help="YAML configuration (see docs/serve.example.yaml); env vars override")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--db", help="database URL (default var/voicebot.db)")
+    p.add_argument(
+        "--token-file", default="var/admin-token", help="first start: the admin token is written here (0600)"
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("models", help="list or verify model assets (offline)")
     p.add_argument("action", choices=["list", "verify"])

@@ -1,0 +1,135 @@
+"""The dialer worker loop shared by ``voicebot campaign run`` and ``voicebot serve``.
+
+A worker claims due attempts (of one campaign or of every running one), places the calls through its
+dialer, records the results, and waits for the next due attempt. On start it releases whatever an earlier
+life with the same ``worker_id`` still held (a restart after a crash), so nothing waits for leases.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from outbound import service, store
+from outbound.runner import Dialer, RunReport, next_due, run_due
+from outbound.schema import IN_CALL_STATES, Attempt
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    worker_id: str
+    channels: int = 4  # calls this worker places at once
+    lease_s: float = 600.0
+    campaign_ids: tuple[int, ...] | None = None  # None: every running campaign
+    until_done: bool = False  # stop when the campaigns have nothing booked or in a call
+    simulated_clock: bool = False  # jump to each due time instead of waiting (SIMULATED dialer only)
+    idle_wait_s: float = 5.0
+
+
+@dataclass
+class WorkerTotals:
+    passes: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
+    errors: int = 0
+
+
+class Worker:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        dialer: Dialer,
+        config: WorkerConfig,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        on_report: Callable[[RunReport], None] | None = None,
+    ):
+        self.factory = factory
+        self.dialer = dialer
+        self.config = config
+        self.clock = clock
+        self.on_report = on_report
+        self.totals = WorkerTotals()
+        self._scripts: dict[str, Any] = {}  # parsed once; restart the worker after editing a script
+
+    def run(self, stop: threading.Event) -> WorkerTotals:
+        config = self.config
+        with self.factory.begin() as session:
+            store.release_own(session, config.worker_id, self.clock())
+        now = self.clock()
+        ids = list(config.campaign_ids) if config.campaign_ids is not None else None
+        while not stop.is_set():
+            if not config.simulated_clock:
+                now = self.clock()
+            try:
+                report = run_due(
+                    self.factory,
+                    self.dialer,
+                    config.worker_id,
+                    now,
+                    limit=config.channels,
+                    lease_s=config.lease_s,
+                    campaign_ids=ids,
+                    clock=None if config.simulated_clock else self.clock,
+                    scripts=self._scripts,
+                )
+            except Exception:  # the database went away for a moment, say: log, wait, go on
+                log.exception("worker %s: pass failed; retrying", config.worker_id)
+                stop.wait(config.idle_wait_s)
+                continue
+            self._count(report)
+            if report.claimed:
+                continue
+            due = self._next_due()
+            if config.until_done and due is None and self._idle():
+                break
+            if ids is not None and self._all_closed(ids):
+                break
+            if config.simulated_clock:
+                now = max(now + timedelta(seconds=1), due or now)
+            else:
+                wait = config.idle_wait_s
+                if due is not None:
+                    wait = min(wait, max(0.05, (due - self.clock()).total_seconds()))
+                stop.wait(wait)
+        return self.totals
+
+    def _count(self, report: RunReport) -> None:
+        self.totals.passes += 1
+        for outcome, count in report.outcomes.items():
+            self.totals.outcomes[outcome] = self.totals.outcomes.get(outcome, 0) + count
+        self.totals.alerts += report.alerts
+        self.totals.errors += report.errors
+        if self.on_report is not None and report.claimed:
+            self.on_report(report)
+
+    def _next_due(self) -> datetime | None:
+        ids = self.config.campaign_ids
+        if ids is not None and len(ids) == 1:
+            return next_due(self.factory, ids[0])
+        return next_due(self.factory)
+
+    def _idle(self) -> bool:
+        """Nothing of the worker's campaigns is booked or in a call (by any worker)."""
+        query = select(Attempt.id).where(Attempt.state.in_(("scheduled", *IN_CALL_STATES)))
+        if self.config.campaign_ids is not None:
+            query = query.where(Attempt.campaign_id.in_(self.config.campaign_ids))
+        with self.factory() as session:
+            return session.scalar(query.limit(1)) is None
+
+    def _all_closed(self, ids: list[int]) -> bool:
+        with self.factory() as session:
+            return all(service.get_campaign(session, i).status in ("completed", "cancelled") for i in ids)

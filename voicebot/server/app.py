@@ -1,0 +1,264 @@
+"""``voicebot serve``: one process that answers SIP and browser calls, runs the outbound dialer worker,
+and serves the REST API, the staff console, /healthz and /metrics.
+
+:func:`create_app` builds the FastAPI app; everything with a life (models, SIP endpoint, WebRTC peers,
+worker thread) starts in its lifespan and stops with it. ``models`` can be passed in to share loaded
+models (tests); otherwise Whisper, espeak-ng and the dialog engine are loaded once at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from outbound import service, store
+from outbound.api import Auth, install_error_handlers, make_router
+from voicebot.server.config import ServeConfig
+from voicebot.server.monitor import CallMonitor, Metrics
+from voicebot.server.stats import make_stats_router
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runtime:
+    """What the running server holds; ``app.state.runtime``."""
+
+    def __init__(self, config: ServeConfig, models: Any = None, clock: Callable[[], datetime] = utc_now):
+        self.config = config
+        self.clock = clock
+        store.upgrade(config.db_url)
+        self.engine = store.make_engine(config.db_url)
+        self.factory = store.session_factory(self.engine)
+        self.metrics = Metrics()
+        self.monitor = CallMonitor(self.metrics, self.factory)
+        self.models = models
+        self.webrtc: Any = None
+        self.sip_endpoint: Any = None
+        self.worker_thread: threading.Thread | None = None
+        self.stop = threading.Event()
+        self.started_at = clock()
+
+    # --- start and stop ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.models is None:
+            from stt import STTConfig
+            from voicebot.sip.app import load_models
+
+            speech = self.config.speech
+            stt_config = STTConfig(
+                backend=speech.stt_backend,
+                beam_size=speech.beam_size,
+                cpu_threads=speech.threads,
+                language=speech.language,
+            )
+            self.models = load_models(stt_config)
+        if self.config.sip.enabled:
+            self._start_sip()
+        if self.config.webrtc.enabled:
+            self._start_webrtc()
+        if self.config.outbound.enabled:
+            self._start_worker()
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.webrtc is not None:
+            await self.webrtc.close()
+        if self.worker_thread is not None:
+            self.worker_thread.join(30)
+        if self.sip_endpoint is not None:
+            self.sip_endpoint.__exit__(None, None, None)
+        self.engine.dispose()
+
+    def _session_factory(self, transport: str) -> Callable[[str], Any]:
+        from voicebot.sip.app import session_factory
+
+        return self.monitor.wrap(session_factory(self.models), transport)
+
+    def _start_webrtc(self) -> None:
+        from voicebot.webrtc import WebRTCConfig, WebRTCService
+
+        cfg = self.config.webrtc
+        self.webrtc = WebRTCService(
+            self._session_factory("webrtc"),
+            WebRTCConfig(max_calls=cfg.max_calls, ice_loopback=cfg.loopback),
+            on_call_end=lambda summary: self.monitor.finished(
+                summary.call_id, summary.ended_reason, summary.duration_s
+            ),
+        )
+
+    def _start_sip(self) -> None:
+        from voicebot.sip.commands import require_pjsua2
+        from voicebot.sip.config import RegistrarConfig, SipConfig, parse_hostport
+        from voicebot.sip.endpoint import SipEndpoint
+
+        require_pjsua2()
+        cfg = self.config.sip
+        host, port = parse_hostport(cfg.listen)
+        registrar = None
+        if cfg.registrar:
+            import os
+
+            registrar = RegistrarConfig(
+                cfg.registrar, cfg.username or "", os.environ.get(cfg.password_env, "")
+            )
+        sip_config = SipConfig(
+            listen_host=host,
+            listen_port=port,
+            public_address=cfg.public_address,
+            agent_uri=cfg.agent_uri,
+            registrar=registrar,
+            record_dir=Path(cfg.record_dir) if cfg.record_dir else None,
+            handoff_dir=Path(cfg.handoff_dir) if cfg.handoff_dir else None,
+        )
+
+        def ended(report: Any) -> None:
+            if report.direction == "inbound":
+                self.monitor.finished(report.call_id, report.ended_reason, report.duration_s)
+
+        self.sip_endpoint = SipEndpoint(
+            sip_config, self._session_factory("sip"), synthesizer=self.models.synthesizer, on_call_end=ended
+        )
+        self.sip_endpoint.__enter__()
+
+    def _dialer(self) -> Any:
+        from outbound.runner import SimulatedCallee, SimulatedDialer, SipDialer
+
+        cfg = self.config.outbound
+        if cfg.dialer == "sip":
+            return SipDialer(
+                self.sip_endpoint, cfg.uri_template, self.models.synthesizer, self.models.transcriber
+            )
+        if cfg.callees:
+            return SimulatedDialer.from_file(cfg.callees)
+        return SimulatedDialer(default=SimulatedCallee(replies=["1"] * 12))
+
+    def _start_worker(self) -> None:
+        from outbound.worker import Worker, WorkerConfig
+
+        cfg = self.config.outbound
+        worker = Worker(
+            self.factory,
+            self._dialer(),
+            WorkerConfig(cfg.worker_id or f"{socket.gethostname()}:serve", channels=cfg.channels),
+            clock=self.clock,
+            on_report=self._count_outbound,
+        )
+        self.worker_thread = threading.Thread(
+            target=worker.run, args=(self.stop,), name="outbound-worker", daemon=True
+        )
+        self.worker_thread.start()
+
+    def _count_outbound(self, report: Any) -> None:
+        for outcome, count in report.outcomes.items():
+            self.metrics.outbound.labels(outcome).inc(count)
+        self.metrics.outbound_alerts.inc(report.alerts)
+
+    # --- health -----------------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, Any] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("select 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure is "down"
+            checks["database"] = f"down ({type(exc).__name__})"
+        checks["models"] = "ok" if self.models is not None else "loading"
+        checks["sip"] = "listening" if self.sip_endpoint is not None else "off"
+        checks["webrtc"] = "ok" if self.webrtc is not None else "off"
+        if self.worker_thread is None:
+            checks["outbound_worker"] = "off"
+        else:
+            checks["outbound_worker"] = "running" if self.worker_thread.is_alive() else "stopped"
+        healthy = (
+            checks["database"] == "ok" and checks["models"] == "ok" and checks["outbound_worker"] != "stopped"
+        )
+        return healthy, checks
+
+
+def create_app(
+    config: ServeConfig, *, models: Any = None, clock: Callable[[], datetime] = utc_now
+) -> FastAPI:
+    runtime = Runtime(config, models, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        log.info("serving on http://%s:%d (console /console/, caller page /call)", config.host, config.port)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="120 voicebot",
+        version="1",
+        description="Voicebot, outbound campaigns and the staff console. API tokens: `voicebot token create`.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    auth = Auth(runtime.factory, clock)
+    app.include_router(make_router(runtime.factory, clock, auth))
+    app.include_router(make_stats_router(runtime, auth))
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and readiness")
+    def healthz() -> JSONResponse:
+        healthy, checks = runtime.health()
+        uptime = (clock() - runtime.started_at).total_seconds()
+        body = {"status": "ok" if healthy else "unhealthy", "uptime_s": round(uptime, 1), **checks}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/calls/live", tags=["operations"], summary="Calls in progress with their transcript")
+    def live_calls(who: service.Principal = Depends(auth.require("operator"))) -> list[dict[str, Any]]:
+        return runtime.monitor.live()
+
+    if config.webrtc.enabled:
+        from voicebot.server.webrtc_routes import make_webrtc_router
+
+        app.include_router(make_webrtc_router(_Lazy(lambda: runtime.webrtc)))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/console/")
+
+    console = STATIC / "console"
+    if console.is_dir():
+        app.mount("/console", StaticFiles(directory=console, html=True), name="console")
+    return app
+
+
+class _Lazy:
+    """Routes are declared before the lifespan starts the service; calls reach it once it exists."""
+
+    def __init__(self, get: Callable[[], Any]):
+        self._get = get
+
+    def __getattr__(self, name: str) -> Any:
+        target = self._get()
+        if target is None:
+            raise RuntimeError("the WebRTC service is not started")
+        return getattr(target, name)

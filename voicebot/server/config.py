@@ -1,0 +1,148 @@
+"""``voicebot serve`` configuration: one YAML file (docs/serve.example.yaml) plus environment variables.
+
+Environment variables override the file: ``VOICEBOT_<SECTION>_<KEY>`` (e.g. ``VOICEBOT_SIP_LISTEN``,
+``VOICEBOT_OUTBOUND_DIALER``), and the short forms ``VOICEBOT_DB_URL``, ``VOICEBOT_HOST``, ``VOICEBOT_PORT``.
+Unknown keys are errors, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SipSection:
+    enabled: bool = False  # answer inbound SIP calls (and dial outbound ones with dialer: sip)
+    listen: str = "127.0.0.1:5070"
+    public_address: str | None = None
+    agent_uri: str | None = None  # where calls handed to an agent go (REFER)
+    registrar: str | None = None
+    username: str | None = None
+    password_env: str = "VOICEBOT_SIP_PASSWORD"
+    record_dir: str | None = None
+    handoff_dir: str | None = "var/handoffs"
+
+
+@dataclass(frozen=True)
+class WebRTCSection:
+    enabled: bool = True
+    max_calls: int = 4
+    loopback: bool = False  # offer a 127.0.0.1 candidate (local tests and demos on one machine)
+
+
+@dataclass(frozen=True)
+class OutboundSection:
+    enabled: bool = True  # run the dialer worker inside the server
+    dialer: str = "simulated"  # simulated | sip
+    worker_id: str | None = None
+    channels: int = 4
+    uri_template: str = "sip:{phone}@127.0.0.1:5060"
+    callees: str | None = None  # SIMULATED dialer: YAML of callee behaviour
+
+
+@dataclass(frozen=True)
+class SpeechSection:
+    stt_backend: str = "faster-whisper"
+    beam_size: int = 5
+    threads: int = 2
+    language: str = "ko"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_url: str | None = None  # default: sqlite:///var/voicebot.db
+    log_format: str = "json"  # json | text
+    sip: SipSection = field(default_factory=SipSection)
+    webrtc: WebRTCSection = field(default_factory=WebRTCSection)
+    outbound: OutboundSection = field(default_factory=OutboundSection)
+    speech: SpeechSection = field(default_factory=SpeechSection)
+
+    def checked(self) -> ServeConfig:
+        if self.outbound.dialer not in ("simulated", "sip"):
+            raise ConfigError(f"outbound.dialer must be simulated or sip, not {self.outbound.dialer!r}")
+        if self.outbound.enabled and self.outbound.dialer == "sip" and not self.sip.enabled:
+            raise ConfigError("outbound.dialer: sip needs sip.enabled: true")
+        if "{phone}" not in self.outbound.uri_template:
+            raise ConfigError("outbound.uri_template needs {phone}")
+        if self.log_format not in ("json", "text"):
+            raise ConfigError("log_format must be json or text")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port {self.port} is out of range")
+        return self
+
+
+_SECTIONS = {"sip": SipSection, "webrtc": WebRTCSection, "outbound": OutboundSection, "speech": SpeechSection}
+_SHORT = {"VOICEBOT_DB_URL": "db_url", "VOICEBOT_HOST": "host", "VOICEBOT_PORT": "port"}
+
+
+def _coerce(value: Any, like: Any, where: str) -> Any:
+    if isinstance(like, bool) or like is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if isinstance(like, int) and not isinstance(like, bool):
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from exc
+    return None if value in (None, "") else str(value)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    values = {}
+    for name, value in data.items():
+        current = getattr(defaults, name)
+        if name in _SECTIONS and cls is ServeConfig:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name}: expected a mapping")
+            values[name] = _build(_SECTIONS[name], value, name)
+        else:
+            values[name] = _coerce(value, current if current is not None else "", f"{where}{name}")
+    return replace(defaults, **values)
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> ServeConfig:
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top")
+    for key, value in environ.items():
+        if key in _SHORT:
+            data[_SHORT[key]] = value
+            continue
+        if not key.startswith("VOICEBOT_"):
+            continue
+        section, _, name = key[len("VOICEBOT_") :].lower().partition("_")
+        if section in _SECTIONS and name in {f.name for f in fields(_SECTIONS[section])}:
+            data.setdefault(section, {})
+            if isinstance(data[section], dict):
+                data[section][name] = value
+    return _build(ServeConfig, data, "").checked()

@@ -3,8 +3,8 @@
 Korean first, on ``dialog.normalize.compact`` text (no spaces: STT spacing is unreliable). The order of the
 checks is what makes negation work:
 
-1. emergency (``dialog.rules.detect_emergency`` plus a few phrasings a check-in hears: "숨이 너무 차요",
-   "가슴이 아파요") -> ``emergency``: the call raises an alert and is transferred at once;
+1. emergency (``dialog.rules.detect_emergency``, plus "119" and "정신이 없어요", which only a check-in
+   treats as emergencies) -> ``emergency``: the call raises an alert and is transferred at once;
 2. a negated complaint ("안 아파요", "아프지 않아요", "외롭지 않아요", "필요한 거 없어요") -> ``fine``;
 3. a complaint with an intensifier ("너무", "통", "며칠째" ...) or a complaint that is itself serious
    (loneliness, nobody visiting, out of food or medicine) -> ``concern``;
@@ -29,11 +29,10 @@ from dialog.rules import agent_request_strength, detect_emergency
 Value = Literal["fine", "not_fine", "concern", "emergency", "unclear"]
 TOPICS = ("meals", "health", "sleep", "mood", "needs", "general")
 
-# Phrasings detect_emergency (written for inbound callers) does not cover but a check-in must catch.
-_EXTRA_EMERGENCY = re.compile(
-    r"숨이.{0,4}(차|막|가빠)|숨쉬기.{0,4}(힘들|어렵)|가슴이.{0,4}(아파|아프|조여|답답|뻐근)|"
-    r"119|일일구|넘어졌는데.{0,6}못|일어날수가없|정신이(없|가물)|어지러워서.{0,6}(쓰러|못)"
-)
+# Only in a check-in are these emergencies: an inbound caller says "119에 전화했는데…" when asking about
+# something else, and "정신이 없어요" for "I am very busy"; an older person alone answering how they are
+# means it. Everything else that is an emergency for any caller lives in dialog.rules.detect_emergency.
+_CHECKIN_EMERGENCY = re.compile(r"119|일일구|정신이(없|가물)")
 
 # Negated complaints: the person says the bad thing is NOT the case.
 _NEGATED = re.compile(
@@ -95,7 +94,7 @@ def detect_emergency_answer(text: str) -> str | None:
     found = detect_emergency(text)
     if found is not None:
         return found.kind
-    if _EXTRA_EMERGENCY.search(compact(text)):
+    if _CHECKIN_EMERGENCY.search(compact(text)):
         return "medical"
     return None
 

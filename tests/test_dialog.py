@@ -330,6 +330,9 @@ def test_requires_staff_entry_escalates(engine):
         ("부엌에서 불이 났어요", "119"),
         ("가스 냄새가 나요", "119"),
         ("할머니가 스러지셨어요", "119"),  # Whisper often hears 쓰 as 스
+        ("가슴이 아파요", "119"),
+        ("숨이 너무 차요", "119"),
+        ("넘어졌는데 못 일어나겠어요", "119"),
     ],
 )
 def test_emergency_escalates_at_once_with_119_or_112(engine, text, number):

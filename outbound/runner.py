@@ -121,6 +121,11 @@ class SimulatedDialer:
         default = callee(data["default"]) if data.get("default") else None
         return cls(callees, default=default, **kwargs)
 
+    @property
+    def instant(self) -> bool:
+        """Calls take no real time: the worker may place them one after another."""
+        return not self.call_seconds
+
     def dial(self, request: CallRequest) -> CallResult:
         with self._lock:
             self.dialled.append(request.attempt_id)
@@ -297,37 +302,20 @@ def run_due(
         ids = [a.id for a in claimed]
         requests = {a.id: _request(a, slots_for, scripts) for a in claimed}
     report.claimed = len(ids)
-    if not ids:
-        return report
-    with factory.begin() as session:
-        store.start_dialing(session, ids, worker_id, stamp())
-    # Calls run at once, one thread each; their results are recorded here as they come, those that
-    # arrive together in one transaction (a savepoint each, so one bad record loses no other).
-    done: queue.Queue[tuple[int, CallResult, bool]] = queue.Queue()
-    threads = [
-        threading.Thread(
-            target=lambda i=i: done.put((i, *_call(dialer, i, requests[i]))), name=f"call-{i}", daemon=True
-        )
-        for i in ids
-    ]
-    for thread in threads:
-        thread.start()
-    placed = []
-    while len(placed) < len(ids):
-        batch = [done.get()]
-        while not done.empty():
-            batch.append(done.get_nowait())
-        placed.extend(_record(factory, worker_id, batch, stamp()))
-    for thread in threads:
-        thread.join()
-    for outcome, alerts, retried, error in placed:
-        report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
-        report.alerts += alerts
-        report.retries += retried
-        report.errors += error
     if ids:
         with factory.begin() as session:
-            for campaign_id in set(session.scalars(select(Attempt.campaign_id).where(Attempt.id.in_(ids)))):
+            store.start_dialing(session, ids, worker_id, stamp())
+        for outcome, alerts, retried, error in _place_all(factory, dialer, worker_id, ids, requests, stamp):
+            report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+            report.alerts += alerts
+            report.retries += retried
+            report.errors += error
+    if len(ids) < limit:  # nothing more is due now: a campaign may just have finished
+        with factory.begin() as session:
+            running = select(Campaign.id).where(Campaign.status == "running")
+            if campaign_ids is not None:
+                running = running.where(Campaign.id.in_(campaign_ids))
+            for campaign_id in session.scalars(running).all():
                 if service.complete_if_done(session, campaign_id):
                     log.info("campaign %s: completed", campaign_id)
     return report
@@ -348,6 +336,39 @@ def _request(
     except ScriptError as exc:
         return str(exc)
     return request
+
+
+def _place_all(
+    factory: sessionmaker[Session],
+    dialer: Dialer,
+    worker_id: str,
+    ids: list[int],
+    requests: dict[int, CallRequest | str],
+    stamp: Callable[[], datetime],
+) -> list[tuple[str, int, bool, bool]]:
+    """Place the claimed calls and record their results: at once, one thread each, results recorded as
+    they come (those that arrive together in one transaction). A dialer whose calls take no time
+    (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
+    if getattr(dialer, "instant", False):
+        return _record(factory, worker_id, [(i, *_call(dialer, i, requests[i])) for i in ids], stamp())
+    done: queue.Queue[tuple[int, CallResult, bool]] = queue.Queue()
+    threads = [
+        threading.Thread(
+            target=lambda i=i: done.put((i, *_call(dialer, i, requests[i]))), name=f"call-{i}", daemon=True
+        )
+        for i in ids
+    ]
+    for thread in threads:
+        thread.start()
+    placed = []
+    while len(placed) < len(ids):
+        batch = [done.get()]
+        while not done.empty():
+            batch.append(done.get_nowait())
+        placed.extend(_record(factory, worker_id, batch, stamp()))
+    for thread in threads:
+        thread.join()
+    return placed
 
 
 def _call(dialer: Dialer, attempt_id: int, request: CallRequest | str) -> tuple[CallResult, bool]:
@@ -385,14 +406,19 @@ def _record(
     ]
     ids = [attempt_id for attempt_id, *_ in batch]
     with factory.begin() as session:
-        held = {a.id: a for a in session.scalars(select(Attempt).where(Attempt.id.in_(ids)))}
+        whose = {
+            row.id: (row.campaign_id, row.contact_id)
+            for row in session.execute(
+                select(Attempt.id, Attempt.campaign_id, Attempt.contact_id).where(Attempt.id.in_(ids))
+            )
+        }
         booked, lost = store.finish_many(session, worker_id, outcomes, now)
         for attempt_id in lost:
             # Another worker took the attempt over after our lease ran out; its record stands.
             log.error("attempt %s: lease lost before the result could be recorded", attempt_id)
         for attempt_id, result, _ in batch:
             if attempt_id not in lost:
-                _raise_answer_alerts(session, held[attempt_id], result)
+                _raise_answer_alerts(session, attempt_id, *whose[attempt_id], result)
                 log.info("attempt %s: %s", attempt_id, result.outcome)
         session.flush()
         alerts = dict(
@@ -413,9 +439,11 @@ def _record(
     ]
 
 
-def _raise_answer_alerts(session: Session, attempt: Attempt, result: CallResult) -> None:
+def _raise_answer_alerts(
+    session: Session, attempt_id: int, campaign_id: int, contact_id: int, result: CallResult
+) -> None:
     conv = result.conversation or {}
-    base = {"campaign_id": attempt.campaign_id, "contact_id": attempt.contact_id, "attempt_id": attempt.id}
+    base = {"campaign_id": campaign_id, "contact_id": contact_id, "attempt_id": attempt_id}
     if conv.get("emergency"):
         session.add(
             Alert(

@@ -256,11 +256,13 @@ def _round_start(
     return None
 
 
-def _new_round(session: Session, campaign: Campaign, member: CampaignContact, due: datetime) -> Attempt:
+def _new_round(
+    session: Session, campaign: Campaign, member_id: int, contact_id: int, due: datetime
+) -> Attempt:
     attempt = Attempt(
         campaign_id=campaign.id,
-        contact_id=member.contact_id,
-        campaign_contact_id=member.id,
+        contact_id=contact_id,
+        campaign_contact_id=member_id,
         attempt_number=1,
         round_date=due.astimezone(ZoneInfo(campaign.timezone)).date(),
         due_at=due,
@@ -283,7 +285,7 @@ def schedule_first_attempts(session: Session, campaign: Campaign, now: datetime)
         due = _round_start(campaign, member.contact, now, None)
         if due is None:
             continue
-        _new_round(session, campaign, member, due)
+        _new_round(session, campaign, member.id, member.contact_id, due)
         created += 1
     session.flush()
     return created
@@ -321,15 +323,15 @@ def recover_expired(session: Session, now: datetime) -> int:
 
 
 def _close_unknown(session: Session, attempt: Attempt, now: datetime, why: str) -> None:
-    if attempt.state != "answered":
+    outcome = "answered" if attempt.state == "answered" else "failed"
+    if outcome == "failed":
         check_transition(attempt.state, "failed")
-        attempt.state = "failed"
-        attempt.outcome = "failed"
-    else:
-        attempt.outcome = "answered"
-    attempt.error = why
-    attempt.ended_at = attempt.ended_at or now
-    _complete(session, attempt, now)
+    session.flush()
+    _complete_rows(
+        session,
+        [(_row(session, attempt.id), outcome, {"error": why, "ended_at": attempt.ended_at or now})],
+        now,
+    )
 
 
 def _campaign_budgets(session: Session, now: datetime) -> dict[int, int]:
@@ -419,7 +421,7 @@ def claim_due(
         query = query.with_for_update(skip_locked=True, of=[Attempt, Contact])
     expires = now + timedelta(seconds=lease_s)
     schedules: dict[int, Schedule] = {}
-    claimed: list[Attempt] = []
+    claimed: list[tuple[Attempt, Contact]] = []
     seen: set[int] = set()
     for attempt, contact in session.execute(query).all():
         if contact.id in seen or budgets.get(attempt.campaign_id, 0) <= 0:
@@ -431,17 +433,28 @@ def claim_due(
             _move_to_next_window(session, attempt, schedule, now)
             continue
         seen.add(contact.id)
-        set_committed_value(attempt, "contact", contact)
         budgets[attempt.campaign_id] -= 1
-        attempt.lease_owner = worker_id
-        attempt.lease_expires_at = expires
-        attempt.claimed_at = now
-        contact.active_attempt_id = attempt.id
-        claimed.append(attempt)
+        claimed.append((attempt, contact))
         if len(claimed) >= limit:
             break
     session.flush()
-    return claimed
+    if not claimed:
+        return []
+    # Two statements for the whole claim; the loaded objects are given the same values, unflushed.
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id.in_([a.id for a, _ in claimed]))
+        .values(lease_owner=worker_id, lease_expires_at=expires, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(update(Contact), [{"id": c.id, "active_attempt_id": a.id} for a, c in claimed])
+    for attempt, contact in claimed:
+        set_committed_value(attempt, "contact", contact)
+        set_committed_value(attempt, "lease_owner", worker_id)
+        set_committed_value(attempt, "lease_expires_at", expires)
+        set_committed_value(attempt, "claimed_at", now)
+        set_committed_value(contact, "active_attempt_id", attempt.id)
+    return [a for a, _ in claimed]
 
 
 def _move_to_next_window(session: Session, attempt: Attempt, schedule: Schedule, now: datetime) -> None:
@@ -579,78 +592,119 @@ def finish_many(
     for item in outcomes:
         if item.outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}")
-    ids = [item.attempt_id for item in outcomes]
-    # Sessions here live for one transaction (expire_on_commit=False), so what this one loads is current.
-    attempts = {a.id: a for a in session.scalars(select(Attempt).where(Attempt.id.in_(ids)))}
-    held, lost = [], []
+    session.flush()
+    rows = {r.id: r for r in session.execute(_ROW.where(Attempt.id.in_([o.attempt_id for o in outcomes])))}
+    done, lost = [], []
     for item in outcomes:
-        attempt = attempts.get(item.attempt_id)
-        if attempt is None:
+        row = rows.get(item.attempt_id)
+        if row is None:
             raise LookupError(f"no attempt {item.attempt_id}")
-        if (
-            attempt.lease_owner != worker_id
-            or attempt.lease_expires_at is None
-            or attempt.lease_expires_at < now
-        ):
+        if row.lease_owner != worker_id or row.lease_expires_at is None or row.lease_expires_at < now:
             lost.append(item.attempt_id)
             continue
-        if attempt.state != item.outcome:
-            _move(attempt, item.outcome, now)
-        for key, value in item.fields.items():
-            setattr(attempt, key, value)
-        attempt.outcome = item.outcome
-        attempt.ended_at = attempt.ended_at or now
-        held.append(attempt)
-    return _complete_many(session, held, now), lost
+        changes = dict(item.fields)
+        if row.state != item.outcome:
+            check_transition(row.state, item.outcome)
+            if item.outcome in _STAMPS:
+                changes[_STAMPS[item.outcome]] = now
+        changes["ended_at"] = row.ended_at or now
+        done.append((row, item.outcome, changes))
+    return _complete_rows(session, done, now), lost
+
+
+# What completing an attempt needs to know of it, read without making ORM objects (the hot path).
+_ROW = select(
+    Attempt.id,
+    Attempt.state,
+    Attempt.lease_owner,
+    Attempt.lease_expires_at,
+    Attempt.campaign_id,
+    Attempt.contact_id,
+    Attempt.campaign_contact_id,
+    Attempt.attempt_number,
+    Attempt.round_date,
+    Attempt.ended_at,
+)
+
+
+def _row(session: Session, attempt_id: int) -> Any:
+    return session.execute(_ROW.where(Attempt.id == attempt_id)).one()
 
 
 def _complete(session: Session, attempt: Attempt, now: datetime) -> Attempt | None:
-    return _complete_many(session, [attempt], now)[attempt.id]
+    session.flush()
+    outcome = attempt.outcome or attempt.state
+    return _complete_rows(session, [(_row(session, attempt.id), outcome, {})], now)[attempt.id]
 
 
-def _complete_many(session: Session, attempts: list[Attempt], now: datetime) -> dict[int, Attempt | None]:
-    """Complete ended attempts: release their people, book retries or next rounds, raise unreachable alerts."""
-    if not attempts:
+def _expire(session: Session, cls: type, ids: Iterable[int]) -> None:
+    """Objects of ``cls`` this session already holds reload after a bulk statement changed their rows."""
+    for ident in ids:
+        loaded = session.identity_map.get(identity_key(cls, ident))
+        if loaded is not None:
+            session.expire(loaded)
+
+
+def _complete_rows(
+    session: Session, done: list[tuple[Any, str, dict[str, Any]]], now: datetime
+) -> dict[int, Attempt | None]:
+    """Complete ended attempts: record them, release their people, book retries or next rounds, raise
+    unreachable alerts. ``done`` holds (attempt row, outcome, extra column values)."""
+    if not done:
         return {}
-    for attempt in attempts:
-        check_transition(attempt.state, "completed")
-        attempt.state = "completed"
-        attempt.completed_at = now
-        attempt.lease_owner = None
-        attempt.lease_expires_at = None
-    ids = [a.id for a in attempts]
+    for row, outcome, _ in done:
+        state = outcome if row.state != outcome and row.state not in OUTCOMES else row.state
+        check_transition(state, "completed")
+    ids = [row.id for row, _, _ in done]
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row, outcome, changes in done:  # one executemany per set of columns: none is overwritten with None
+        by_columns.setdefault(tuple(sorted(changes)), []).append(
+            {
+                "id": row.id,
+                "state": "completed",
+                "outcome": outcome,
+                "completed_at": now,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                **changes,
+            }
+        )
+    for values in by_columns.values():
+        session.execute(update(Attempt), values)
+    _expire(session, Attempt, ids)
     session.execute(
         update(Contact)
         .where(Contact.active_attempt_id.in_(ids))
         .values(active_attempt_id=None)
         .execution_options(synchronize_session=False)
     )
-    for attempt in attempts:
-        loaded = session.identity_map.get(identity_key(Contact, attempt.contact_id))
-        if loaded is not None:
-            session.expire(loaded, ["active_attempt_id"])
-    # Held in locals: the identity map keeps only what is referenced.
+    _expire(session, Contact, {row.contact_id for row, _, _ in done})
     members = {
         m.id: m
-        for m in session.scalars(
-            select(CampaignContact).where(CampaignContact.id.in_({a.campaign_contact_id for a in attempts}))
+        for m in session.execute(
+            select(CampaignContact.id, CampaignContact.attempts_made).where(
+                CampaignContact.id.in_({row.campaign_contact_id for row, _, _ in done})
+            )
         )
     }
+    # Held in a local: the identity map keeps only what is referenced.
     campaigns = {
         c.id: c
-        for c in session.scalars(select(Campaign).where(Campaign.id.in_({a.campaign_id for a in attempts})))
+        for c in session.scalars(
+            select(Campaign).where(Campaign.id.in_({row.campaign_id for row, _, _ in done}))
+        )
     }
     policies = {cid: campaign_policy(c) for cid, c in campaigns.items()}
     schedules = {cid: campaign_schedule(c) for cid, c in campaigns.items()}
 
-    def may_retry(attempt: Attempt) -> bool:
-        policy = policies[attempt.campaign_id]
-        return (
-            attempt.outcome or attempt.state
-        ) in policy.retry_on and attempt.attempt_number < policy.max_attempts
+    def may_retry(row: Any, outcome: str) -> bool:
+        policy = policies[row.campaign_id]
+        return outcome in policy.retry_on and row.attempt_number < policy.max_attempts
 
     needs_contact = {
-        a.contact_id for a in attempts if may_retry(a) or campaigns[a.campaign_id].recurrence_weekdays
+        row.contact_id
+        for row, outcome, _ in done
+        if may_retry(row, outcome) or campaigns[row.campaign_id].recurrence_weekdays
     }
     contacts = (
         {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(needs_contact)))}
@@ -658,20 +712,18 @@ def _complete_many(session: Session, attempts: list[Attempt], now: datetime) -> 
         else {}
     )
     booked: dict[int, Attempt | None] = {}
-    for attempt in attempts:
-        outcome = attempt.outcome or attempt.state
-        member, campaign = members[attempt.campaign_contact_id], campaigns[attempt.campaign_id]
-        member.attempts_made = max(member.attempts_made, attempt.attempt_number)
-        member.last_outcome = outcome
+    member_changes = []
+    for row, outcome, _ in done:
+        campaign = campaigns[row.campaign_id]
         retry_at = None
-        if may_retry(attempt):
+        if may_retry(row, outcome):
             retry_at = next_retry(
                 schedules[campaign.id],
                 policies[campaign.id],
                 outcome,
-                attempt.attempt_number,
+                row.attempt_number,
                 now,
-                preferred=_preferred(contacts[attempt.contact_id]),
+                preferred=_preferred(contacts[row.contact_id]),
             )
         if retry_at is None and outcome != "answered":
             session.add(
@@ -679,30 +731,39 @@ def _complete_many(session: Session, attempts: list[Attempt], now: datetime) -> 
                     kind="unreachable",
                     severity="warning",
                     campaign_id=campaign.id,
-                    contact_id=attempt.contact_id,
-                    attempt_id=attempt.id,
-                    message=f"not reached after {attempt.attempt_number} attempt(s); last outcome {outcome}",
+                    contact_id=row.contact_id,
+                    attempt_id=row.id,
+                    message=f"not reached after {row.attempt_number} attempt(s); last outcome {outcome}",
                 )
             )
         retry = None
         if retry_at is not None:
             retry = Attempt(
-                campaign_id=attempt.campaign_id,
-                contact_id=attempt.contact_id,
-                campaign_contact_id=attempt.campaign_contact_id,
-                attempt_number=attempt.attempt_number + 1,
-                round_date=attempt.round_date,
+                campaign_id=row.campaign_id,
+                contact_id=row.contact_id,
+                campaign_contact_id=row.campaign_contact_id,
+                attempt_number=row.attempt_number + 1,
+                round_date=row.round_date,
                 due_at=retry_at,
             )
             session.add(retry)
         elif campaign.recurrence_weekdays and campaign.status not in ("cancelled", "completed"):
             # This round is over for the person; a recurring campaign books the next round.
-            next_round = _round_start(campaign, contacts[attempt.contact_id], now, attempt.round_date)
+            next_round = _round_start(campaign, contacts[row.contact_id], now, row.round_date)
             if next_round is not None:
-                retry = _new_round(session, campaign, member, next_round)
+                retry = _new_round(session, campaign, row.campaign_contact_id, row.contact_id, next_round)
+        change: dict[str, Any] = {
+            "id": row.campaign_contact_id,
+            "attempts_made": max(members[row.campaign_contact_id].attempts_made, row.attempt_number),
+            "last_outcome": outcome,
+            "status": "pending",
+        }
         if retry is None:
-            member.status = "done" if outcome == "answered" else "unreachable"
-        booked[attempt.id] = retry
+            change["status"] = "done" if outcome == "answered" else "unreachable"
+        member_changes.append(change)
+        booked[row.id] = retry
+    session.execute(update(CampaignContact), member_changes)
+    _expire(session, CampaignContact, {c["id"] for c in member_changes})
     session.flush()
     return booked
 

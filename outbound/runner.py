@@ -439,6 +439,17 @@ def _record(
     ]
 
 
+_EMERGENCY_KO = {
+    "medical": "의료",
+    "fire": "화재",
+    "gas": "가스",
+    "police": "범죄 위험",
+    "suicide": "자살 위험",
+    "general": "긴급",
+}
+_TOPIC_KO = {"meals": "식사", "health": "건강", "sleep": "수면", "mood": "마음", "needs": "필요한 도움"}
+
+
 def _raise_answer_alerts(
     session: Session, attempt_id: int, campaign_id: int, contact_id: int, result: CallResult
 ) -> None:
@@ -449,7 +460,10 @@ def _raise_answer_alerts(
             Alert(
                 kind="emergency",
                 severity="critical",
-                message=f"emergency words ({conv['emergency']}) during the call; transferred at once",
+                message=(
+                    "통화 중 긴급 상황 표현이 있어 바로 상담원에게 연결했습니다 "
+                    f"({_EMERGENCY_KO.get(conv['emergency'], conv['emergency'])})."
+                ),
                 **base,
             )
         )
@@ -459,7 +473,7 @@ def _raise_answer_alerts(
             Alert(
                 kind="welfare_concern",
                 severity="warning",
-                message=f"welfare concern in: {', '.join(steps)}",
+                message=f"다음 항목의 답변에 우려가 있습니다: {', '.join(_TOPIC_KO.get(s, s) for s in steps)}",
                 **base,
             )
         )

@@ -514,6 +514,13 @@ def renew_lease(session: Session, attempt_id: int, worker_id: str, lease_s: floa
     _held(session, attempt_id, worker_id, now).lease_expires_at = now + timedelta(seconds=lease_s)
 
 
+_OUTCOME_KO = {
+    "answered": "받음",
+    "busy": "통화 중",
+    "no_answer": "받지 않음",
+    "failed": "연결 실패",
+    "voicemail": "음성사서함",
+}
 _STAMPS = {"dialing": "dialing_at", "ringing": "ringing_at", "answered": "answered_at"}
 
 
@@ -733,7 +740,7 @@ def _complete_rows(
                     campaign_id=campaign.id,
                     contact_id=row.contact_id,
                     attempt_id=row.id,
-                    message=f"not reached after {row.attempt_number} attempt(s); last outcome {outcome}",
+                    message=f"{row.attempt_number}번 걸었지만 연결되지 않았습니다 (마지막 결과: {_OUTCOME_KO[outcome]}).",
                 )
             )
         retry = None

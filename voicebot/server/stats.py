@@ -70,7 +70,9 @@ def outbound_stats(session: Session, campaign_id: int | None, since: datetime) -
     }
 
 
-def inbound_stats(session: Session, since: datetime) -> dict[str, Any]:
+def inbound_stats(session: Session, since: datetime, titles: dict[str, str] | None = None) -> dict[str, Any]:
+    """``titles`` maps knowledge-base ids to their Korean titles for the console (ids shown otherwise)."""
+    titles = titles or {}
     rows = session.scalars(select(CallLog).where(CallLog.started_at >= since)).all()
     intents: Counter[str] = Counter()
     escalations: Counter[str] = Counter()
@@ -84,7 +86,7 @@ def inbound_stats(session: Session, since: datetime) -> dict[str, Any]:
     histogram.append({"le": None, "count": len(latencies)})
     return {
         "calls": len(rows),
-        "intents": [{"intent": k, "count": v} for k, v in intents.most_common(10)],
+        "intents": [{"intent": k, "title": titles.get(k, k), "count": v} for k, v in intents.most_common(10)],
         "escalations": [{"reason": k, "count": v} for k, v in escalations.most_common()],
         "latency_ms": {
             "count": len(latencies),
@@ -93,6 +95,12 @@ def inbound_stats(session: Session, since: datetime) -> dict[str, Any]:
             "histogram": histogram,
         },
     }
+
+
+def _titles(runtime: Any) -> dict[str, str]:
+    engine = getattr(getattr(runtime, "models", None), "engine", None)
+    kb = getattr(engine, "kb", None)
+    return {entry.id: entry.title for entry in kb} if kb is not None else {}
 
 
 def make_stats_router(runtime: Any, auth: Auth) -> APIRouter:
@@ -118,6 +126,6 @@ def make_stats_router(runtime: Any, auth: Auth) -> APIRouter:
         session: Session = Depends(auth.db),
         who: service.Principal = Depends(auth.require("viewer")),
     ) -> dict[str, Any]:
-        return inbound_stats(session, since(days))
+        return inbound_stats(session, since(days), _titles(runtime))
 
     return router

@@ -273,7 +273,9 @@ def test_espeak_speaks_korean_at_the_pipeline_and_phone_rates(espeak, sample_rat
 def test_phone_rate_audio_is_the_same_speech_with_half_the_samples(espeak):
     wide, narrow = espeak.synthesize(SENTENCE, 16000), espeak.synthesize(SENTENCE, 8000)
     assert abs(wide.duration_s - narrow.duration_s) < 0.01
-    assert abs(len(wide.samples) - 2 * len(narrow.samples)) <= 2
+    # Within 1 ms: espeak-ng's own output has been seen to vary by a few samples between runs in the full
+    # suite (its state is process-wide), which is not what this test is about.
+    assert abs(len(wide.samples) - 2 * len(narrow.samples)) <= 16
 
 
 def test_duration_grows_with_the_text(espeak):

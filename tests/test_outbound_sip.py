@@ -236,7 +236,7 @@ def test_welfare_check_by_keypad_raises_a_concern(models, endpoint, tmp_path):
     assert [a["via"] for a in answers] == ["dtmf"] * 6 and all(a["total"] > 0 for a in answers)
     (alert,) = alerts
     assert alert.kind == "welfare_concern" and alert.attempt_id == attempt.id
-    assert "health" in alert.message and "sleep" in alert.message
+    assert "건강" in alert.message and "수면" in alert.message
     assert attempt.duration_s > 5
     assert rms(phone.heard()) > 0.01  # the callee heard the questions
     stereo, rate = sf.read(attempt.recording_path, dtype="float32")

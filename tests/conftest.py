@@ -95,3 +95,23 @@ def pg_url():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --- shared models for call tests ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The dialog engine with the bundled knowledge base."""
+    from dialog import load_default_engine
+
+    return load_default_engine()
+
+
+@pytest.fixture(scope="module")
+def synthesizer(tmp_path_factory):
+    """espeak-ng behind the lock the servers use, with a prompt cache of its own."""
+    from tts import TTSConfig, create_synthesizer
+    from voicebot.sip.shared import LockedSynthesizer
+
+    return LockedSynthesizer(create_synthesizer(TTSConfig(cache_dir=tmp_path_factory.mktemp("tts-cache"))))

@@ -23,33 +23,14 @@ from types import SimpleNamespace
 import httpx
 import pytest
 import uvicorn
+from browser_support import BROWSER_DIR, REPO, browser_test_marks
 
 from outbound import service, store
 from outbound.schema import CallLog
 
-REPO = Path(__file__).resolve().parents[1]
-BROWSER_DIR = REPO / "tests" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "var" / "test-artifacts" / "console"
 
-_missing = [
-    reason
-    for reason, absent in (
-        (f"{CHROMIUM} (apt chromium)", not CHROMIUM.exists()),
-        ("node", shutil.which("node") is None),
-        (
-            "tests/browser/node_modules (npm ci)",
-            not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(),
-        ),
-    )
-    if absent
-]
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(_missing), reason=f"browser test needs {', '.join(_missing)}: run scripts/browser-deps.sh"
-    ),
-]
+pytestmark = browser_test_marks()
 
 # Row 1 is the header (spreadsheet numbering).
 CONTACTS_CSV = (

@@ -71,16 +71,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def models(engine, synthesizer):
+    """The dialog engine and espeak-ng; a transcriber that hears no words (the calls here use the keypad)."""
     from test_webrtc import EarOnlyTranscriber
 
-    from dialog import load_default_engine
-    from tts import TTSConfig, create_synthesizer
     from voicebot.sip.app import Models
-    from voicebot.sip.shared import LockedSynthesizer
 
-    synthesizer = LockedSynthesizer(create_synthesizer(TTSConfig(cache_dir=tmp_path_factory.mktemp("tts"))))
-    return Models(load_default_engine(), EarOnlyTranscriber(), synthesizer)
+    return Models(engine, EarOnlyTranscriber(), synthesizer)
 
 
 def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) -> None:

@@ -106,21 +106,6 @@ class EarOnlyTranscriber:
         return Transcript("", "ko", 1.0, len(samples) / RATE, 0.0, "test")
 
 
-@pytest.fixture(scope="module")
-def engine():
-    from dialog import load_default_engine
-
-    return load_default_engine()
-
-
-@pytest.fixture(scope="module")
-def synthesizer(tmp_path_factory):
-    from tts import TTSConfig, create_synthesizer
-    from voicebot.sip.shared import LockedSynthesizer
-
-    return LockedSynthesizer(create_synthesizer(TTSConfig(cache_dir=tmp_path_factory.mktemp("tts-cache"))))
-
-
 def sessions(engine, transcriber, synthesizer) -> Callable[[str], CallSession]:
     return lambda call_id: CallSession(engine, transcriber, synthesizer, CallConfig(), call_id=call_id)
 

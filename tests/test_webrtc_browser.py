@@ -14,53 +14,18 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
+from browser_support import BROWSER_DIR, REPO, browser_test_marks
 from test_webrtc import CLIP, call_threads, clip_named, serve_calls, sessions, wait_until
 
 from stt.metrics import character_error_rate
 from voicebot.audio import load_audio
 from voicebot.webrtc import WebRTCConfig, WebRTCService
 
-REPO = Path(__file__).resolve().parents[1]
-BROWSER_DIR = REPO / "tests" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "var" / "test-artifacts" / "webrtc"
 FAKE_MIC_RATE = 48_000  # Chromium's fake capture wants 16-bit PCM WAV; 48 kHz is what it captures at
 
-_missing = [
-    reason
-    for reason, absent in (
-        (f"{CHROMIUM} (apt chromium)", not CHROMIUM.exists()),
-        ("node", shutil.which("node") is None),
-        (
-            "tests/browser/node_modules (npm ci)",
-            not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(),
-        ),
-    )
-    if absent
-]
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(_missing), reason=f"browser test needs {', '.join(_missing)}: run scripts/browser-deps.sh"
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def engine():
-    from dialog import load_default_engine
-
-    return load_default_engine()
-
-
-@pytest.fixture(scope="module")
-def synthesizer(tmp_path_factory):
-    from tts import TTSConfig, create_synthesizer
-    from voicebot.sip.shared import LockedSynthesizer
-
-    return LockedSynthesizer(create_synthesizer(TTSConfig(cache_dir=tmp_path_factory.mktemp("tts-cache"))))
+pytestmark = browser_test_marks()
 
 
 def fake_microphone(clip_path: Path, out: Path, before_s: float, after_s: float) -> Path:

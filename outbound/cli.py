@@ -181,25 +181,20 @@ def _dialer(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
 def _open_sip_dialer(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
     """A SIP endpoint with the shared Whisper and TTS models; calls go to ``--uri-template``."""
     from outbound.runner import SipDialer
+    from outbound.service import Invalid
     from voicebot.cli import _stt_config
     from voicebot.sip.app import load_models
     from voicebot.sip.commands import require_pjsua2, sip_config
     from voicebot.sip.endpoint import SipEndpoint
 
     if "{phone}" not in args.uri_template:
-        raise service_error(f"--uri-template needs {{phone}}: {args.uri_template!r}")
+        raise Invalid(f"--uri-template에 {{phone}}이 있어야 합니다: {args.uri_template!r}")
     require_pjsua2()
     models = load_models(_stt_config(args), dialog=False, stt=True)
     endpoint = SipEndpoint(sip_config(args), None, synthesizer=models.synthesizer)
     endpoint.__enter__()
     dialer = SipDialer(endpoint, args.uri_template, models.synthesizer, models.transcriber)
     return dialer, lambda: endpoint.__exit__(None, None, None)
-
-
-def service_error(message: str) -> Exception:
-    from outbound.service import Invalid
-
-    return Invalid(message)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -613,13 +613,6 @@ def alert_dict(alert: Alert, session: Session, *, masked: bool = True) -> dict[s
     }
 
 
-def outcome_counts(session: Session, campaign_id: int | None = None) -> dict[str, int]:
-    query = select(Attempt.outcome).where(Attempt.outcome.is_not(None))
-    if campaign_id is not None:
-        query = query.where(Attempt.campaign_id == campaign_id)
-    return dict(Counter(session.scalars(query)))
-
-
 # --- API tokens ---------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import json
 import socket
 import threading
@@ -20,7 +19,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
 import pytest
@@ -36,7 +34,7 @@ from voicebot.server.webrtc_routes import make_webrtc_router
 from voicebot.session import CallConfig, CallSession
 from voicebot.webrtc import WebRTCConfig, WebRTCService
 from voicebot.webrtc.ice import include_loopback
-from voicebot.webrtc.media import frame_to_mono
+from voicebot.webrtc.media import WEBRTC_FRAME, BotTrack, OutgoingAudio, frame_to_mono
 
 RATE = 16_000
 CLIP = (
@@ -113,31 +111,16 @@ def sessions(engine, transcriber, synthesizer) -> Callable[[str], CallSession]:
 # -- the client peer -----------------------------------------------------------------------------------
 
 
-class ClipTrack(MediaStreamTrack):
-    """A microphone playing 16 kHz samples once, then silence: 20 ms frames at 48 kHz, paced in real time."""
-
-    kind = "audio"
-
-    def __init__(self, samples: np.ndarray):
-        super().__init__()
-        self._pcm = float_to_pcm16(resample(samples, RATE, 48_000))
-        self._start: float | None = None
-        self._pts = 0
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        loop = asyncio.get_running_loop()
-        if self._start is None:
-            self._start = loop.time()
-        else:
-            self._pts += 960
-            await asyncio.sleep(self._start + self._pts / 48_000 - loop.time())
-        chunk = self._pcm[self._pts * 2 : (self._pts + 960) * 2]
-        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
-        frame.planes[0].update(chunk + b"\x00" * (1920 - len(chunk)))
-        frame.pts, frame.sample_rate, frame.time_base = self._pts, 48_000, fractions.Fraction(1, 48_000)
-        return frame
+def microphone_track(samples: np.ndarray) -> BotTrack:
+    """A microphone playing 16 kHz samples once, then silence: the server's own paced 48 kHz track,
+    fed every frame of the clip up front (silence kept: it is part of the caller's timing)."""
+    pcm = float_to_pcm16(resample(samples, RATE, 48_000))
+    size = WEBRTC_FRAME * 2
+    frames = [pcm[k : k + size].ljust(size, b"\x00") for k in range(0, len(pcm), size)]
+    audio = OutgoingAudio(max_silent_backlog=len(frames))
+    for frame in frames:
+        audio.put(frame)
+    return BotTrack(audio)
 
 
 @dataclass
@@ -152,7 +135,7 @@ class Caller:
 
     async def __aenter__(self) -> Caller:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTrack(ClipTrack(self.microphone))
+        self.pc.addTrack(microphone_track(self.microphone))
         self.channel = self.pc.createDataChannel("control")
         self.channel.on("message", lambda text: self.messages.append(json.loads(text)))
         self._tasks: list[asyncio.Task] = []

@@ -185,6 +185,10 @@ class CallSession:
         self._bot_done_at: float | None = 0.0  # when the last prompt finished; None while it plays
         self._frame_samples = config.sample_rate * config.frame_ms // 1000
         self._speculation: _Speculation | None = None
+        # Stream time at which this call's last decode finished. Decodes run one after another, so a
+        # decode asked for before then starts then: the timeline of a fast simulation charges a wasted
+        # speculative decode the way a live call pays for it.
+        self._stt_free_at = 0.0
 
     # -- transport-facing API ---------------------------------------------------------------------
 
@@ -277,7 +281,8 @@ class CallSession:
         started = time.perf_counter()
         transcript = self.transcriber.transcribe(pause.samples, language=self.config.language, prefix=prefix)
         stt_s = time.perf_counter() - started
-        ready_s = pause.time_s + stt_s
+        ready_s = max(pause.time_s, self._stt_free_at) + stt_s
+        self._stt_free_at = ready_s
         self._speculation = _Speculation(
             pause.start_s, pause.last_voiced_s, len(pause.samples), transcript, stt_s * 1000, ready_s
         )
@@ -294,7 +299,8 @@ class CallSession:
             started = time.perf_counter()
             transcript = self.transcriber.transcribe(event.samples, language=self.config.language)
             stt_ms = (time.perf_counter() - started) * 1000
-            decided_s = event.time_s + stt_ms / 1000
+            decided_s = max(event.time_s, self._stt_free_at) + stt_ms / 1000
+            self._stt_free_at = decided_s
         self._event(event.time_s, "utterance", {"stt_ms": round(stt_ms, 1), "dropped": transcript.dropped})
         if not transcript.text:
             self._speech_start = None

@@ -42,7 +42,7 @@ import numpy as np
 from benchmarks.stt import SHARED_AUDIO
 from benchmarks.stt import load_clips as read_manifest
 from dialog import load_default_engine
-from stt import STTConfig, create_transcriber
+from stt import BatchingTranscriber, STTConfig, create_transcriber
 from stt.metrics import character_error_rate
 from tts import TTSConfig, create_synthesizer
 from voicebot.audio import PIPELINE_RATE, Audio, iter_frames, silence
@@ -80,6 +80,11 @@ SETUPS = (
         "faster adaptive beam5, speculative with prefix + early end (default)",
         STTConfig(beam_size=5),
         BASE_CALL,
+    ),
+    Setup(
+        "faster adaptive beam5, speculative at a 150 ms pause",
+        STTConfig(beam_size=5),
+        replace(BASE_CALL, endpoint=replace(BASE_CALL.endpoint, pause_ms=150)),
     ),
     Setup("faster adaptive beam2, speculative with prefix + early end", STTConfig(beam_size=2), BASE_CALL),
     Setup(
@@ -211,12 +216,20 @@ def run_setups(parts: Components, setups, clips: list[Clip], log) -> list[dict]:
     return rows
 
 
-def sweep(parts: Components, setup: Setup, clips: list[Clip], levels: list[int], log) -> list[dict]:
+def sweep(
+    parts: Components, setup: Setup, clips: list[Clip], levels: list[int], log, queue: str = "batching"
+) -> list[dict]:
+    """``queue``: "batching" shares the model through ``BatchingTranscriber`` as ``voicebot serve`` does;
+    "plain" lets the threads call the model directly (CTranslate2 then runs them one after another)."""
     transcriber = create_transcriber(setup.stt)
     transcriber.transcribe(clips[0].audio, language="ko")
+    if queue == "batching":
+        transcriber = BatchingTranscriber(transcriber)
     results = []
     rng = random.Random(7)
     for level in levels:
+        batches_before = getattr(transcriber, "batches", 0)
+        requests_before = getattr(transcriber, "requests", 0)
         calls: list[dict] = []
         lock = threading.Lock()
 
@@ -241,7 +254,11 @@ def sweep(parts: Components, setup: Setup, clips: list[Clip], levels: list[int],
             "cpu_percent": round(100 * cpu / (wall * (os.cpu_count() or 1)), 1),
             "premature": sum(c["premature"] for c in calls),
             "korean_cer": round(float(np.mean([c["cer"] for c in calls])), 4),
+            "queue": queue,
         }
+        if queue == "batching":
+            row["decodes"] = transcriber.requests - requests_before
+            row["model_runs"] = transcriber.batches - batches_before
         results.append(row)
         log(
             f"{level:3} calls at once: v2v p50 {v2v.get('p50')} p95 {v2v.get('p95')}  CPU {row['cpu_percent']} %"
@@ -330,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="faster-whisper replicas for the sweep (threads split among them)",
     )
+    parser.add_argument(
+        "--sweep-queue",
+        default="batching",
+        choices=["batching", "plain"],
+        help="how sweep calls share the model: the batching queue of voicebot serve, or direct calls",
+    )
     parser.add_argument("--audio-dir", type=Path, default=SHARED_AUDIO)
     args = parser.parse_args(argv)
 
@@ -353,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             default = replace(
                 default, stt=replace(default.stt, workers=args.sweep_workers, cpu_threads=threads)
             )
-        sweep_rows = sweep(parts, default, clips, levels, log) if levels else []
+        sweep_rows = sweep(parts, default, clips, levels, log, args.sweep_queue) if levels else []
     report: dict = {
         "machine": {
             "cpus": os.cpu_count(),

@@ -143,31 +143,69 @@ class _Backend:
         window: str | None = None,
         prefix: str | None = None,
     ) -> Transcript:
+        call = DecodeCall(samples, language, prompt, beam_size, window, prefix)
+        return self.transcribe_batch([call])[0]
+
+    def transcribe_batch(self, calls: list[DecodeCall]) -> list[Transcript]:
+        """Several utterances at once (the calls waiting on a shared model): those that can share one
+        decode (same window, language, beam and prompt) go through the model together."""
         started = time.perf_counter()
-        samples = _check_samples(samples)
-        language = _language(language, self.config)
-        if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
-            return _empty(samples, language, self.name, started)
-        window_s = window_seconds(len(samples) / PIPELINE_RATE, self.config, window)
-        request = _Request(
-            samples=samples,
-            language=language,
-            prompt=prompt if prompt is not None else self.config.initial_prompt,
-            beam=beam_size or self.config.beam_size,
-            window_s=window_s,
-            prefix=prefix or None,
-        )
+        results: list[Transcript | None] = [None] * len(calls)
+        groups: dict[tuple, list[tuple[int, _Request]]] = {}
+        for index, call in enumerate(calls):
+            samples = _check_samples(call.samples)
+            language = _language(call.language, self.config)
+            if len(samples) == 0 or speech_rms(samples) < SILENCE_RMS:
+                results[index] = _empty(samples, language, self.name, started)
+                continue
+            request = _Request(
+                samples=samples,
+                language=language,
+                prompt=call.prompt if call.prompt is not None else self.config.initial_prompt,
+                beam=call.beam_size or self.config.beam_size,
+                window_s=window_seconds(len(samples) / PIPELINE_RATE, self.config, call.window),
+                prefix=call.prefix or None,
+            )
+            groups.setdefault(request.batch_key, []).append((index, request))
         with self._meter_lock:
             self._in_flight += 1
         try:
-            segments, detected, probability = self._decode(request)
+            for members in groups.values():
+                requests = [request for _, request in members]
+                decoded = self._decode_many(requests) if len(requests) > 1 else [self._decode(requests[0])]
+                for (index, request), (segments, detected, probability) in zip(members, decoded, strict=True):
+                    results[index] = _finish(
+                        segments,
+                        detected,
+                        probability,
+                        request.samples,
+                        started,
+                        self.name,
+                        request.window_s,
+                        self.config,
+                    )
         finally:
             with self._meter_lock:
                 self._in_flight -= 1
-        return _finish(segments, detected, probability, samples, started, self.name, window_s, self.config)
+        return results  # type: ignore[return-value]
+
+    def _decode_many(self, requests: list[_Request]) -> list[tuple[list[Segment], str, float]]:
+        return [self._decode(request) for request in requests]
 
     def _decode(self, request: _Request) -> tuple[list[Segment], str, float]:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class DecodeCall:
+    """The arguments of one ``Transcriber.transcribe`` call, for ``transcribe_batch``."""
+
+    samples: np.ndarray
+    language: str | None = None
+    prompt: str | None = None
+    beam_size: int | None = None
+    window: str | None = None
+    prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +216,13 @@ class _Request:
     beam: int
     window_s: float
     prefix: str | None
+
+    @property
+    def batch_key(self) -> tuple:
+        """Requests with equal keys can share one batched decode; language detection is never batched."""
+        if self.language is None:
+            return ("single", id(self))
+        return (self.window_s, self.language, self.beam, self.prompt)
 
 
 class FasterWhisperTranscriber(_Backend):
@@ -245,6 +290,70 @@ class FasterWhisperTranscriber(_Backend):
         finally:
             self._encoder_frames.count = None
         return converted, info.language, info.language_probability
+
+    def _decode_many(self, requests: list[_Request]) -> list[tuple[list[Segment], str, float]]:
+        """One encoder pass and one beam search for the whole batch, built the way faster-whisper's own
+        ``transcribe`` builds a single window (features, prompt, suppressed tokens, scores), so a batched
+        utterance gets the tokens it would get alone. An utterance whose result would trigger Whisper's
+        temperature fallback (a loop, or low confidence that is not silence) is decoded again alone."""
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        first = requests[0]
+        frames = int(first.window_s * 100)
+        batch = []
+        for request in requests:
+            features = self.model.feature_extractor(request.samples, chunk_length=int(request.window_s))
+            content = features.shape[-1] - 1
+            batch.append(pad_or_trim(features[:, : min(content, 3000)])[:, :frames])
+        encoder_output = self.model.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(batch))), to_cpu=False
+        )
+        tokenizer = Tokenizer(
+            self.model.hf_tokenizer,
+            self.model.model.is_multilingual,
+            task="transcribe",
+            language=first.language,
+        )
+        previous = tokenizer.encode(" " + first.prompt.strip()) if first.prompt else []
+        prompts = [
+            self.model.get_prompt(
+                tokenizer, previous, without_timestamps=True, prefix=r.prefix, hotwords=self.config.hotwords
+            )
+            for r in requests
+        ]
+        results = self.model.model.generate(
+            encoder_output,
+            prompts,
+            beam_size=first.beam,
+            max_length=self.model.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )
+        decoded = []
+        for request, result in zip(requests, results, strict=True):
+            tokens = result.sequences_ids[0]
+            avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+            text = tokenizer.decode(tokens).strip()
+            ratio = get_compression_ratio(text)
+            silence = (
+                result.no_speech_prob > self.config.no_speech_threshold
+                and avg_logprob < self.config.log_prob_threshold
+            )
+            if not silence and (
+                ratio > self.config.compression_ratio_threshold
+                or avg_logprob < self.config.log_prob_threshold
+            ):
+                decoded.append(self._decode(request))
+                continue
+            audio_s = len(request.samples) / PIPELINE_RATE
+            segment = Segment(0.0, audio_s, text, avg_logprob, result.no_speech_prob, ratio)
+            decoded.append(([segment], first.language, 1.0))
+        return decoded
 
 
 class OpenAIWhisperTranscriber(_Backend):

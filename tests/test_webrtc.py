@@ -289,11 +289,10 @@ def test_busy_bad_offer_and_page(engine, synthesizer, korean_clips):
 @pytest.mark.slow
 def test_caller_speech_is_transcribed_over_webrtc(engine, synthesizer, korean_clips):
     """A real recording over Opus, 48 kHz -> 16 kHz, endpointed and transcribed by Whisper base."""
-    from stt import create_transcriber
-    from voicebot.sip.shared import LockedTranscriber
+    from stt import BatchingTranscriber, create_transcriber
 
     clip = clip_named(korean_clips, CLIP)
-    transcriber = LockedTranscriber(create_transcriber())
+    transcriber = BatchingTranscriber(create_transcriber())
     service = WebRTCService(sessions(engine, transcriber, synthesizer), WebRTCConfig(ice_loopback=True))
 
     async def call(base_url: str) -> str:

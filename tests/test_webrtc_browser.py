@@ -39,13 +39,12 @@ def fake_microphone(clip_path: Path, out: Path, before_s: float, after_s: float)
 
 
 def test_browser_calls_keypad_and_speech(engine, synthesizer, korean_clips, tmp_path):
-    from stt import create_transcriber
-    from voicebot.sip.shared import LockedTranscriber
+    from stt import BatchingTranscriber, create_transcriber
 
     clip = clip_named(korean_clips, CLIP)
     mic = fake_microphone(clip.path, tmp_path / "mic.wav", before_s=6.0, after_s=60.0)
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    transcriber = LockedTranscriber(create_transcriber())
+    transcriber = BatchingTranscriber(create_transcriber())
     service = WebRTCService(sessions(engine, transcriber, synthesizer), WebRTCConfig(ice_loopback=True))
     with serve_calls(service) as base_url:
         run = subprocess.run(

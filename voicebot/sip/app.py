@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from voicebot.sip.config import SipConfig
 from voicebot.sip.endpoint import SipEndpoint
-from voicebot.sip.shared import LockedSynthesizer, LockedTranscriber
+from voicebot.sip.shared import LockedSynthesizer
 from voicebot.sip.worker import CallReport
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Models:
-    """Loaded once per process and shared by every call (each behind its own lock)."""
+    """Loaded once per process and shared by every call (TTS behind a lock, STT behind a batching queue)."""
 
     engine: object | None
     transcriber: object | None
@@ -31,9 +31,9 @@ def load_models(stt_config=None, tts_config=None, dialog: bool = True, stt: bool
     synthesizer = LockedSynthesizer(create_synthesizer(tts_config or TTSConfig()))
     transcriber = None
     if stt:
-        from stt import create_transcriber
+        from stt import BatchingTranscriber, create_transcriber
 
-        transcriber = LockedTranscriber(create_transcriber(stt_config))
+        transcriber = BatchingTranscriber(create_transcriber(stt_config))
     engine = None
     if dialog:
         from dialog import load_default_engine

@@ -16,7 +16,8 @@ before the speaker had finished (the end of speech is found by webrtcvad on the 
 
 Configurations run side by side in one process, on the simulated timeline (``--fast`` calls: the
 timeline charges every decode its measured wall time). The concurrency sweep then runs N calls at once
-in real time, one thread each, sharing one model, started over one second as calls arrive, and reports
+in real time, one thread each, sharing one model through the batching queue ``voicebot serve`` uses
+(``--sweep-queue plain``: direct calls), started over one second as calls arrive, and reports
 voice-to-voice p50 / p95 on the wall clock and the process CPU use. ``--peer`` runs the Pipecat anchor
 (``../shared/anchors/pipecat_latency.py``, set up by ``scripts/setup-peer.sh``) on the same clips in
 the same run and reports our figures as ratios to its own.

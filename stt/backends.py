@@ -219,8 +219,9 @@ class _Request:
 
     @property
     def batch_key(self) -> tuple:
-        """Requests with equal keys can share one batched decode; language detection is never batched."""
-        if self.language is None:
+        """Requests with equal keys can share one batched decode. Language detection, a decoder prefix and
+        the full 30 s window (timestamps, seeking past 30 s) keep faster-whisper's own path."""
+        if self.language is None or self.prefix or self.window_s >= FULL_WINDOW_S:
             return ("single", id(self))
         return (self.window_s, self.language, self.beam, self.prompt)
 
@@ -318,15 +319,12 @@ class FasterWhisperTranscriber(_Backend):
             language=first.language,
         )
         previous = tokenizer.encode(" " + first.prompt.strip()) if first.prompt else []
-        prompts = [
-            self.model.get_prompt(
-                tokenizer, previous, without_timestamps=True, prefix=r.prefix, hotwords=self.config.hotwords
-            )
-            for r in requests
-        ]
+        prompt = self.model.get_prompt(
+            tokenizer, previous, without_timestamps=True, hotwords=self.config.hotwords
+        )
         results = self.model.model.generate(
             encoder_output,
-            prompts,
+            [prompt] * len(requests),
             beam_size=first.beam,
             max_length=self.model.max_length,
             return_scores=True,

@@ -33,7 +33,9 @@ class SlowMachine:
         return result
 
 
-def test_a_wasted_speculative_decode_delays_the_final_one(engine, synthesizer, faster_transcriber, korean_clips):
+def test_a_wasted_speculative_decode_delays_the_final_one(
+    engine, synthesizer, faster_transcriber, korean_clips
+):
     speech = load_audio(korean_clips[0].path).samples
     cut = int(len(speech) * 0.6)  # mid-sentence: about 4 s of speech follow the pause
     first, rest = speech[:cut], speech[cut:]

@@ -30,7 +30,9 @@ def test_a_batch_decodes_each_utterance_as_it_would_be_decoded_alone(faster_tran
 
 def test_utterances_of_different_windows_go_in_separate_groups(faster_transcriber, korean_samples):
     long = np.concatenate([korean_samples[0], korean_samples[1]])  # over 12 s: a longer encoder window
-    results = faster_transcriber.transcribe_batch([DecodeCall(korean_samples[2], "ko"), DecodeCall(long, "ko")])
+    results = faster_transcriber.transcribe_batch(
+        [DecodeCall(korean_samples[2], "ko"), DecodeCall(long, "ko")]
+    )
     assert results[0].text == faster_transcriber.transcribe(korean_samples[2], language="ko").text
     assert results[1].window_s > results[0].window_s
     assert results[1].text == faster_transcriber.transcribe(long, language="ko").text

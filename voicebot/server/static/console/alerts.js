@@ -3,7 +3,7 @@
 import { allows, api } from "./api.js";
 import { alertMessage, fill, h, label, phone, when } from "./format.js";
 import { openHistory } from "./history.js";
-import { applyRole, badge, busy, errorBox, notify, showError } from "./ui.js";
+import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError } from "./ui.js";
 
 const SEVERITY_TONE = { critical: "bad", warning: "warn", info: "neutral" };
 
@@ -37,14 +37,9 @@ export function createAlertsView(panel, ctx) {
   );
   for (const el of [openOnly, all, campaign]) el.addEventListener("change", () => load(true));
 
-  let campaignsKey = "";
+  const chooseCampaign = campaignChooser(campaign);
   function fillCampaigns() {
-    const key = ctx.campaigns.map((c) => `${c.id}:${c.name}`).join("|");
-    if (key === campaignsKey) return;
-    campaignsKey = key;
-    const chosen = campaign.value;
-    fill(campaign, h("option", { value: "" }, "전체 캠페인"), ctx.campaigns.map((c) => h("option", { value: c.id }, c.name)));
-    campaign.value = ctx.campaigns.some((c) => String(c.id) === chosen) ? chosen : "";
+    chooseCampaign(ctx.campaigns);
   }
 
   async function load(force) {

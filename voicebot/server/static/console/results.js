@@ -3,7 +3,7 @@
 import { allows, api, saveResponse } from "./api.js";
 import { fill, h, label, phone, seconds, seoulMidnight, when } from "./format.js";
 import { openHistory } from "./history.js";
-import { applyRole, badge, busy, errorBox, notify, showError, table } from "./ui.js";
+import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError, table } from "./ui.js";
 
 const PAGE = 50;
 const OVERALL_TONE = { fine: "good", not_fine: "warn", concern: "bad", unclear: "neutral", no_input: "neutral" };
@@ -92,19 +92,9 @@ export function createResultsView(panel, ctx) {
     exportButton.disabled = !campaign.value;
   }
 
-  let campaignsKey = "";
+  const chooseCampaign = campaignChooser(campaign, (c) => `${c.name} (#${c.id})`);
   function fillCampaigns() {
-    const key = ctx.campaigns.map((c) => `${c.id}:${c.name}`).join("|");
-    if (key === campaignsKey) return;
-    campaignsKey = key;
-    const chosen = campaign.value;
-    fill(
-      campaign,
-      h("option", { value: "" }, "전체 캠페인"),
-      ctx.campaigns.map((c) => h("option", { value: c.id }, `${c.name} (#${c.id})`)),
-    );
-    campaign.value = ctx.campaigns.some((c) => String(c.id) === chosen) ? chosen : "";
-    updateExport();
+    if (chooseCampaign(ctx.campaigns)) updateExport();
   }
 
   function params() {

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { histogram, horizontalBars, stackedColumns } from "./charts.js";
 import { dayLabel, fill, h, hourLabel, label, percent } from "./format.js";
-import { errorBox, showError } from "./ui.js";
+import { campaignChooser, errorBox, showError } from "./ui.js";
 
 const OUTCOME_SERIES = [
   { key: "answered", label: "통화 연결", color: "#11723a" },
@@ -40,14 +40,9 @@ export function createStatsView(panel, ctx) {
   );
   campaign.addEventListener("change", () => load(true));
 
-  let campaignsKey = "";
+  const chooseCampaign = campaignChooser(campaign);
   function fillCampaigns() {
-    const key = ctx.campaigns.map((c) => `${c.id}:${c.name}`).join("|");
-    if (key === campaignsKey) return;
-    campaignsKey = key;
-    const chosen = campaign.value;
-    fill(campaign, h("option", { value: "" }, "전체 캠페인"), ctx.campaigns.map((c) => h("option", { value: c.id }, c.name)));
-    campaign.value = ctx.campaigns.some((c) => String(c.id) === chosen) ? chosen : "";
+    chooseCampaign(ctx.campaigns);
   }
 
   async function load(force) {

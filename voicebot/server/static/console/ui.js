@@ -1,6 +1,6 @@
 // Small shared pieces: the status line, the confirm dialog, error boxes and role-gated controls.
 import { allows } from "./api.js";
-import { h } from "./format.js";
+import { fill, h } from "./format.js";
 
 let noticeTimer = 0;
 
@@ -124,4 +124,22 @@ export function weekdayGroup(name, legend, checked, hint) {
     ),
     hint ? h("p", { class: "hint", id: hintId }, hint) : null,
   );
+}
+
+/**
+ * Keeps a campaign <select> ("전체 캠페인" first) in step with the campaign list: rebuilt only when the
+ * list changed, keeping the chosen campaign while it still exists. The returned function takes the list
+ * and says whether it rebuilt the options.
+ */
+export function campaignChooser(select, optionText = (c) => c.name) {
+  let shown = "";
+  return (campaigns) => {
+    const key = campaigns.map((c) => `${c.id}:${c.name}`).join("|");
+    if (key === shown) return false;
+    shown = key;
+    const chosen = select.value;
+    fill(select, h("option", { value: "" }, "전체 캠페인"), campaigns.map((c) => h("option", { value: c.id }, optionText(c))));
+    select.value = campaigns.some((c) => String(c.id) === chosen) ? chosen : "";
+    return true;
+  };
 }

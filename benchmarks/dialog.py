@@ -14,6 +14,10 @@ Every eval item goes through ``DialogEngine.ask`` (single shot, as ``voicebot as
   items whose KB entry requires staff; recall is also given per labelled reason (emergency recall
   requires the emergency reason, so that the reply names 119/112).
 - oos_false_answer_rate: out-of-scope items that got an answer.
+- emergency_precision/recall: over every item, escalations for an emergency (the reply names
+  119/112/109 and the call is transferred) against the items labelled ``reason: emergency``. The
+  ``not_emergency`` items (emergency words inside other words, homonyms, information questions on
+  emergency topics) are there to measure precision: each false emergency sends a caller to 119.
 - latency_ms: wall time of ``ask`` per item (normalisation, rules, morphemes, matching).
 """
 
@@ -68,6 +72,7 @@ def evaluate(
     reason_total: dict[str, int] = defaultdict(int)
     reason_hit: dict[str, int] = defaultdict(int)
     n_oos = oos_answered = 0
+    emergency_predicted = n_not_emergency = false_emergencies = 0
 
     for item in items:
         text, expect = item["text"], item["expect"]
@@ -77,9 +82,15 @@ def evaluate(
         escalated = turn.action is Action.ESCALATE
         reason = str(turn.handoff.reason) if turn.handoff else None
         esc_predicted += escalated
+        is_emergency = escalated and reason == "emergency"
+        emergency_predicted += is_emergency
         ok = True
 
-        if expect == "out_of_scope":
+        if expect == "not_emergency":
+            n_not_emergency += 1
+            false_emergencies += is_emergency
+            ok = not is_emergency
+        elif expect == "out_of_scope":
             n_oos += 1
             if turn.action is Action.ANSWER:
                 oos_answered += 1
@@ -135,6 +146,9 @@ def evaluate(
             r: _rate(reason_hit[r], reason_total[r]) for r in sorted(reason_total)
         },
         "emergency_recall": _rate(reason_hit["emergency"], reason_total["emergency"]),
+        "emergency_precision": _rate(reason_hit["emergency"], emergency_predicted),
+        "not_emergency_items": n_not_emergency,
+        "false_emergencies": false_emergencies,
         "explicit_request_recall": _rate(reason_hit["agent_request"], reason_total["agent_request"]),
         "oos_items": n_oos,
         "oos_false_answer_rate": _rate(oos_answered, n_oos),

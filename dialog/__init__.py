@@ -14,6 +14,7 @@ The call loop (VAD -> STT -> dialog -> TTS) uses a small interface::
     session.ended, session.handoff, session.history
 
     engine.ask(text, language="ko") -> BotTurn      # single shot, for `voicebot ask TEXT --json`
+    engine.emergencies.detect(text, "ko")            # Emergency(kind) or None (dialog.emergency)
     turn_to_dict(turn)                               # {"action", "category", "intent", "confidence", "reply", ...}
 
 ``BotTurn`` fields: ``action`` (Action: answer | clarify | escalate | menu | goodbye; ``menu`` also

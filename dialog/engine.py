@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from . import prompts, rules
+from .emergency import EmergencyDetector
 from .kb import KBEntry, KnowledgeBase, SlotValue, load_kb
 from .matcher import Matcher, MatcherConfig, MatchResult
 from .normalize import hangul_ratio
@@ -88,6 +89,7 @@ class DialogEngine:
         self.kb = kb
         self.matcher = matcher or Matcher(kb, matcher_config)
         self.config = config or EngineConfig()
+        self.emergencies = EmergencyDetector(self.matcher.tokenize)
 
     def new_session(self, call_id: str | None = None) -> DialogSession:
         from .session import DialogSession
@@ -97,7 +99,7 @@ class DialogEngine:
     # ------------------------------------------------------------------------------ interpretation
     def safety_check(self, text: str, lang: str) -> Interpretation | None:
         """Emergencies, unsupported languages, explicit agent requests and frustration, in that order."""
-        emergency = rules.detect_emergency(text, "en" if lang == "en" else "ko")
+        emergency = self.emergencies.detect(text, "en" if lang == "en" else "ko")
         if emergency is not None:
             return Interpretation("emergency", lang, emergency=emergency.kind)
         if lang not in ("ko", "en"):

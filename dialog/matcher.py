@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from kiwipiepy import Kiwi
+from kiwipiepy import Kiwi, Token
 from rapidfuzz import fuzz, process
 
 from .kb import KBEntry, KnowledgeBase
@@ -153,13 +153,17 @@ class Matcher:
         }
 
     # ----------------------------------------------------------------------------------- analysis
+    def tokenize(self, text: str) -> list[Token]:
+        """kiwipiepy morphemes of ``text``, from the matcher's analyser (with the KB's words)."""
+        with self._kiwi_lock:
+            return self._kiwi.tokenize(text)
+
     def content_tokens(self, text: str, lang: str = "ko") -> list[str]:
         """Canonical content tokens of ``text`` (the morpheme view used for matching)."""
         norm = self.slots.mask(normalize_text(text))
         if lang == "en":
             return [self._canonical(_en_stem(w)) for w in _EN_WORD.findall(norm) if w not in _EN_STOPWORDS]
-        with self._kiwi_lock:
-            tokens = self._kiwi.tokenize(norm)
+        tokens = self.tokenize(norm)
         out = []
         for tok in tokens:
             tag = tok.tag.split("-", 1)[0]

@@ -1,85 +1,19 @@
 """Rule-based detectors that run before intent matching.
 
-They work on ``compact`` text (normalised, no spaces) because STT spacing is unreliable. Emergency
-patterns favour recall: a false alarm costs an agent a minute, a missed emergency can cost a life.
-Idioms that only sound alarming are deliberately left out (짜증나 죽겠네, 시끄러워 못 살겠어요).
+They work on ``compact`` text (normalised, no spaces) because STT spacing is unreliable. Emergencies
+are found by ``dialog.emergency`` (keywords checked against morphemes, negation and context); idioms
+that only sound alarming are deliberately left out there (짜증나 죽겠네, 시끄러워 못 살겠어요).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
+from .emergency import Emergency, EmergencyKind, shared_detector
 from .normalize import compact
 
-EmergencyKind = Literal["fire", "gas", "medical", "police", "suicide", "general"]
-
-# Order matters: the first kind that matches decides which number the caller is told to ring.
-_EMERGENCY_KO: tuple[tuple[EmergencyKind, re.Pattern[str]], ...] = (
-    (
-        "suicide",
-        re.compile(
-            r"죽고싶|죽고만싶|자살|살고싶지않|살기싫|살아서뭐|죽어버리|죽으려고|뛰어내리|목숨을끊|"
-            r"극단적(인)?선택|생을마감|유서|스스로목숨|목을매"
-        ),
-    ),
-    ("gas", re.compile(r"가스(가)?(새|냄새|누출|샌)")),
-    (
-        "fire",
-        re.compile(
-            r"불이났|불났|불이붙|불붙었|불길|화재가|화재났|화재발생|타는냄새|폭발|연기나|"
-            r"연기가(막|너무|계속|엄청|많이|자꾸)?(나|자욱|올라|새|들어|피어|가득|심하|많이)"
-        ),
-    ),
-    (
-        "police",
-        re.compile(
-            r"도둑|강도|침입|누(가|군가).{0,12}(들어오|들어왔|문을열|문열)|따라와|따라오고|쫓아|스토킹|스토커|"
-            r"때려|때리고|맞고있|폭행당|폭행하|폭행을|칼(을|들|로|든)|흉기|난동|납치|협박|위협|성추행|성폭행|"
-            r"몰래카메라|묻지마"
-        ),
-    ),
-    (
-        "medical",
-        # [쓰스]: Whisper base often loses the tense onset (쓰러지며 -> 스러지면); recall beats precision here.
-        re.compile(
-            r"[쓰스]러[지졌져]|의식(이|을)?(없|잃)|숨(을|이)?(잘|제대로)?(못|안)쉬|숨이.{0,4}(차|막|안|가빠)|"
-            r"숨쉬기.{0,4}(힘들|어렵)|호흡(이)?(곤란|어렵|힘들)|심장마비|심정지|가슴이.{0,4}(아파|아프|조이|조여|답답|뻐근)|"
-            r"넘어졌는데.{0,6}못|일어날수가없|어지러워서.{0,6}(쓰러|못)|피를.{0,4}흘|피가.{0,4}(나|멈|흘)|"
-            r"출혈|경련|발작|기절|물에빠|다쳤|크게다|사고가났|사고났|교통사고|못일어나|목에걸|질식|갇혔|갇혀|"
-            r"구급차|응급실|응급상황|앰뷸런스|의식불명|토하고쓰러|마비가"
-        ),
-    ),
-    ("general", re.compile(r"살려주|살려줘|도와주세요빨리|빨리와주세요|긴급상황|위급")),
-)
-
-_EMERGENCY_EN: tuple[tuple[EmergencyKind, re.Pattern[str]], ...] = (
-    ("suicide", re.compile(r"kill myself|suicid|want to die|end my life")),
-    ("gas", re.compile(r"gas leak|smell (of )?gas")),
-    ("fire", re.compile(r"there is a fire|there's a fire|fire in|on fire|burning|smoke")),
-    (
-        "police",
-        re.compile(
-            r"intruder|break(ing)? in|broke in|attack|following me|stalk|robber|thief|knife|gun|hitting me|assault"
-        ),
-    ),
-    (
-        "medical",
-        re.compile(
-            r"collaps|not breathing|can't breathe|cannot breathe|can not breathe|unconscious|bleeding|heart attack|"
-            r"seizure|overdose|drowning|choking|badly hurt|injured"
-        ),
-    ),
-    # "help me in English / with my visa" asks for service, not rescue.
-    (
-        "general",
-        re.compile(
-            r"(^|\b(please|somebody|someone|anybody|anyone) )help\b(?! (me )?(in|with|to|find|for|about|understand|get)\b)|"
-            r"help me( now| quick| please)?[.!?]*$|save me|urgent"
-        ),
-    ),
-)
+__all__ = ["Emergency", "EmergencyKind", "detect_emergency"]
 
 _LANGUAGE_NAMES = r"(영어|중국어|일본어|외국어|베트남어|몽골어|러시아어|태국어|통역)"
 _AGENT_WORD = r"(상담원|상담사|상당원|상담원님|상담사님|직원|교환원|담당자|담당직원|사람)"
@@ -139,23 +73,9 @@ _MENU_TOPIC_WORDS = {
 _POLITE_TAIL = re.compile(r"(이요|요|입니다|이에요|예요|으로|로|할게요|해주세요|주세요|눌렀어요)$")
 
 
-@dataclass(frozen=True)
-class Emergency:
-    kind: EmergencyKind
-
-
 def detect_emergency(text: str, lang: str = "ko") -> Emergency | None:
-    if lang == "en":
-        low = " ".join(text.lower().split())
-        for kind, pattern in _EMERGENCY_EN:
-            if pattern.search(low):
-                return Emergency(kind)
-        return None
-    c = compact(text)
-    for kind, pattern in _EMERGENCY_KO:
-        if pattern.search(c):
-            return Emergency(kind)
-    return None
+    """``EmergencyDetector.detect`` on a detector shared by callers without a dialog engine."""
+    return shared_detector().detect(text, lang)
 
 
 def agent_request_strength(text: str, lang: str = "ko") -> Literal["strong", "weak", "none"]:

@@ -160,6 +160,15 @@ def test_emergency_words_get_119_at_once_and_an_agent(korean_clips, tts_cache, t
     assert rms(bot[int((spoken[0]["bot_start_s"] + 0.2) * RATE) :]) > 0.01
 
 
+def test_emergency_word_inside_another_word_is_not_an_emergency(korean_clips, tts_cache):
+    clip = clip_named(korean_clips, "0019")  # "… 본격적인 공모와 개발 작업에 들어갔다": 개발 작업 holds 발작
+    turns, summary, _ = call(str(clip.path), "--delay", "1", cache_dir=tts_cache)
+    spoken = [t for t in turns if t["trigger"] == "speech"]
+    assert spoken and "작업" in spoken[0]["caller_text"]
+    assert all("119" not in t["bot_text"] for t in spoken)
+    assert (summary.get("handoff") or {}).get("reason") != "emergency"
+
+
 def test_english_caller_goes_to_a_foreign_language_agent(english_clips, tts_cache):
     clip = clip_named(english_clips, "jfk")
     turns, summary, _ = call(str(clip.path), "--delay", "1", "--language", "auto", cache_dir=tts_cache)

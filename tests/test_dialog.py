@@ -348,6 +348,44 @@ def test_emergency_escalates_at_once_with_119_or_112(engine, text, number):
     assert single.interruptible is False and EMERGENCY_NUMBER.search(single.reply)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "새로운 서비스 개발 작업에 들어갔다고 들었어요",  # 개발 작업 holds 발작
+        "개발작업 때문에 도로가 막혔어요",  # the same without the space STT may drop
+        "교통사고 과태료는 어디서 내요",
+        "구급차 전용 주차구역에 주차하면 과태료가 얼마예요",
+        "사고 났을 때 과태료 감면 받을 수 있나요",
+        "발작 증상이 있으면 어느 병원으로 가야 하나요",
+        "가스 냄새가 나면 어디에 신고해야 돼요",
+        "운동 강도가 높은 프로그램도 있나요",
+        "폭설로 교통 마비가 됐는데 버스 운행하나요",
+        "쓰러지지는 않았는데 요즘 어지러워서 보건소 검진 받고 싶어요",
+    ],
+)
+def test_emergency_words_in_ordinary_questions_are_not_emergencies(engine, text):
+    turn = engine.ask(text)
+    assert not (turn.handoff and turn.handoff.reason is Reason.EMERGENCY), turn.reply
+    assert "119" not in turn.reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "교통사고가 났어요 빨리 와 주세요",
+        "애가 갑자기 발작을 해요",
+        "경련이 멈추지 않아요",  # the negation belongs to 멈추다, not to the seizure
+        "가스 냄새가 나는데 어디에 신고해요",  # present, not hypothetical
+        "불이 났는데 어디로 대피해요",
+        "교통사고로 크게 다쳤는데 구급차 좀 보내 주세요",
+    ],
+)
+def test_emergencies_that_mention_information_topics_still_escalate(engine, text):
+    turn = engine.ask(text)
+    assert turn.handoff is not None and turn.handoff.reason is Reason.EMERGENCY
+    assert EMERGENCY_NUMBER.search(turn.reply)
+
+
 def test_emergency_wins_in_every_state(engine):
     session = new_call(engine)
     session.on_dtmf("2")
@@ -494,6 +532,8 @@ def test_eval_set_quality_gate(engine):
     assert report["intent_accuracy"] >= 0.90  # the target
     assert report["wrong_answer_rate"] <= 0.02
     assert report["emergency_recall"] == 1.0
+    assert report["not_emergency_items"] >= 40
+    assert report["emergency_precision"] >= 0.95
     assert report["explicit_request_recall"] == 1.0
     assert report["escalation_recall_by_reason"]["frustration"] == 1.0
     assert report["oos_false_answer_rate"] <= 0.10

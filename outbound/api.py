@@ -5,8 +5,9 @@
 ordered ``viewer < operator < admin``:
 
 - viewer: read campaigns, attempts, alerts and summaries with names and numbers masked;
-- operator: also create, change, start, pause, resume and cancel campaigns, import contacts, acknowledge
-  alerts, see names and numbers (social workers need them to act), export CSV, add do-not-call numbers;
+- operator: also create, change, start, pause, resume and cancel campaigns, import contacts, change a
+  member's own values for a campaign (date, place, notes), acknowledge alerts, see names, numbers and those
+  values (social workers need them to act), export CSV, add do-not-call numbers;
 - admin: also manage tokens and export transcripts.
 
 Errors come back as ``{"detail": "..."}`` with 401/403/404/409/422; the message is Korean first.
@@ -17,19 +18,55 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import service
+from outbound.booking import booking_notice
 from outbound.results import campaign_summary, export_attempts_csv
 from outbound.schema import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
+
+# Declared in the OpenAPI document (the lock on each route, the Authorize button of /docs); the check
+# itself is Auth.require, which answers 401 in Korean when the token is missing or wrong.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="직원 접속 토큰 (`voicebot token create`; roles viewer < operator < admin)",
+    auto_error=False,
+)
+
+CSV_IMPORT_BODY: dict[str, Any] = {
+    "required": True,
+    "description": (
+        "The contact file: UTF-8 or CP949, one person per row, Korean or English headers. Columns: "
+        "이름/name (required), 전화번호/phone (required; 010-1234-5678, 02-123-4567 or +8210…), "
+        "태그/tags (optional, separated by ;), 선호시간/preferred_times (optional, e.g. 10:00-12:00), "
+        "메모/notes (optional; script values as key=value pairs, e.g. date=11월 25일; place=중구 보건소). "
+        "At most 20 MB. A bad row is reported with its row number and reason; the others are imported."
+    ),
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "the CSV file"}
+                },
+                "required": ["file"],
+            }
+        },
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "이름,전화번호,메모\n김영희,010-2345-6789,date=11월 25일; place=중구 보건소\n",
+        },
+    },
+}
 
 
 class CampaignIn(BaseModel):
@@ -71,6 +108,15 @@ class CampaignPatch(BaseModel):
     slots: dict[str, str] | None = None
 
 
+class MemberPatch(BaseModel):
+    slots: dict[str, Any] | None = Field(
+        None,
+        description="this person's script values for this campaign; an empty value removes one",
+        examples=[{"date": "11월 25일", "place": "중구 보건소"}],
+    )
+    notes: str | None = Field(None, description="replaces the notes from the contact file")
+
+
 class AckIn(BaseModel):
     note: str = Field("", max_length=2000, examples=["방문 상담 예정 (11/24)"])
 
@@ -109,8 +155,10 @@ class Auth:
         return found
 
     def require(self, needed: str) -> Callable[..., service.Principal]:
-        def check(authorization: Annotated[str | None, Header()] = None) -> service.Principal:
-            who = self.principal(authorization)
+        def check(
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+        ) -> service.Principal:
+            who = self.principal(f"Bearer {credentials.credentials}" if credentials else None)
             if not who.allows(needed):
                 raise HTTPException(403, f"'{needed}' 권한이 필요합니다 (your role: {who.role})")
             return who
@@ -154,13 +202,20 @@ def make_router(
         audit(who, f"changed {sorted(changes)} of campaign", campaign_id)
         return service.campaign_dict(session, campaign)
 
-    @router.post("/campaigns/{campaign_id}/start", summary="Start a draft campaign (books the calls)")
+    @router.post(
+        "/campaigns/{campaign_id}/start",
+        summary="Start a draft campaign (books the calls)",
+        description="`booked`: calls booked; `notice`: when none is, why (Korean), else null.",
+    )
     def start(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
-        booked = service.start_campaign(session, campaign_id, clock())
+        now = clock()
+        booked = service.start_campaign(session, campaign_id, now)
         audit(who, "started campaign", campaign_id)
+        campaign = service.get_campaign(session, campaign_id)
         return {
-            **service.campaign_dict(session, service.get_campaign(session, campaign_id)),
+            **service.campaign_dict(session, campaign),
             "booked": booked,
+            "notice": booking_notice(session, campaign, now),
         }
 
     @router.post("/campaigns/{campaign_id}/pause", summary="Pause: no new calls start")
@@ -184,9 +239,7 @@ def make_router(
     @router.post(
         "/campaigns/{campaign_id}/contacts",
         summary="Import contacts from a CSV (request body: the file, UTF-8 or CP949)",
-        openapi_extra={
-            "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
-        },
+        openapi_extra={"requestBody": CSV_IMPORT_BODY},
     )
     async def import_contacts(
         campaign_id: int, request: Request, session: DB, who: Operator
@@ -199,6 +252,39 @@ def make_router(
             campaign_id,
         )
         return result
+
+    @router.get("/campaigns/{campaign_id}/members", summary="The campaign's people with their values for it")
+    def members(
+        campaign_id: int,
+        session: DB,
+        who: Viewer,
+        missing: bool = Query(False, description="only those lacking a required script value"),
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        campaign = service.get_campaign(session, campaign_id)
+        total, rows = service.list_members(
+            session, campaign_id, missing_only=missing, limit=limit, offset=offset
+        )
+        masked = not who.allows("operator")
+        return {
+            "total": total,
+            "script_slots": service.script_slot_names(campaign),
+            "items": [service.member_dict(r, masked=masked) for r in rows],
+        }
+
+    @router.patch(
+        "/campaigns/{campaign_id}/members/{contact_id}",
+        summary="Change one person's values for this campaign (date, place, notes); other campaigns keep theirs",
+    )
+    def update_member(
+        campaign_id: int, contact_id: int, body: MemberPatch, session: DB, who: Operator
+    ) -> dict[str, Any]:
+        changes = body.model_dump(exclude_unset=True)
+        row = service.update_member_values(session, campaign_id, contact_id, **changes)
+        what = sorted(changes.get("slots") or {}) + (["notes"] if "notes" in changes else [])
+        audit(who, f"changed {what} of contact {contact_id} in campaign", campaign_id)
+        return service.member_dict(row, masked=False)
 
     @router.get("/campaigns/{campaign_id}/summary", summary="Reached rate, outcomes, concerns")
     def summary(campaign_id: int, session: DB, who: Viewer) -> dict[str, Any]:
@@ -321,7 +407,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def make_app(factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """The API alone (tests, or a deployment that serves the console elsewhere)."""
-    app = FastAPI(title="Voicebot outbound API", version="1", description=__doc__)
+    from voicebot.server.apidocs import install_docs
+
+    app = FastAPI(
+        title="Voicebot outbound API", version="1", description=__doc__, docs_url=None, redoc_url=None
+    )
+    install_docs(app)
     install_error_handlers(app)
     app.include_router(make_router(factory, clock))
     return app

@@ -1,9 +1,13 @@
 """``voicebot campaign …``, ``voicebot alerts``, ``voicebot token …`` and ``voicebot db upgrade``.
 
-Every command takes ``--db URL`` (default ``$VOICEBOT_DB_URL``, else the embedded SQLite file) and brings the
-schema up to date first. Output is JSON with ``--json``; names and numbers are masked unless ``--unmasked``.
-Errors the service refuses (unknown campaign, bad window, …) print ``error: …`` and exit 1 without touching
-anything else.
+Every command takes ``--db URL`` (default ``$VOICEBOT_DB_URL``, else the embedded SQLite file; a plain file
+path is a SQLite file) and brings the schema up to date first. Output is JSON with ``--json``; ``campaign
+list``, ``campaign results`` and ``alerts`` print Korean tables without it. Names and numbers are masked
+unless ``--unmasked``. Errors the service refuses (unknown campaign, bad window, …) and a database that
+cannot be opened print ``error: …`` and exit 1 without touching anything else.
+
+Commands read the time through ``args.now`` (the real UTC clock; tests put a fixed one there) and take
+calendar dates in Asia/Seoul.
 """
 
 from __future__ import annotations
@@ -24,9 +28,20 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-def _print(payload: Any, as_json: bool) -> None:
+class DatabaseUnusable(Exception):
+    """``--db`` names a database that cannot be opened; ``str()`` is the one-line message (no password)."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _print(payload: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
+    """One JSON document with ``--json``; else ``text(payload)`` when there is a human form, else JSON."""
     if as_json:
         print(json.dumps(payload, ensure_ascii=False, default=str), flush=True)
+    elif text is not None:
+        print(text(payload), flush=True)
     elif isinstance(payload, list):
         for item in payload:
             print(json.dumps(item, ensure_ascii=False, default=str))
@@ -35,14 +50,42 @@ def _print(payload: Any, as_json: bool) -> None:
 
 
 def _factory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import SQLAlchemyError
+
     from outbound import store
 
-    store.upgrade(args.db)
-    return store.session_factory(store.make_engine(args.db))
+    try:
+        store.upgrade(args.db)
+        return store.session_factory(store.make_engine(args.db))
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseUnusable(
+            f"데이터베이스를 열 수 없습니다 ({_shown_url(args.db)}): {_db_problem(exc)} (cannot open --db)"
+        ) from exc
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _shown_url(url: str | None) -> str:
+    """The URL as it may be printed: password hidden; not repeated when it cannot even be parsed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from outbound import store
+
+    try:
+        return make_url(store.resolve_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "읽을 수 없는 주소"
+
+
+def _db_problem(exc: BaseException) -> str:
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    if isinstance(exc, NoSuchModuleError | ArgumentError):
+        return "주소를 이해할 수 없습니다; sqlite:///파일.db, 파일 경로 또는 postgresql://… 로 적어 주세요"
+    if isinstance(exc, DBAPIError):  # the driver's own first line: what went wrong, never the password
+        return str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}" if exc.filename else str(exc)
+    return type(exc).__name__
 
 
 # --- campaign -----------------------------------------------------------------------------------------
@@ -50,8 +93,10 @@ def _now() -> datetime:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from outbound import service
+    from outbound.booking import booking_notice
+    from outbound.scheduler import local_today
 
-    today = datetime.now(UTC).astimezone().date()
+    today = local_today(args.now())  # the campaign's calendar is Asia/Seoul's, not the server's or UTC's
     spec = service.CampaignSpec(
         name=args.name,
         kind=args.kind,
@@ -71,10 +116,11 @@ def cmd_create(args: argparse.Namespace) -> int:
     )
     data = Path(args.contacts).read_bytes() if args.contacts else None
     factory = _factory(args)
+    now = args.now()
     with factory.begin() as session:
         campaign = service.create_campaign(session, spec, allow_script_files=True)
-        imported = service.import_contacts_into(session, campaign.id, data, _now()) if data else None
-        booked = 0 if args.draft else service.start_campaign(session, campaign.id, _now())
+        imported = service.import_contacts_into(session, campaign.id, data, now) if data else None
+        booked = 0 if args.draft else service.start_campaign(session, campaign.id, now)
         out = {
             "campaign_id": campaign.id,
             "status": campaign.status,
@@ -83,6 +129,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             "skipped_do_not_call": imported["skipped_do_not_call"] if imported else 0,
             "warnings": imported["warnings"] if imported else [],
             "booked": booked,
+            "notice": booking_notice(session, campaign, now),  # why nothing was booked, if so
         }
     _print(out, args.json)
     return 0
@@ -92,17 +139,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     from outbound import service
 
     with _factory(args).begin() as session:
-        out = service.import_contacts_into(session, args.id, Path(args.file).read_bytes(), _now())
+        out = service.import_contacts_into(session, args.id, Path(args.file).read_bytes(), args.now())
     _print(out, args.json)
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from outbound import service
+    from outbound import cli_text, service
 
     with _factory(args)() as session:
         out = [service.campaign_dict(session, c) for c in service.list_campaigns(session, args.status)]
-    _print(out, args.json)
+    _print(out, args.json, cli_text.campaigns)
     return 0
 
 
@@ -118,17 +165,22 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _status_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from outbound import service
+        from outbound.booking import booking_notice
 
+        now = args.now()
         with _factory(args).begin() as session:
+            started: dict[str, Any] = {}
             if action == "start":
-                service.start_campaign(session, args.id, _now())
+                booked = service.start_campaign(session, args.id, now)
+                campaign = service.get_campaign(session, args.id)
+                started = {"booked": booked, "notice": booking_notice(session, campaign, now)}
             elif action == "pause":
                 service.pause_campaign(session, args.id)
             elif action == "resume":
-                service.resume_campaign(session, args.id, _now())
+                service.resume_campaign(session, args.id, now)
             else:
-                service.cancel_campaign(session, args.id, _now())
-            out = service.campaign_dict(session, service.get_campaign(session, args.id))
+                service.cancel_campaign(session, args.id, now)
+            out = {**service.campaign_dict(session, service.get_campaign(session, args.id)), **started}
         _print(out, args.json)
         return 0
 
@@ -136,7 +188,7 @@ def _status_command(action: str) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from outbound import service
+    from outbound import cli_text, service
     from outbound.results import campaign_summary
 
     with _factory(args)() as session:
@@ -149,7 +201,7 @@ def cmd_results(args: argparse.Namespace) -> int:
             "attempts_total": total,
             "attempts": [service.attempt_dict(a, masked=not args.unmasked) for a in attempts],
         }
-    _print(out, args.json)
+    _print(out, args.json, cli_text.results)
     return 0
 
 
@@ -200,7 +252,7 @@ def _open_sip_dialer(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]
 def cmd_run(args: argparse.Namespace) -> int:
     """The dialer worker: claims the campaign's due calls and places them until stopped (or done)."""
     from outbound import service
-    from outbound.worker import Worker, WorkerConfig
+    from outbound.worker import Waiting, Worker, WorkerConfig
 
     factory = _factory(args)
     worker_id = args.worker_id or f"{socket.gethostname()}:{args.id}"
@@ -220,8 +272,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         until_done=args.until_done,
         simulated_clock=args.clock == "simulated",
     )
+
+    def say_wait(waiting: Waiting) -> None:  # stderr: stdout carries the one summary document
+        due = waiting.next_due.isoformat() if waiting.next_due else None
+        event = {"event": "waiting", "reason": waiting.reason, "next_due": due, "message": waiting.message}
+        line = json.dumps(event, ensure_ascii=False) if args.json else f"대기 중: {waiting.message}"
+        print(line, file=sys.stderr, flush=True)
+
     try:
-        totals = Worker(factory, dialer, config).run(stop)
+        totals = Worker(factory, dialer, config, clock=args.now, on_wait=say_wait).run(stop)
     finally:
         close()
     with factory() as session:
@@ -231,6 +290,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         "worker_id": worker_id,
         "passes": totals.passes,
         "outcomes": totals.outcomes,
+        "alerts": totals.alerts,
+        "errors": totals.errors,
+        "unrecorded": totals.unrecorded,  # results stored as failed, result unknown (see the log)
     }
     _print({**out, "status": status}, args.json)
     return 0
@@ -240,16 +302,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from outbound import service
+    from outbound import cli_text, service
 
     with _factory(args).begin() as session:
         if args.ack is not None:
-            alert = service.acknowledge_alert(session, args.ack, args.user, args.note or "", _now())
-            _print(service.alert_dict(alert, session, masked=not args.unmasked), args.json)
+            alert = service.acknowledge_alert(session, args.ack, args.user, args.note or "", args.now())
+            # The note is shown to whoever has just written it; names and numbers stay masked.
+            acked = service.alert_dict(alert, session, masked=not args.unmasked, show_note=True)
+            _print(acked, args.json, cli_text.alert)
             return 0
         alerts = service.list_alerts(session, open_only=args.open, campaign_id=args.campaign)
         out = [service.alert_dict(a, session, masked=not args.unmasked) for a in alerts]
-    _print(out, args.json)
+    _print(out, args.json, cli_text.alerts)
     return 0
 
 
@@ -261,7 +325,7 @@ def cmd_token(args: argparse.Namespace) -> int:
             token = service.create_token(session, args.name or "", args.role)
             out: Any = {"token": token, "name": args.name, "role": args.role}
         elif args.action == "revoke":
-            service.revoke_token(session, args.id, _now())
+            service.revoke_token(session, args.id, args.now())
             out = {"revoked": args.id}
         else:
             out = service.list_tokens(session)
@@ -272,7 +336,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     from outbound import store
 
-    store.upgrade(args.db)
+    _factory(args)  # migrates, or says in one line why the database cannot be opened
     _print({"upgraded": store.resolve_url(args.db).split("@")[-1]}, args.json)
     return 0
 
@@ -296,9 +360,12 @@ def _slot(text: str) -> tuple[str, str]:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--db", default=os.environ.get("VOICEBOT_DB_URL"), help="database URL (default: var/voicebot.db)"
+        "--db",
+        default=os.environ.get("VOICEBOT_DB_URL"),
+        help="database URL or SQLite file path (default: var/voicebot.db)",
     )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.set_defaults(now=_utcnow)  # the clock commands read; not an option (tests put a fixed clock here)
 
 
 def add_commands(sub: Any, add_sip_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -423,7 +490,7 @@ def handle_error(exc: BaseException) -> int | None:
     """Exit code for an outbound error the CLI reports in one line, else None."""
     from outbound.service import ServiceError
 
-    if isinstance(exc, ServiceError | FileNotFoundError):
+    if isinstance(exc, ServiceError | FileNotFoundError | DatabaseUnusable):
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return None

@@ -27,6 +27,7 @@ EXPORT_COLUMNS = (
     "attempt_number",
     "state",
     "outcome",
+    "simulated",  # true: placed by the SIMULATED dialer, no real call was made
     "call_outcome",
     "overall",
     "answers",
@@ -83,6 +84,7 @@ def export_attempts_csv(
                 attempt.attempt_number,
                 attempt.state,
                 attempt.outcome or "",
+                "true" if attempt.simulated else "false",
                 conv.get("outcome", ""),
                 conv.get("overall", ""),
                 answers,
@@ -130,6 +132,7 @@ def campaign_summary(session: Session, campaign_id: int) -> dict[str, Any]:
         "contacts": total,
         "attempts": len(attempts),
         "pending_attempts": sum(a.state == "scheduled" for a in attempts),
+        "simulated_attempts": sum(a.simulated for a in attempts),
         "reached": len(reached),
         "reached_rate": round(len(reached) / total, 4) if total else 0.0,
         "unreachable": sum(m.status == "unreachable" for m in members),

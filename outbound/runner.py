@@ -4,8 +4,9 @@
 repeats it on a simulated clock that jumps to the next due attempt. Calls go through a :class:`Dialer`:
 :class:`SimulatedDialer` (scripted callees, for tests and benchmarks) or :class:`SipDialer` (voicebot.sip).
 
-Slot values for a script: ``name`` is the contact's name; other slots come from ``key=value`` pairs in the
-contact's notes (``date=3월 5일; place=중구 보건소; result=음성``) or from the ``slots_for`` callback.
+Slot values for a script: ``name`` is the contact's name; other slots are the campaign-wide values and the
+campaign member's own (from ``key=value`` pairs in the notes of that campaign's contact file,
+``date=3월 5일; place=중구 보건소; result=음성``, or set in the console), or come from the ``slots_for`` callback.
 Log lines carry attempt ids only, never names, numbers or what was said.
 """
 
@@ -15,11 +16,10 @@ import hashlib
 import logging
 import os
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,8 +28,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound import service, store
-from outbound.schema import Alert, Attempt, Campaign, Contact
+from outbound import members, service, store
+from outbound.schema import Alert, Attempt, Campaign, CampaignContact
 from outbound.script import Conversation, Script, ScriptError, load_script
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class CallResult:
     error: str | None = None
     recording_path: str | None = None  # two-channel WAV of the call, when the endpoint records
     latency_ms: dict[str, Any] | None = None  # reply latency figures of the call, when measured
+    simulated: bool = False  # made up by the SIMULATED dialer: no real call was placed
 
 
 class Dialer(Protocol):
@@ -143,11 +144,11 @@ class SimulatedDialer:
         if self.call_seconds:
             time.sleep(self.call_seconds)
         if callee is None:
-            return CallResult("no_answer", 408)
+            return CallResult("no_answer", 408, simulated=True)
         outcome = callee.outcomes[min(callee.calls, len(callee.outcomes) - 1)]
         callee.calls += 1
         if outcome != "answered":
-            return CallResult(outcome, _SIP_STATUS.get(outcome))
+            return CallResult(outcome, _SIP_STATUS.get(outcome), simulated=True)
         conv = Conversation(request.script, request.slots)
         conv.start()
         turns = 1
@@ -166,6 +167,7 @@ class SimulatedDialer:
             conversation=conv.result(),
             transcript="\n".join(conv.heard) or None,
             keypad=conv.keypad or None,
+            simulated=True,
         )
 
 
@@ -248,25 +250,20 @@ class SipDialer:
 
 # --- the worker loop ----------------------------------------------------------------------------------
 
-_NOTE_SLOT = re.compile(r"([A-Za-z_]+)\s*=\s*([^;\n]+)")
 
-
-def note_slots(notes: str) -> dict[str, str]:
-    return {k: v.strip() for k, v in _NOTE_SLOT.findall(notes or "")}
-
-
-def default_slots(campaign: Campaign, contact: Contact) -> dict[str, str]:
-    """Campaign-wide values, then the contact's ``key=value`` notes, then the contact's name."""
-    return {**(campaign.slots or {}), **note_slots(contact.notes), "name": contact.name}
+def default_slots(campaign: Campaign, member: CampaignContact) -> dict[str, str]:
+    """Campaign-wide values, then the member's own values for this campaign, then the person's name."""
+    return members.call_slots(campaign, member)
 
 
 @dataclass
 class RunReport:
     claimed: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)  # as recorded
     alerts: int = 0
     retries: int = 0
-    errors: int = 0
+    errors: int = 0  # calls where something went wrong on our side (unrecorded results included)
+    unrecorded: int = 0  # results the store could not take as reported: closed as failed, result unknown
 
 
 def _script_for(campaign: Campaign, cache: dict[str, Script]) -> Script:
@@ -284,7 +281,7 @@ def run_due(
     *,
     limit: int = 4,
     lease_s: float = 600.0,
-    slots_for: Callable[[Campaign, Contact], dict[str, str]] = default_slots,
+    slots_for: Callable[[Campaign, CampaignContact], dict[str, str]] = default_slots,
     scripts: dict[str, Script] | None = None,
     campaign_ids: list[int] | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -300,16 +297,25 @@ def run_due(
             session, worker_id, limit=limit, lease_s=lease_s, now=now, campaign_ids=campaign_ids
         )
         ids = [a.id for a in claimed]
-        requests = {a.id: _request(a, slots_for, scripts) for a in claimed}
+        held = {
+            m.id: m
+            for m in session.scalars(
+                select(CampaignContact).where(
+                    CampaignContact.id.in_([a.campaign_contact_id for a in claimed])
+                )
+            )
+        }
+        requests = {a.id: _request(a, held[a.campaign_contact_id], slots_for, scripts) for a in claimed}
     report.claimed = len(ids)
     if ids:
         with factory.begin() as session:
             store.start_dialing(session, ids, worker_id, stamp())
-        for outcome, alerts, retried, error in _place_all(factory, dialer, worker_id, ids, requests, stamp):
-            report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
-            report.alerts += alerts
-            report.retries += retried
-            report.errors += error
+        for done in _place_all(factory, dialer, worker_id, ids, requests, stamp):
+            report.outcomes[done.outcome] = report.outcomes.get(done.outcome, 0) + 1
+            report.alerts += done.alerts
+            report.retries += done.retried
+            report.errors += done.error
+            report.unrecorded += done.unrecorded
     if len(ids) < limit:  # nothing more is due now: a campaign may just have finished
         with factory.begin() as session:
             running = select(Campaign.id).where(Campaign.status == "running")
@@ -323,14 +329,18 @@ def run_due(
 
 def _request(
     attempt: Attempt,
-    slots_for: Callable[[Campaign, Contact], dict[str, str]],
+    member: CampaignContact,
+    slots_for: Callable[[Campaign, CampaignContact], dict[str, str]],
     scripts: dict[str, Script],
 ) -> CallRequest | str:
     """What to dial for a claimed attempt, or why it cannot be dialled (a script problem)."""
-    campaign, contact = attempt.campaign, attempt.contact
+    campaign = attempt.campaign
     try:
         request = CallRequest(
-            attempt.id, contact.phone_e164, _script_for(campaign, scripts), slots_for(campaign, contact)
+            attempt.id,
+            attempt.contact.phone_e164,
+            _script_for(campaign, scripts),
+            slots_for(campaign, member),
         )
         Conversation(request.script, request.slots)  # slots complete?
     except ScriptError as exc:
@@ -345,7 +355,7 @@ def _place_all(
     ids: list[int],
     requests: dict[int, CallRequest | str],
     stamp: Callable[[], datetime],
-) -> list[tuple[str, int, bool, bool]]:
+) -> list[_Recorded]:
     """Place the claimed calls and record their results: at once, one thread each, results recorded as
     they come (those that arrive together in one transaction). A dialer whose calls take no time
     (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
@@ -383,28 +393,76 @@ def _call(dialer: Dialer, attempt_id: int, request: CallRequest | str) -> tuple[
         return CallResult("failed", error=f"{type(exc).__name__}"), True
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What became of one placed call in the store."""
+
+    outcome: str  # the outcome recorded
+    alerts: int  # alerts raised for the attempt
+    retried: bool  # a retry (or the next round) was booked
+    error: bool  # something went wrong on our side
+    unrecorded: bool = False  # the result as reported could not be stored (closed as failed instead)
+
+
+# One finished call: (attempt id, the dialer's result, whether something went wrong on our side).
+_Placed = tuple[int, CallResult, bool]
+
+
 def _record(
-    factory: sessionmaker[Session], worker_id: str, batch: list[tuple[int, CallResult, bool]], now: datetime
-) -> list[tuple[str, int, bool, bool]]:
-    """Record finished calls in one transaction: (outcome, alerts raised, retry booked, error) for each."""
-    outcomes = [
-        store.Outcome(
-            attempt_id,
-            result.outcome,
-            {
-                "sip_status": result.sip_status,
-                "duration_s": result.duration_s,
-                "transcript": result.transcript,
-                "keypad": result.keypad,
-                "answers": result.conversation,
-                "error": result.error,
-                "recording_path": result.recording_path,
-                "latency_ms": result.latency_ms,
-            },
+    factory: sessionmaker[Session], worker_id: str, batch: list[_Placed], now: datetime
+) -> list[_Recorded]:
+    """Record finished calls, in one transaction when nothing goes wrong. One call's result never voids
+    another's: when the batch's transaction fails, its calls are recorded again one at a time, and a
+    result that cannot be stored even alone closes its attempt as failed, result unknown (retried by the
+    campaign's policy, counted in ``unrecorded``). Logs name attempt ids and error types only."""
+    try:
+        return _record_together(factory, worker_id, batch, now)
+    except Exception as exc:
+        if len(batch) > 1:
+            log.error(
+                "recording %d call results together failed (%s); recording them one by one",
+                len(batch),
+                type(exc).__name__,
+            )
+            return [done for placed in batch for done in _record(factory, worker_id, [placed], now)]
+        attempt_id, result, _ = batch[0]
+        why = f"result {result.outcome!r} could not be recorded ({type(exc).__name__}); result unknown"
+        log.error("attempt %s: %s; closing it as failed", attempt_id, why)
+        unknown = CallResult(
+            "failed", result.sip_status, result.duration_s, error=why[:500], simulated=result.simulated
         )
-        for attempt_id, result, _ in batch
-    ]
-    ids = [attempt_id for attempt_id, *_ in batch]
+        return [
+            replace(done, unrecorded=True)
+            for done in _record_together(factory, worker_id, [(attempt_id, unknown, True)], now)
+        ]
+
+
+def _outcome(attempt_id: int, result: CallResult) -> store.Outcome:
+    return store.Outcome(
+        attempt_id,
+        result.outcome,
+        {
+            "sip_status": result.sip_status,
+            "duration_s": result.duration_s,
+            "transcript": result.transcript,
+            "keypad": result.keypad,
+            "answers": result.conversation,
+            "error": result.error,
+            "recording_path": result.recording_path,
+            "latency_ms": result.latency_ms,
+            "simulated": result.simulated,
+        },
+    )
+
+
+def _record_together(
+    factory: sessionmaker[Session], worker_id: str, batch: list[_Placed], now: datetime
+) -> list[_Recorded]:
+    """Record finished calls in one transaction. An outcome the store refuses (one the attempt's state
+    cannot take, an unknown one) is recorded as failed with the reason in ``error``; the others as they
+    came."""
+    results = {attempt_id: result for attempt_id, result, _ in batch}
+    ids = list(results)
     with factory.begin() as session:
         whose = {
             row.id: (row.campaign_id, row.contact_id)
@@ -412,12 +470,26 @@ def _record(
                 select(Attempt.id, Attempt.campaign_id, Attempt.contact_id).where(Attempt.id.in_(ids))
             )
         }
-        booked, lost = store.finish_many(session, worker_id, outcomes, now)
-        for attempt_id in lost:
+        finished = store.finish_many(session, worker_id, [_outcome(i, r) for i, r in results.items()], now)
+        unrecorded = set(finished.rejected)
+        if finished.rejected:
+            for attempt_id, exc in finished.rejected.items():
+                why = f"result {results[attempt_id].outcome!r} not recorded: {exc}; result unknown"
+                log.error("attempt %s: %s; closing it as failed", attempt_id, why)
+                results[attempt_id] = replace(results[attempt_id], outcome="failed", error=why[:500])
+            again = store.finish_many(
+                session, worker_id, [_outcome(i, results[i]) for i in finished.rejected], now
+            )
+            finished.booked.update(again.booked)
+            finished.lost.extend(again.lost)
+            for attempt_id, exc in again.rejected.items():  # gone from the database: nothing to close
+                log.error("attempt %s: not recorded (%s)", attempt_id, exc)
+        for attempt_id in finished.lost:
             # Another worker took the attempt over after our lease ran out; its record stands.
             log.error("attempt %s: lease lost before the result could be recorded", attempt_id)
-        for attempt_id, result, _ in batch:
-            if attempt_id not in lost:
+        recorded = set(finished.booked)
+        for attempt_id, result in results.items():
+            if attempt_id in recorded:
                 _raise_answer_alerts(session, attempt_id, *whose[attempt_id], result)
                 log.info("attempt %s: %s", attempt_id, result.outcome)
         session.flush()
@@ -429,13 +501,14 @@ def _record(
             ).all()
         )
     return [
-        (
-            result.outcome,
+        _Recorded(
+            results[attempt_id].outcome,
             alerts.get(attempt_id, 0),
-            booked.get(attempt_id) is not None,
-            error or attempt_id in lost,
+            finished.booked.get(attempt_id) is not None,
+            error or attempt_id not in recorded or attempt_id in unrecorded,
+            attempt_id in unrecorded,
         )
-        for attempt_id, result, error in batch
+        for attempt_id, _, error in batch
     ]
 
 

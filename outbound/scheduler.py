@@ -18,7 +18,8 @@ SEOUL = "Asia/Seoul"
 ALL_DAYS = frozenset(range(7))  # Monday = 0 … Sunday = 6, as date.weekday()
 WEEKDAY_NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 WEEKDAY_NAMES_KO = {"월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6}
-RETRYABLE = frozenset({"busy", "no_answer", "failed"})
+# Outcomes worth another call: a voicemail greeting is not the person reached, so it counts as no answer.
+RETRYABLE = frozenset({"busy", "no_answer", "failed", "voicemail"})
 
 
 class ScheduleError(ValueError):
@@ -80,6 +81,24 @@ class Schedule:
             if self.is_calling_day(day):
                 yield day
             day += timedelta(days=1)
+
+
+def local_today(now: datetime, timezone: str = SEOUL) -> date:
+    """The calendar date at ``now`` in ``timezone`` (Asia/Seoul): what "today" means for a campaign."""
+    _require_aware(now)
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def local_text(moment: datetime, timezone: str = SEOUL) -> str:
+    """``2026-12-07(월) 10:00``: a moment as staff read it, in ``timezone`` (Asia/Seoul)."""
+    _require_aware(moment)
+    local = moment.astimezone(ZoneInfo(timezone))
+    return f"{local:%Y-%m-%d}({'월화수목금토일'[local.weekday()]}) {local:%H:%M}"
+
+
+def weekdays_text(weekdays: frozenset[int]) -> str:
+    """{0, 3} → ``월·목``."""
+    return "·".join("월화수목금토일"[d] for d in sorted(weekdays))
 
 
 def _at(day: date, minute: int, tz: ZoneInfo) -> datetime:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -46,9 +47,12 @@ OUTCOMES = ("answered", "busy", "no_answer", "failed", "voicemail")
 IN_CALL_STATES = ("dialing", "ringing", "answered")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "scheduled": frozenset({"dialing", "cancelled"}),
-    "dialing": frozenset({"ringing", "answered", "busy", "no_answer", "failed"}),
-    "ringing": frozenset({"answered", "busy", "no_answer", "failed", "voicemail"}),
-    "answered": frozenset({"completed", "failed"}),
+    # A dialer reports the call's outcome at its end, so every outcome is reachable from every state a
+    # call can be in when it ends: straight from dialing (the worker records no ringing step) or ringing.
+    "dialing": frozenset({"ringing", *OUTCOMES}),
+    "ringing": frozenset(OUTCOMES),
+    # An answering machine is often only recognised after the line was picked up.
+    "answered": frozenset({"completed", "failed", "voicemail"}),
     "busy": frozenset({"completed"}),
     "no_answer": frozenset({"completed"}),
     "failed": frozenset({"completed"}),
@@ -118,7 +122,7 @@ class Campaign(Base):
     windows: Mapped[str] = mapped_column(String(200))  # "09:00-12:00;14:00-18:00"
     recurrence_weekdays: Mapped[str | None] = mapped_column(String(20))  # rounds, e.g. "0,3"
     recurrence_every_weeks: Mapped[int] = mapped_column(Integer, default=1)
-    # Script slot values shared by everyone called (e.g. {"place": "중구 보건소"}); a contact's notes override.
+    # Script slot values shared by everyone called (e.g. {"place": "중구 보건소"}); a member's own override.
     slots: Mapped[dict[str, str] | None] = mapped_column(JSON)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Seoul")
     skip_holidays: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -140,7 +144,6 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(String(100))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     preferred_times: Mapped[str] = mapped_column(String(200), default="")
-    notes: Mapped[str] = mapped_column(Text, default="")
     # The guard against two calls at once: the attempt currently holding this person (claimed or in a call).
     active_attempt_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -162,6 +165,11 @@ class CampaignContact(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts_made: Mapped[int] = mapped_column(Integer, default=0)
     last_outcome: Mapped[str | None] = mapped_column(String(16))
+    # What this campaign's contact file said about the person: the notes column as written, and the script
+    # values (date, place, …) from its ``key=value`` pairs, editable in the console. Per campaign: the same
+    # person in another campaign has values of their own there.
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    slots: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     campaign: Mapped[Campaign] = relationship(back_populates="members")
     contact: Mapped[Contact] = relationship()
@@ -200,6 +208,8 @@ class Attempt(Base):
     latency_ms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recording_path: Mapped[str | None] = mapped_column(String(500))
     error: Mapped[str | None] = mapped_column(String(500))
+    # Placed by the SIMULATED dialer: no real call was made, whatever the outcome and answers say.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from outbound import store
+from outbound import members, store
 from outbound.contacts import CsvFormatError, import_contacts
 from outbound.phones import mask_name, mask_phone
 from outbound.scheduler import RetryPolicy, Schedule, ScheduleError, parse_weekdays
@@ -276,19 +276,17 @@ def start_campaign(session: Session, campaign_id: int, now: datetime) -> int:
 
 def _check_slots(session: Session, campaign: Campaign) -> None:
     """Refuse to start when some member's script values are missing: every call would fail."""
-    from outbound.runner import default_slots
-
     script = load_script(campaign.script or campaign.kind)
     missing: Counter[str] = Counter()
-    members = select(CampaignContact).where(CampaignContact.campaign_id == campaign.id)
-    for member in session.scalars(members.options(selectinload(CampaignContact.contact))):
-        slots = default_slots(campaign, member.contact)
-        missing.update(s for s in script.required_slots if not str(slots.get(s) or "").strip())
+    query = select(CampaignContact).where(CampaignContact.campaign_id == campaign.id)
+    for member in session.scalars(query.options(selectinload(CampaignContact.contact))):
+        missing.update(members.missing(script.required_slots, members.call_slots(campaign, member)))
     if missing:
         listed = ", ".join(f"{slot} ({count}명)" for slot, count in sorted(missing.items()))
         raise Invalid(
-            f"스크립트 값이 빠져 있어 시작할 수 없습니다: {listed}. 캠페인 공통 값(slots)이나 "
-            f"연락처 메모(예: place=중구 보건소)에 적어 주세요 (missing script slots)"
+            f"스크립트 값이 빠져 있어 시작할 수 없습니다: {listed}. 캠페인 공통 값(slots)에 적거나, "
+            f"대상자별 값을 연락처 파일의 메모 열(예: place=중구 보건소)로 다시 올리거나 콘솔의 "
+            f"대상자 목록에서 고쳐 주세요 (missing script slots)"
         )
 
 
@@ -362,7 +360,11 @@ def complete_if_done(session: Session, campaign_id: int) -> bool:
 
 def import_contacts_into(session: Session, campaign_id: int, data: bytes, now: datetime) -> dict[str, Any]:
     """Import a contact CSV into a campaign. Bad rows are reported by row number and reason and never block
-    the good ones; do-not-call numbers are skipped. A running campaign books the new members' calls."""
+    the good ones; do-not-call numbers are skipped. A running campaign books the new members' calls.
+
+    The notes column and its script values (``date=…; place=…``) are this campaign's: a person already in
+    another campaign keeps their values there, and one already in this campaign gets the file's values
+    (reported in ``updated_rows``)."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status in ("cancelled", "completed"):
         raise Conflict(f"'{campaign.status}' 상태의 캠페인에는 연락처를 추가할 수 없습니다")
@@ -379,12 +381,136 @@ def import_contacts_into(session: Session, campaign_id: int, data: bytes, now: d
         "imported": len(result.contacts),
         "added": added.added,
         "already_members": added.already_members,
+        # Members already in this campaign whose values (notes, date, place, …) the file changed.
+        "updated": len(added.updated),
+        "updated_rows": [
+            {"row": u.rows[0], "phone": u.masked_phone, "changed": list(u.changed)} for u in added.updated
+        ],
         "skipped_do_not_call": len(result.skipped_do_not_call) + added.skipped_do_not_call,
         "booked": booked,
         "rejected": [r for r in summary["rejected"] if r["code"] != "do_not_call"],
         "warnings": summary["warnings"],
         "encoding": result.encoding,
     }
+
+
+# --- campaign members: the values a campaign has for each person ---------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    member: CampaignContact
+    missing: list[str]  # required script values the member's calls would lack
+
+
+def script_slot_names(campaign: Campaign) -> dict[str, list[str]]:
+    """The script values a member of ``campaign`` can have (``name`` is the person's, never a value)."""
+    script = load_script(campaign.script or campaign.kind)
+    return {
+        "required": [s for s in script.required_slots if s != "name"],
+        "optional": [s for s in script.optional_slots if s != "name"],
+    }
+
+
+def _member_row(campaign: Campaign, member: CampaignContact, required: tuple[str, ...]) -> MemberRow:
+    return MemberRow(member, members.missing(required, members.call_slots(campaign, member)))
+
+
+def list_members(
+    session: Session, campaign_id: int, *, missing_only: bool = False, limit: int = 100, offset: int = 0
+) -> tuple[int, list[MemberRow]]:
+    """A campaign's members in import order with what their calls would lack, and how many match in all;
+    ``missing_only`` keeps those whose required script values are missing (a start is refused for them)."""
+    campaign = get_campaign(session, campaign_id)
+    required = load_script(campaign.script or campaign.kind).required_slots
+    limit, offset = max(1, min(limit, 1000)), max(0, offset)
+    query = (
+        select(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign_id)
+        .order_by(CampaignContact.id)
+        .options(selectinload(CampaignContact.contact))
+    )
+    if missing_only:
+        rows = [_member_row(campaign, m, required) for m in session.scalars(query)]
+        rows = [r for r in rows if r.missing]
+        return len(rows), rows[offset : offset + limit]
+    total = session.scalar(
+        select(func.count()).select_from(CampaignContact).where(CampaignContact.campaign_id == campaign_id)
+    )
+    page = session.scalars(query.limit(limit).offset(offset))
+    return total or 0, [_member_row(campaign, m, required) for m in page]
+
+
+def update_member_values(
+    session: Session,
+    campaign_id: int,
+    contact_id: int,
+    *,
+    slots: dict[str, Any] | None = None,
+    notes: str | None = None,
+) -> MemberRow:
+    """Change one member's own values in this campaign (never the person's values in other campaigns).
+
+    ``slots`` sets the script values it names (an empty value removes the member's own, leaving the
+    campaign-wide one); ``notes`` replaces the notes. A running or paused campaign's booked calls use the
+    values, so there no required value may be left empty."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status in ("cancelled", "completed"):
+        raise Conflict(f"'{campaign.status}' 상태의 캠페인은 대상자 값을 바꿀 수 없습니다")
+    member = session.scalar(
+        select(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign_id, CampaignContact.contact_id == contact_id)
+        .options(selectinload(CampaignContact.contact))
+    )
+    if member is None:
+        raise NotFound(f"캠페인 {campaign_id}에 대상자 {contact_id}이(가) 없습니다 (no such member)")
+    if slots is None and notes is None:
+        raise Invalid("바꿀 값이 없습니다; slots나 notes를 보내 주세요 (nothing to change)")
+    names = script_slot_names(campaign)
+    allowed = names["required"] + names["optional"]
+    problems: list[str] = []
+    given: dict[str, str] = {}
+    for key, value in (slots or {}).items():
+        text = "" if value is None else str(value).strip()
+        if key == "name":
+            problems.append(
+                "이름은 대상자 정보라 캠페인 값으로 바꿀 수 없습니다 (name is not a campaign value)"
+            )
+        elif key not in allowed:
+            problems.append(
+                f"'{key}'은(는) 이 캠페인 스크립트의 값이 아닙니다; 쓸 수 있는 값: {', '.join(allowed) or '없음'}"
+            )
+        elif isinstance(value, dict | list | bool):
+            problems.append(f"'{key}' 값은 글자로 적어 주세요")
+        elif len(text) > members.MAX_SLOT_LEN:
+            problems.append(f"'{key}' 값은 {members.MAX_SLOT_LEN}자 이내로 적어 주세요")
+        elif any(ord(c) < 32 for c in text):
+            problems.append(f"'{key}' 값은 줄을 바꾸지 말고 한 줄로 적어 주세요")
+        else:
+            given[key] = text
+    if notes is not None and len(notes.strip()) > 2000:
+        problems.append("메모는 2000자 이내로 적어 주세요 (notes too long)")
+    if problems:
+        raise Invalid("; ".join(problems))
+    values = dict(member.slots or {})
+    for key, text in given.items():
+        if text:
+            values[key] = text
+        else:
+            values.pop(key, None)
+    required = load_script(campaign.script or campaign.kind).required_slots
+    if campaign.status in ("running", "paused"):
+        lacking = members.missing(required, {**(campaign.slots or {}), **values, "name": member.contact.name})
+        if lacking:
+            raise Invalid(
+                f"필수 값이 비어 있습니다: {', '.join(lacking)}. 예약된 통화가 이 값으로 안내하므로 "
+                "비워 둘 수 없습니다 (required script value missing)"
+            )
+    member.slots = values or None
+    if notes is not None:
+        member.notes = notes.strip()
+    session.flush()
+    return _member_row(campaign, member, required)
 
 
 def contact_history(session: Session, contact_id: int) -> dict[str, Any]:
@@ -413,6 +539,7 @@ def contact_history(session: Session, contact_id: int) -> dict[str, Any]:
                 "overall": conv.get("overall"),
                 "emergency": conv.get("emergency"),
                 "answers": steps,
+                "simulated": attempt.simulated,
             }
         )
     overall = [c["overall"] for c in checkins if c["overall"]]
@@ -568,6 +695,22 @@ def contact_dict(contact: Contact, *, masked: bool = True) -> dict[str, Any]:
     }
 
 
+def member_dict(row: MemberRow, *, masked: bool = True) -> dict[str, Any]:
+    """A member with their own values for the campaign; the values are personal data (a test result, an
+    address), so a masked view has only which required ones are missing."""
+    member = row.member
+    return {
+        "contact_id": member.contact_id,
+        "contact": contact_dict(member.contact, masked=masked),
+        "status": member.status,
+        "attempts_made": member.attempts_made,
+        "last_outcome": member.last_outcome,
+        "slots": None if masked else dict(member.slots or {}),
+        "notes": None if masked else member.notes,
+        "missing": row.missing,
+    }
+
+
 def attempt_dict(attempt: Attempt, *, masked: bool = True) -> dict[str, Any]:
     conv = attempt.answers or {}
     return {
@@ -593,11 +736,18 @@ def attempt_dict(attempt: Attempt, *, masked: bool = True) -> dict[str, Any]:
         "latency_ms": attempt.latency_ms,
         "has_recording": bool(attempt.recording_path),
         "error": attempt.error,
+        "simulated": attempt.simulated,  # SIMULATED dialer: no real call was placed
     }
 
 
-def alert_dict(alert: Alert, session: Session, *, masked: bool = True) -> dict[str, Any]:
+def alert_dict(
+    alert: Alert, session: Session, *, masked: bool = True, show_note: bool | None = None
+) -> dict[str, Any]:
+    """``masked`` hides names, numbers and the note (it may speak of the person); ``show_note`` shows the
+    note anyway, e.g. to the staff member who has just written it."""
     contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
+    if show_note is None:
+        show_note = not masked
     return {
         "id": alert.id,
         "kind": alert.kind,
@@ -609,7 +759,7 @@ def alert_dict(alert: Alert, session: Session, *, masked: bool = True) -> dict[s
         "created_at": _iso(alert.created_at),
         "acknowledged_by": alert.acknowledged_by,
         "acknowledged_at": _iso(alert.acknowledged_at),
-        "note": None if masked else alert.note,
+        "note": alert.note if show_note else None,
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from outbound import contacts as csv_contacts
+from outbound import members
 from outbound.scheduler import (
     RetryPolicy,
     Schedule,
@@ -43,6 +44,7 @@ from outbound.schema import (
     CampaignContact,
     Contact,
     DoNotCall,
+    InvalidTransition,
     check_transition,
 )
 from outbound.timewindows import TimeWindow, parse_windows
@@ -58,8 +60,11 @@ class LeaseLost(RuntimeError):
 
 
 def resolve_url(url: str | None) -> str:
-    """``url``, else ``$VOICEBOT_DB_URL``, else the SQLite default; ``postgresql://`` means psycopg 3."""
+    """``url``, else ``$VOICEBOT_DB_URL``, else the SQLite default; a plain file path (``var/x.db``) is that
+    SQLite file; ``postgresql://`` means psycopg 3."""
     url = url or os.environ.get("VOICEBOT_DB_URL") or DEFAULT_URL
+    if "://" not in url:
+        url = "sqlite:///" + url
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
@@ -175,21 +180,27 @@ class AddResult:
     added: int
     skipped_do_not_call: int
     already_members: int
+    updated: list[members.Update] = field(default_factory=list)  # members whose values the file changed
 
 
 def add_contacts(session: Session, campaign: Campaign, people: Iterable[csv_contacts.Contact]) -> AddResult:
-    """Upsert contacts by phone number and make them members of ``campaign``; do-not-call numbers skipped."""
+    """Upsert contacts by phone number and make them members of ``campaign``; do-not-call numbers skipped.
+
+    The notes column and its script values (``date=…; place=…``) go on the membership of this campaign:
+    a person already in another campaign keeps that campaign's values there, and a person already in this
+    one gets the file's values (see :func:`outbound.members.apply_file_values`)."""
     people = list(people)
     phones = [p.phone.e164 for p in people]
     blocked = set(session.scalars(select(DoNotCall.phone_e164).where(DoNotCall.phone_e164.in_(phones))))
     existing = {
         c.phone_e164: c for c in session.scalars(select(Contact).where(Contact.phone_e164.in_(phones)))
     }
-    members = set(
-        session.scalars(select(CampaignContact.contact_id).where(CampaignContact.campaign_id == campaign.id))
-    )
+    current = {
+        m.contact_id: m
+        for m in session.scalars(select(CampaignContact).where(CampaignContact.campaign_id == campaign.id))
+    }
     result = AddResult(0, 0, 0)
-    joining: list[Contact] = []
+    joining: list[tuple[Contact, str]] = []
     joined: set[str] = set()
     for person in people:
         if person.phone.e164 in blocked:
@@ -202,18 +213,29 @@ def add_contacts(session: Session, campaign: Campaign, people: Iterable[csv_cont
                 name=person.name,
                 tags=list(person.tags),
                 preferred_times=";".join(str(w) for w in person.preferred_times),
-                notes=person.notes,
             )
             session.add(row)
             existing[row.phone_e164] = row
-        if row.phone_e164 in joined or row.id in members:
+        if row.phone_e164 in joined or row.id in current:
             result.already_members += 1
+            if row.id in current:
+                changed = members.apply_file_values(current[row.id], person.notes)
+                if changed:
+                    result.updated.append(members.Update(person.rows, person.phone.masked, changed))
             continue
-        joining.append(row)
+        joining.append((row, person.notes))
         joined.add(row.phone_e164)
         result.added += 1
     session.flush()  # one batch of inserts gives the new contacts their ids
-    session.add_all(CampaignContact(campaign_id=campaign.id, contact_id=row.id) for row in joining)
+    session.add_all(
+        CampaignContact(
+            campaign_id=campaign.id,
+            contact_id=row.id,
+            notes=notes,
+            slots=members.note_slots(notes) or None,
+        )
+        for row, notes in joining
+    )
     session.flush()
     return result
 
@@ -581,42 +603,57 @@ def finish(
 
     Returns the retry attempt (or the next round's) when one was booked. The last failed attempt raises
     an ``unreachable`` alert for the social worker. Raises :class:`LeaseLost` if the worker no longer holds
-    the attempt.
+    the attempt, ``ValueError`` (:class:`InvalidTransition`) for an outcome it cannot take, ``LookupError``
+    for an unknown attempt.
     """
-    done, lost = finish_many(session, worker_id, [Outcome(attempt_id, outcome, fields)], now)
-    if lost:
+    finished = finish_many(session, worker_id, [Outcome(attempt_id, outcome, fields)], now)
+    if attempt_id in finished.rejected:
+        raise finished.rejected[attempt_id]
+    if finished.lost:
         raise LeaseLost(f"worker {worker_id} does not hold attempt {attempt_id}")
-    return done[attempt_id]
+    return finished.booked[attempt_id]
 
 
-def finish_many(
-    session: Session, worker_id: str, outcomes: list[Outcome], now: datetime
-) -> tuple[dict[int, Attempt | None], list[int]]:
-    """:func:`finish` for several calls in one go (a few statements for the whole batch).
+@dataclass
+class Finished:
+    """What :func:`finish_many` did with each outcome of a batch."""
 
-    Returns ``({attempt_id: retry or None}, [attempt ids the worker no longer held, left untouched])``.
-    """
-    for item in outcomes:
-        if item.outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {OUTCOMES}")
+    booked: dict[int, Attempt | None]  # recorded: the retry or next round booked, else None
+    lost: list[int]  # the worker no longer held these: left untouched, another worker's record stands
+    # Refused (unknown outcome or attempt, a move the state machine forbids): left untouched. The
+    # messages name ids, states and outcomes only, never personal data.
+    rejected: dict[int, ValueError | LookupError]
+
+
+def finish_many(session: Session, worker_id: str, outcomes: list[Outcome], now: datetime) -> Finished:
+    """:func:`finish` for several calls in one go (a few statements for the whole batch). An outcome that
+    cannot be recorded is rejected on its own: the others of the batch are recorded all the same."""
     session.flush()
     rows = {r.id: r for r in session.execute(_ROW.where(Attempt.id.in_([o.attempt_id for o in outcomes])))}
-    done, lost = [], []
+    done, lost, rejected = [], [], {}
     for item in outcomes:
         row = rows.get(item.attempt_id)
         if row is None:
-            raise LookupError(f"no attempt {item.attempt_id}")
+            rejected[item.attempt_id] = LookupError(f"no attempt {item.attempt_id}")
+            continue
         if row.lease_owner != worker_id or row.lease_expires_at is None or row.lease_expires_at < now:
             lost.append(item.attempt_id)
             continue
+        if item.outcome not in OUTCOMES:
+            rejected[item.attempt_id] = ValueError(f"outcome {item.outcome!r} is not one of {OUTCOMES}")
+            continue
         changes = dict(item.fields)
         if row.state != item.outcome:
-            check_transition(row.state, item.outcome)
+            try:
+                check_transition(row.state, item.outcome)
+            except InvalidTransition as exc:
+                rejected[item.attempt_id] = exc
+                continue
             if item.outcome in _STAMPS:
                 changes[_STAMPS[item.outcome]] = now
         changes["ended_at"] = row.ended_at or now
         done.append((row, item.outcome, changes))
-    return _complete_rows(session, done, now), lost
+    return Finished(_complete_rows(session, done, now), lost, rejected)
 
 
 # What completing an attempt needs to know of it, read without making ORM objects (the hot path).

@@ -1,15 +1,16 @@
 """The dialer worker loop shared by ``voicebot campaign run`` and ``voicebot serve``.
 
 A worker claims due attempts (of one campaign or of every running one), places the calls through its
-dialer, records the results, and waits for the next due attempt. On start it releases whatever an earlier
-life with the same ``worker_id`` still held (a restart after a crash), so nothing waits for leases.
+dialer, records the results, and waits for the next due attempt, saying why through ``on_wait`` (outside
+the calling window, paused, …). On start it releases whatever an earlier life with the same ``worker_id``
+still held (a restart after a crash), so nothing waits for leases.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import service, store
 from outbound.runner import Dialer, RunReport, next_due, run_due
-from outbound.schema import IN_CALL_STATES, Attempt
+from outbound.scheduler import in_window, local_text, weekdays_text
+from outbound.schema import IN_CALL_STATES, Attempt, Campaign
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,64 @@ class WorkerTotals:
     outcomes: dict[str, int] = field(default_factory=dict)
     alerts: int = 0
     errors: int = 0
+    unrecorded: int = 0  # results that could not be stored as reported (see RunReport)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Why a worker has no call to place now, and when the next one is due."""
+
+    reason: str  # window_closed | not_due_yet | held_back | paused | in_progress | nothing_booked
+    next_due: datetime | None
+    message: str  # for staff, Korean first
+
+
+def describe_wait(
+    session: Session, campaign_ids: Sequence[int] | None, due: datetime | None, now: datetime
+) -> Waiting:
+    """Why nothing could be claimed at ``now``, given the earliest booked call ``due`` (None: none)."""
+    if campaign_ids:
+        statuses = set(session.scalars(select(Campaign.status).where(Campaign.id.in_(campaign_ids))))
+        if statuses == {"paused"}:
+            return Waiting(
+                "paused", due, "캠페인이 일시정지 상태입니다; 재개하면 다시 전화를 겁니다 (paused)"
+            )
+    if due is None:
+        in_call = select(Attempt.id).where(Attempt.state.in_(IN_CALL_STATES))
+        if campaign_ids:
+            in_call = in_call.where(Attempt.campaign_id.in_(campaign_ids))
+        if session.scalar(in_call.limit(1)) is not None:
+            return Waiting("in_progress", None, "진행 중인 통화가 끝나기를 기다립니다 (calls in progress)")
+        return Waiting(
+            "nothing_booked", None, "예약된 통화가 없습니다; 새 대상자를 기다립니다 (nothing booked)"
+        )
+    campaign = session.scalar(
+        select(Campaign)
+        .join(Attempt, Attempt.campaign_id == Campaign.id)
+        .where(Attempt.state == "scheduled", Attempt.due_at == due)
+        .limit(1)
+    )
+    tz = campaign.timezone if campaign is not None else "Asia/Seoul"
+    when = f"{local_text(due, tz)} ({tz})"
+    if due <= now:
+        return Waiting(
+            "held_back",
+            due,
+            f"{when}에 예정된 통화가 동시 통화·분당 통화 제한이나 같은 분의 다른 통화 때문에 기다립니다 "
+            "(channel or pacing limit, or the person is in another call)",
+        )
+    schedule = store.campaign_schedule(campaign) if campaign is not None else None
+    if schedule is not None and not in_window(schedule, now):
+        windows = ", ".join(str(w) for w in schedule.windows)
+        return Waiting(
+            "window_closed",
+            due,
+            f"다음 통화는 {when}입니다; 지금은 통화 시간이 아닙니다 "
+            f"(통화 요일 {weekdays_text(schedule.weekdays)}, 시간 {windows}) (outside the calling window)",
+        )
+    return Waiting(
+        "not_due_yet", due, f"다음 통화는 {when}입니다 (재시도 간격 또는 선호 시간) (next call not due yet)"
+    )
 
 
 class Worker:
@@ -56,13 +116,16 @@ class Worker:
         *,
         clock: Callable[[], datetime] = utc_now,
         on_report: Callable[[RunReport], None] | None = None,
+        on_wait: Callable[[Waiting], None] | None = None,
     ):
         self.factory = factory
         self.dialer = dialer
         self.config = config
         self.clock = clock
         self.on_report = on_report
+        self.on_wait = on_wait  # told when the worker starts waiting, and again when the reason changes
         self.totals = WorkerTotals()
+        self._waiting: Waiting | None = None
         self._scripts: dict[str, Any] = {}  # parsed once; restart the worker after editing a script
 
     def run(self, stop: threading.Event) -> WorkerTotals:
@@ -92,6 +155,7 @@ class Worker:
                 continue
             self._count(report)
             if report.claimed:
+                self._waiting = None
                 continue
             due = self._next_due()
             if config.until_done and due is None and self._idle():
@@ -101,6 +165,7 @@ class Worker:
             if config.simulated_clock:
                 now = max(now + timedelta(seconds=1), due or now)
             else:
+                self._announce_wait(ids, due)
                 wait = config.idle_wait_s
                 if due is not None:
                     wait = min(wait, max(0.05, (due - self.clock()).total_seconds()))
@@ -113,8 +178,18 @@ class Worker:
             self.totals.outcomes[outcome] = self.totals.outcomes.get(outcome, 0) + count
         self.totals.alerts += report.alerts
         self.totals.errors += report.errors
+        self.totals.unrecorded += report.unrecorded
         if self.on_report is not None and report.claimed:
             self.on_report(report)
+
+    def _announce_wait(self, ids: list[int] | None, due: datetime | None) -> None:
+        if self.on_wait is None:
+            return
+        with self.factory() as session:
+            waiting = describe_wait(session, ids, due, self.clock())
+        if waiting != self._waiting:
+            self._waiting = waiting
+            self.on_wait(waiting)
 
     def _next_due(self) -> datetime | None:
         ids = self.config.campaign_ids

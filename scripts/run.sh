@@ -4,7 +4,9 @@
 #   /console/  the staff console (log in with the admin token written to var/admin-token on first start)
 #   /call      the caller page: call the voicebot from a browser microphone
 #   /docs      the REST API (OpenAPI), /healthz, /metrics
-# and runs the outbound dialer worker (SIMULATED dialer unless configured for SIP: docs/serve.example.yaml).
+# Outbound calls are off until a dialer is chosen (outbound.dialer: sip for a SIP trunk, or simulated for a
+# demo without real calls, shown as such everywhere): docs/serve.example.yaml. A fresh machine has no trunk,
+# and a call centre must never take made-up results for real ones, so nothing is dialled by default.
 # Extra arguments go to `voicebot serve` (e.g. --port 8090, --config serve.yaml). Stop it with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -263,7 +263,9 @@ def test_retry_policy() -> None:
     assert next_retry(s, policy, "no_answer", 2, kst(2026, 9, 21, 11, 30)) == kst(2026, 9, 21, 14, 0)
     assert next_retry(s, policy, "failed", 3, kst(2026, 9, 21, 10, 0)) is None  # out of attempts
     assert next_retry(s, policy, "answered", 1, kst(2026, 9, 21, 10, 0)) is None
-    assert next_retry(s, policy, "voicemail", 1, kst(2026, 9, 21, 10, 0)) is None
+    # A voicemail greeting is not the person: retried like no answer, within max_attempts.
+    assert next_retry(s, policy, "voicemail", 1, kst(2026, 9, 21, 10, 0)) == kst(2026, 9, 21, 10, 10)
+    assert next_retry(s, policy, "voicemail", 3, kst(2026, 9, 21, 10, 0)) is None
     assert next_retry(s, policy, "busy", 1, kst(2026, 9, 23, 17, 55)) == kst(2026, 9, 28, 9, 0)
     with pytest.raises(ScheduleError):
         RetryPolicy(max_attempts=0)
@@ -603,3 +605,130 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+# --- per-campaign values on the membership (migration 0003) -------------------------------------------
+
+
+def _notes_move_to_memberships(url: str) -> None:
+    """A database at 0002 with notes on the person: every membership gets them (and the date/place values
+    in them), nothing is lost, and a downgrade puts the notes back on the person."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    outbound.upgrade(url, "0002_api_tokens")
+    campaigns = sa.table(
+        "campaigns",
+        *(sa.column(c) for c in ("id", "name", "kind", "status", "weekdays", "windows", "timezone")),
+        sa.column("start_date", sa.Date()),
+        sa.column("end_date", sa.Date()),
+        sa.column("recurrence_every_weeks", sa.Integer()),
+        sa.column("skip_holidays", sa.Boolean()),
+        *(
+            sa.column(c, sa.Integer())
+            for c in ("max_attempts", "retry_delay_s", "channel_limit", "pace_per_min")
+        ),
+        sa.column("created_at", sa.DateTime()),
+        sa.column("updated_at", sa.DateTime()),
+    )
+    contacts = sa.table(
+        "contacts",
+        sa.column("id", sa.Integer()),
+        sa.column("phone_e164"),
+        sa.column("name"),
+        sa.column("tags", sa.JSON()),
+        sa.column("preferred_times"),
+        sa.column("notes"),
+        sa.column("created_at", sa.DateTime()),
+    )
+    members = sa.table(
+        "campaign_contacts",
+        *(sa.column(c, sa.Integer()) for c in ("id", "campaign_id", "contact_id", "attempts_made")),
+        sa.column("status"),
+        sa.column("notes"),
+        sa.column("slots", sa.JSON()),
+    )
+    stamp = datetime(2026, 11, 1, 0, 0)
+    engine = outbound.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            campaigns.insert(),
+            [
+                {
+                    "id": cid,
+                    "name": name,
+                    "kind": kind,
+                    "status": "draft",
+                    "weekdays": "0,1,2,3,4",
+                    "windows": "10:00-12:00",
+                    "timezone": "Asia/Seoul",
+                    "start_date": date(2026, 11, 2),
+                    "end_date": date(2026, 11, 30),
+                    "recurrence_every_weeks": 1,
+                    "skip_holidays": True,
+                    "max_attempts": 3,
+                    "retry_delay_s": 1800,
+                    "channel_limit": 4,
+                    "pace_per_min": 30,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                for cid, name, kind in ((1, "안심콜", "welfare_check"), (2, "검사 결과", "covid_notice"))
+            ],
+        )
+        conn.execute(
+            contacts.insert(),
+            [
+                {
+                    "id": 1,
+                    "phone_e164": "+821033330001",
+                    "name": "김순자",
+                    "tags": [],
+                    "preferred_times": "",
+                    "notes": "date=11월 25일; place=중구 보건소; result=음성\n당뇨 관리",
+                    "created_at": stamp,
+                },
+                {
+                    "id": 2,
+                    "phone_e164": "+821033330002",
+                    "name": "이영희",
+                    "tags": [],
+                    "preferred_times": "",
+                    "notes": "",
+                    "created_at": stamp,
+                },
+            ],
+        )
+        conn.execute(
+            members.insert(),
+            [
+                {"id": mid, "campaign_id": cid, "contact_id": pid, "attempts_made": 0, "status": "pending"}
+                for mid, cid, pid in ((1, 1, 1), (2, 2, 1), (3, 1, 2))
+            ],
+        )
+    outbound.upgrade(url)
+    with engine.connect() as conn:
+        got = {
+            r.id: (r.notes, r.slots)
+            for r in conn.execute(sa.select(members.c.id, members.c.notes, members.c.slots))
+        }
+        person_columns = {c["name"] for c in sa.inspect(conn).get_columns("contacts")}
+    notes = "date=11월 25일; place=중구 보건소; result=음성\n당뇨 관리"
+    values = {"date": "11월 25일", "place": "중구 보건소", "result": "음성"}
+    assert got == {1: (notes, values), 2: (notes, values), 3: ("", None)}
+    assert "notes" not in person_columns
+    command.downgrade(outbound.store.alembic_config(url), "0002_api_tokens")
+    with engine.connect() as conn:
+        back = dict(conn.execute(sa.select(contacts.c.id, contacts.c.notes)).all())
+        member_columns = {c["name"] for c in sa.inspect(conn).get_columns("campaign_contacts")}
+    assert back == {1: notes, 2: ""}
+    assert not {"notes", "slots"} & member_columns
+    engine.dispose()
+
+
+def test_migration_moves_notes_onto_memberships_sqlite(tmp_path: Path) -> None:
+    _notes_move_to_memberships(f"sqlite:///{tmp_path / 'notes.db'}")
+
+
+def test_migration_moves_notes_onto_memberships_postgres(pg_url: str) -> None:
+    _notes_move_to_memberships(pg_url)

@@ -17,6 +17,7 @@ import outbound
 from outbound import service
 from outbound.api import make_app
 from outbound.runner import SimulatedCallee, SimulatedDialer, run_until_done
+from outbound.script import Conversation
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=SEOUL)  # a Monday, inside the default windows
@@ -236,3 +237,123 @@ def test_do_not_call_cancels_booked_calls(api) -> None:
     assert reply.json() == {"added": 1, "cancelled_attempts": 1}
     again = client.post(f"/api/campaigns/{cid}/contacts", content=CSV.encode(), headers=op).json()
     assert again["skipped_do_not_call"] == 1 and again["added"] == 0
+
+
+# --- per-campaign values: a person in two campaigns ---------------------------------------------------
+
+WELFARE_CSV = "이름,전화번호,메모\n김영희,010-2345-6789,당뇨 관리\n박철수,02-123-4567,\n"
+COVID_CSV = (
+    "이름,전화번호,메모\n"
+    "김영희,010-2345-6789,date=11월 25일; place=중구 보건소; result=음성\n"
+    "박철수,02-123-4567,date=11월 26일; place=종로구 보건소; result=음성\n"
+)
+
+
+class RenderingDialer(SimulatedDialer):
+    """The SIMULATED dialer, keeping what each call's second step says with the values it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(default=SimulatedCallee(replies=["1"] * 8))
+        self.said: dict[tuple[str, str], str] = {}
+
+    def dial(self, request):  # type: ignore[no-untyped-def]
+        conv = Conversation(request.script, request.slots)
+        conv.start()
+        self.said[(request.script.kind, request.phone_e164)] = conv.respond(digit="1")
+        return super().dial(request)
+
+
+def upload(client: TestClient, op: dict[str, str], cid: int, text: str) -> dict:
+    reply = client.post(f"/api/campaigns/{cid}/contacts", content=text.encode(), headers=op)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def member_values(client: TestClient, op: dict[str, str], cid: int) -> dict[str, tuple[str, dict]]:
+    reply = client.get(f"/api/campaigns/{cid}/members", headers=op).json()
+    return {m["contact"]["name"]: (m["notes"], m["slots"]) for m in reply["items"]}
+
+
+def test_second_campaign_keeps_the_values_of_its_own_csv(api) -> None:
+    client, factory, tokens = api
+    op = auth(tokens["operator"])
+    welfare = new_campaign(client, tokens["operator"], recurrence=None)["id"]
+    assert upload(client, op, welfare, WELFARE_CSV)["added"] == 2
+    assert client.post(f"/api/campaigns/{welfare}/start", headers=op).status_code == 200
+    covid = new_campaign(
+        client, tokens["operator"], name="검사 결과 안내", kind="covid_notice", recurrence=None
+    )
+    imported = upload(client, op, covid["id"], COVID_CSV)
+    assert (imported["added"], imported["updated"]) == (2, 0)
+    # Same people, same numbers: the COVID file's date and place are this campaign's, so it starts.
+    started = client.post(f"/api/campaigns/{covid['id']}/start", headers=op)
+    assert started.status_code == 200, started.text
+    assert started.json()["booked"] == 2
+    # A corrected file for the same campaign updates that campaign's values and says so.
+    again = upload(
+        client, op, covid["id"], "이름,전화번호,메모\n김영희,010-2345-6789,place=중구 보건소 2층\n"
+    )
+    assert (again["added"], again["already_members"], again["updated"]) == (0, 1, 1)
+    assert again["updated_rows"] == [{"row": 2, "phone": "010-****-6789", "changed": ["place", "notes"]}]
+    welfare_before = {"김영희": ("당뇨 관리", {}), "박철수": ("", {})}
+    assert member_values(client, op, welfare) == welfare_before
+    assert member_values(client, op, covid["id"])["김영희"] == (
+        "place=중구 보건소 2층",
+        {"date": "11월 25일", "place": "중구 보건소 2층", "result": "음성"},
+    )
+
+    dialer = RenderingDialer()
+    run_until_done(factory, dialer, "w1", NOW, until=datetime(2026, 11, 24, 23, 0, tzinfo=SEOUL))
+    assert "11월 25일에 중구 보건소 2층에서" in dialer.said[("covid_notice", "+821023456789")]
+    assert "11월 26일에 종로구 보건소에서" in dialer.said[("covid_notice", "+8221234567")]
+    assert ("welfare_check", "+821023456789") in dialer.said
+    answered = client.get(f"/api/attempts?campaign_id={covid['id']}&outcome=answered", headers=op).json()
+    assert answered["total"] == 2 and all(a["error"] is None for a in answered["items"])
+    assert member_values(client, op, welfare) == welfare_before
+
+
+def test_member_values_are_edited_by_operators_with_checked_input(api) -> None:
+    client, _, tokens = api
+    op, viewer = auth(tokens["operator"]), auth(tokens["viewer"])
+    cid = new_campaign(client, tokens["operator"], kind="covid_notice", recurrence=None)["id"]
+    upload(client, op, cid, COVID_CSV.replace("; place=종로구 보건소", ""))
+    refused = client.post(f"/api/campaigns/{cid}/start", headers=op)
+    assert refused.status_code == 422 and "place (1명)" in refused.json()["detail"]
+    lacking = client.get(f"/api/campaigns/{cid}/members?missing=true", headers=op).json()
+    assert lacking["total"] == 1 and lacking["items"][0]["missing"] == ["place"]
+    assert lacking["script_slots"] == {"required": ["date", "place"], "optional": ["result", "appointment"]}
+    contact_id = lacking["items"][0]["contact_id"]
+    masked = client.get(f"/api/campaigns/{cid}/members", headers=viewer).json()["items"]
+    assert all(m["slots"] is None and m["notes"] is None and "*" in m["contact"]["phone"] for m in masked)
+
+    url = f"/api/campaigns/{cid}/members/{contact_id}"
+    denied = client.patch(url, json={"slots": {"place": "종로구 보건소"}}, headers=viewer)
+    assert denied.status_code == 403 and "operator" in denied.json()["detail"]
+    for body, message in (
+        ({"slots": {"plaec": "종로구 보건소"}}, "스크립트의 값이 아닙니다; 쓸 수 있는 값: date, place"),
+        ({"slots": {"name": "김철수"}}, "이름은 대상자 정보라"),
+        ({"slots": {"place": "가" * 301}}, "300자 이내"),
+        ({"slots": {"place": "중구\n보건소"}}, "한 줄로"),
+        ({"notes": "메" * 2001}, "2000자 이내"),
+        ({}, "바꿀 값이 없습니다"),
+    ):
+        reply = client.patch(url, json=body, headers=op)
+        assert reply.status_code == 422 and message in reply.json()["detail"], (body, reply.text)
+    assert (
+        client.patch(f"/api/campaigns/{cid}/members/999", json={"notes": ""}, headers=op).status_code == 404
+    )
+
+    edited = client.patch(url, json={"slots": {"place": " 종로구 보건소 "}}, headers=op)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["slots"] == {"date": "11월 26일", "place": "종로구 보건소", "result": "음성"}
+    assert edited.json()["missing"] == []
+    assert client.post(f"/api/campaigns/{cid}/start", headers=op).status_code == 200
+    # Booked calls use the values: a running campaign cannot have a required one emptied.
+    emptied = client.patch(url, json={"slots": {"place": ""}}, headers=op)
+    assert emptied.status_code == 422 and "필수 값이 비어 있습니다: place" in emptied.json()["detail"]
+    assert client.patch(url, json={"slots": {"result": ""}}, headers=op).json()["slots"] == {
+        "date": "11월 26일",
+        "place": "종로구 보건소",
+    }
+    client.post(f"/api/campaigns/{cid}/cancel", headers=op)
+    assert client.patch(url, json={"notes": "x"}, headers=op).status_code == 409

@@ -147,3 +147,67 @@ def test_tokens(tmp_path: Path) -> None:
     assert made["token"].startswith("vb_")
     listed = json.loads(run("token", "list", "--json", db=db).stdout)
     assert listed[0]["role"] == "operator" and "token" not in listed[0]
+
+
+def test_second_campaign_from_a_csv_with_the_same_people_starts_with_its_values(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    import outbound
+    from outbound.runner import SimulatedCallee, SimulatedDialer, run_due
+    from outbound.schema import CampaignContact
+    from outbound.script import Conversation
+
+    db = f"sqlite:///{tmp_path / 'two.db'}"
+    welfare_csv, covid_csv, fixed_csv = (tmp_path / n for n in ("welfare.csv", "covid.csv", "fixed.csv"))
+    welfare_csv.write_text("이름,전화번호,메모\n김순자,010-3333-0001,당뇨 관리\n이영희,010-3333-0002,\n")
+    covid_csv.write_text(
+        "이름,전화번호,메모\n"
+        "김순자,010-3333-0001,date=11월 25일; place=중구 보건소; result=음성\n"
+        "이영희,010-3333-0002,date=11월 26일; place=종로구 보건소; result=음성\n"
+    )
+    fixed_csv.write_text("이름,전화번호,메모\n이영희,010-3333-0002,place=종로구 보건소 별관\n")
+    create = ("campaign", "create", "--json", *ALL_DAY)
+    welfare = json.loads(
+        run(
+            *create, "--kind", "welfare_check", "--name", "안심콜", "--contacts", str(welfare_csv), db=db
+        ).stdout
+    )
+    assert welfare["status"] == "running" and welfare["booked"] == 2
+    covid = json.loads(
+        run(
+            *create, "--kind", "covid_notice", "--name", "검사 결과", "--contacts", str(covid_csv), db=db
+        ).stdout
+    )
+    assert covid["status"] == "running" and covid["booked"] == 2
+    fixed = json.loads(
+        run("campaign", "import", str(covid["campaign_id"]), str(fixed_csv), "--json", db=db).stdout
+    )
+    assert fixed["updated"] == 1 and fixed["updated_rows"][0]["changed"] == ["place", "notes"]
+
+    engine = outbound.make_engine(db)
+    factory = outbound.session_factory(engine)
+    said: dict[str, str] = {}
+
+    class Rendering(SimulatedDialer):
+        def dial(self, request):  # type: ignore[no-untyped-def]
+            conv = Conversation(request.script, request.slots)
+            conv.start()
+            said[request.phone_e164] = conv.respond(digit="1")
+            return super().dial(request)
+
+    dialer = Rendering(default=SimulatedCallee(replies=["1"] * 8))
+    soon = datetime.now(UTC) + timedelta(minutes=1)
+    report = run_due(factory, dialer, "w1", soon, limit=10, campaign_ids=[covid["campaign_id"]])
+    assert report.claimed == 2 and report.errors == 0
+    assert "11월 25일에 중구 보건소에서" in said["+821033330001"]
+    assert "11월 26일에 종로구 보건소 별관에서" in said["+821033330002"]
+    with factory() as s:
+        kept = s.scalars(
+            select(CampaignContact)
+            .where(CampaignContact.campaign_id == welfare["campaign_id"])
+            .order_by(CampaignContact.id)
+        ).all()
+        assert [(m.notes, m.slots) for m in kept] == [("당뇨 관리", None), ("", None)]
+    engine.dispose()

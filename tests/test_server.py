@@ -99,7 +99,9 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
             "VOICEBOT_DB_URL": db,
             "VOICEBOT_PORT": str(port),
             "VOICEBOT_WEBRTC_LOOPBACK": "true",
+            "VOICEBOT_OUTBOUND_DIALER": "simulated",
             "VOICEBOT_OUTBOUND_CALLEES": str(callees),
+            "VOICEBOT_SIP_HANDOFF_DIR": str(tmp_path / "handoffs"),
         },
     )
     server = uvicorn.Server(
@@ -120,6 +122,7 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
                 health["status"] == "ok"
                 and health["outbound_worker"] == "running"
                 and health["webrtc"] == "ok"
+                and health["dialer"] == "simulated"
             )
             assert http.get("/", follow_redirects=False).headers["location"] == "/console/"
 
@@ -177,6 +180,13 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
                 time.sleep(0.2)
             inbound = http.get("/api/stats/inbound", headers=ro).json()
             assert inbound["escalations"] == [{"reason": "agent_request", "count": 1}]
+            # The browser call handed to an agent left its handoff record, as a SIP call does.
+            (record,) = http.get("/api/handoffs", headers=op).json()
+            assert record["reason"] == "agent_request" and record["transport"] == "webrtc"
+            assert record["category"] == "water" and record["summary"]
+            assert http.get(f"/api/handoffs/{record['handoff_id']}", headers=op).json() == record
+            assert (tmp_path / "handoffs" / f"{record['handoff_id']}.json").is_file()
+            assert http.get("/api/handoffs", headers=ro).status_code == 403  # what callers said
             assert http.get("/api/calls/live", headers=op).json() == []
             metrics = http.get("/metrics").text
             assert 'voicebot_outbound_attempts_total{outcome="answered"} 2.0' in metrics

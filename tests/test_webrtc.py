@@ -32,6 +32,7 @@ from stt.types import Transcript
 from voicebot.audio import float_to_pcm16, load_audio, resample, silence
 from voicebot.server.webrtc_routes import make_webrtc_router
 from voicebot.session import CallConfig, CallSession
+from voicebot.sip.handoff import HandoffRegistry
 from voicebot.webrtc import WebRTCConfig, WebRTCService
 from voicebot.webrtc.ice import include_loopback
 from voicebot.webrtc.media import WEBRTC_FRAME, BotTrack, OutgoingAudio, frame_to_mono
@@ -310,12 +311,17 @@ def test_caller_speech_is_transcribed_over_webrtc(engine, synthesizer, korean_cl
     assert cer < 0.35, (text, cer)
 
 
-def test_bot_ends_the_call_after_its_last_prompt(engine, synthesizer, korean_clips):
-    """2 then 0 asks for an agent: the bot's reply plays out in full, then the server ends the call itself."""
+def test_bot_ends_the_call_after_its_last_prompt(engine, synthesizer, korean_clips, tmp_path):
+    """2 then 0 asks for an agent: the bot's reply plays out in full, then the server ends the call itself
+    and keeps the handoff record the way a SIP call's is kept (file_handoff)."""
     ear = EarOnlyTranscriber()
     summaries = []
+    handoffs = HandoffRegistry(tmp_path / "handoffs")
     service = WebRTCService(
-        sessions(engine, ear, synthesizer), WebRTCConfig(ice_loopback=True), on_call_end=summaries.append
+        sessions(engine, ear, synthesizer),
+        WebRTCConfig(ice_loopback=True),
+        on_call_end=summaries.append,
+        handoffs=handoffs,
     )
 
     async def call(base_url: str) -> Caller:
@@ -339,6 +345,12 @@ def test_bot_ends_the_call_after_its_last_prompt(engine, synthesizer, korean_cli
     assert summary.ended_reason == "transfer" and summary.hangup_by == "bot"
     assert summary.handoff and summary.handoff["reason"] == "agent_request"
     assert summary.bot_speech_s > 4.0  # frames with sound; the pauses between words do not count
+    record = handoffs.get(summary.handoff_id)
+    assert record["reason"] == "agent_request" and record["category"] == "water"
+    assert record["transport"] == "webrtc" and record["call_id"] == summary.call_id
+    assert record["summary"] == "시민 말씀 없음 (버튼으로만 이용)"  # keypad only
+    assert handoffs.recent() == [record]
+    assert (tmp_path / "handoffs" / f"{summary.handoff_id}.json").is_file()
 
 
 def test_loopback_is_the_only_interface(engine, synthesizer, monkeypatch):

@@ -4,7 +4,7 @@
 // nothing can be changed.
 //
 //   node tests/browser/console.mjs --url http://127.0.0.1:PORT --operator TOKEN --viewer TOKEN \
-//        --csv contacts.csv --out DIR [--timeout 60]
+//        --csv contacts.csv --covid-csv covid.csv --out DIR [--timeout 60]
 //
 // Prints one JSON line: what each step saw, console errors, requests that left 127.0.0.1, screenshots.
 import { chromium } from "playwright-core";
@@ -18,13 +18,14 @@ const { values: opts } = parseArgs({
     operator: { type: "string" },
     viewer: { type: "string" },
     csv: { type: "string" },
+    "covid-csv": { type: "string" },
     out: { type: "string" },
     timeout: { type: "string", default: "60" },
     chromium: { type: "string", default: "/usr/bin/chromium" },
   },
 });
-if (!opts.url || !opts.operator || !opts.viewer || !opts.csv || !opts.out) {
-  console.error("usage: console.mjs --url URL --operator TOKEN --viewer TOKEN --csv FILE --out DIR [--timeout 60]");
+if (!opts.url || !opts.operator || !opts.viewer || !opts.csv || !opts["covid-csv"] || !opts.out) {
+  console.error("usage: console.mjs --url URL --operator TOKEN --viewer TOKEN --csv FILE --covid-csv FILE --out DIR [--timeout 60]");
   process.exit(2);
 }
 mkdirSync(opts.out, { recursive: true });
@@ -115,6 +116,8 @@ try {
     role: await page.locator("#user-role").textContent(),
     viewerBanner: await page.locator("#viewer-note").isVisible(),
   };
+  await page.locator("#dialer-banner").waitFor({ state: "visible", timeout: left() });
+  result.dialerBanner = (await page.locator("#dialer-banner").textContent()).trim();
   step("operator logged in");
 
   // --- create a campaign from the 안심콜 template with the CSV -------------------------------------------
@@ -208,6 +211,19 @@ try {
   await shot("alert-open");
   await concern.getByRole("button", { name: "확인 처리" }).click();
   await concern.waitFor({ state: "detached", timeout: left() });
+  // one card per person: 정미숙's several alerts on one card, acknowledged together from it
+  const many = page.locator("#alert-list li.alert-card").filter({ hasText: "정미숙" });
+  result.groupedCard = await many.evaluate((li) => ({
+    kind: li.dataset.kind,
+    count: li.dataset.count,
+    total: li.querySelector(".alert-total").textContent.trim(),
+    shown: li.querySelectorAll(":scope > ul.alert-items > li").length,
+    folded: li.querySelectorAll("details.older li").length,
+    button: li.querySelector("form.ack button[type=submit]").textContent.trim(),
+  }));
+  await many.getByLabel(/^메모/).fill("가족과 통화함 (브라우저 시험)");
+  await many.getByRole("button", { name: /확인 처리/ }).click();
+  await many.waitFor({ state: "detached", timeout: left() });
   result.openAlertsAfter = await page.locator("#alert-list li.alert-card").evaluateAll((lis) => lis.map((li) => li.dataset.kind));
   await page.getByLabel("모든 알림").check();
   const acked = concern.locator(".acked");
@@ -266,6 +282,15 @@ try {
       })),
     ),
   };
+  await page.locator("#handoff-list li.handoff").first().waitFor({ timeout: left() });
+  result.handoffs = await page.locator("#handoff-list li.handoff").evaluateAll((lis) =>
+    lis.map((li) => ({
+      reason: li.querySelector(".handoff-reason").textContent,
+      intent: li.querySelector(".handoff-intent").textContent,
+      summary: li.querySelector(".handoff-summary").textContent,
+      transport: li.dataset.transport,
+    })),
+  );
   await shot("live");
 
   // --- a COVID-19 notice from its template: what every call says ------------------------------------------
@@ -294,6 +319,23 @@ try {
   result.covidButtons = await page.locator("#campaign-detail .actions button").allTextContents();
   step("covid campaign created");
 
+  // --- its own values per person: a CSV with a place in the notes, then one value fixed by hand -----------
+  const cells = (row) => row.evaluate((tr) => Array.from(tr.cells, (c) => c.textContent.trim()));
+  await page.getByLabel("연락처 CSV 파일", { exact: true }).setInputFiles(opts["covid-csv"]);
+  await page.getByRole("button", { name: "연락처 올리기" }).click();
+  const member = page.locator("#member-list tbody tr").filter({ hasText: "김영희" });
+  await member.filter({ hasText: "종로구 보건소 별관" }).waitFor({ timeout: left() });
+  result.memberBefore = await cells(member);
+  await member.getByRole("button", { name: /값 고치기/ }).click();
+  const editor = page.locator("#member-editor form");
+  await editor.getByLabel("장소 (필수)").fill("중구 보건소 2층");
+  await shot("member-edit");
+  await editor.getByRole("button", { name: "저장" }).click();
+  await member.filter({ hasText: "중구 보건소 2층" }).waitFor({ timeout: left() });
+  result.memberAfter = await cells(member);
+  result.memberNotice = await page.locator("#notice").textContent();
+  step("member value edited");
+
   // --- keyboard: arrow keys move between tabs ---------------------------------------------------------------
   await tab("실시간 통화").focus();
   await page.keyboard.press("ArrowLeft");
@@ -314,6 +356,11 @@ try {
   await page.locator("#detail-title").waitFor();
   viewer.campaignActionButtons = await visibleCount(page.locator("#campaign-detail .actions button"));
   viewer.uploadForms = await visibleCount(page.locator("#campaign-detail form.upload"));
+  await page.locator("#member-list tbody tr").first().waitFor({ timeout: left() });
+  viewer.memberRows = await page.locator("#member-list tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => Array.from(tr.cells, (c) => c.textContent.trim())),
+  );
+  viewer.memberEditButtons = await visibleCount(page.getByRole("button", { name: /값 고치기/ }));
   await shot("viewer-campaign");
   await tab("결과").click();
   await page.waitForFunction(() => document.querySelectorAll("#results-table tbody tr").length >= 4, null, { timeout: left() });
@@ -334,6 +381,17 @@ try {
   viewer.liveText = await page.locator("#panel-live").textContent();
   result.viewer = viewer;
   step("viewer checked");
+
+  // --- the API docs render from the server's own files (offline) -------------------------------------------
+  await page.goto(`${opts.url}/docs`);
+  await page.locator(".opblock").first().waitFor({ timeout: left() });
+  result.docs = {
+    operations: await page.locator(".opblock").count(),
+    authorize: await page.locator("button.authorize").isVisible(),
+    locks: await page.locator(".opblock .authorization__btn").count(),
+  };
+  await shot("api-docs");
+  step("api docs rendered");
 
   result.ok = true;
 } catch (err) {

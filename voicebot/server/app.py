@@ -25,9 +25,13 @@ from sqlalchemy import text
 
 from outbound import service, store
 from outbound.api import Auth, install_error_handlers, make_router
-from voicebot.server.config import ServeConfig
+from outbound.runner import Dialer
+from voicebot.server.apidocs import install_docs
+from voicebot.server.config import ConfigError, ServeConfig
+from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.stats import make_stats_router
+from voicebot.sip.handoff import HandoffRegistry
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ class Runtime:
         self.metrics = Metrics()
         self.monitor = CallMonitor(self.metrics, self.factory)
         self.models = models
+        # One store of handoff records for every transport (the SIP section names its directory).
+        handoff_dir = config.sip.handoff_dir
+        self.handoffs = HandoffRegistry(Path(handoff_dir) if handoff_dir else None)
         self.webrtc: Any = None
         self.sip_endpoint: Any = None
         self.worker_thread: threading.Thread | None = None
@@ -75,8 +82,11 @@ class Runtime:
             self._start_sip()
         if self.config.webrtc.enabled:
             self._start_webrtc()
-        if self.config.outbound.enabled:
-            self._start_worker()
+        dialer = self._dialer()
+        if dialer is None:
+            log.warning("outbound dialling is off (outbound.dialer: none): campaigns can be prepared, no call is placed")
+        else:
+            self._start_worker(dialer)
 
     async def close(self) -> None:
         self.stop.set()
@@ -103,6 +113,7 @@ class Runtime:
             on_call_end=lambda summary: self.monitor.finished(
                 summary.call_id, summary.ended_reason, summary.duration_s
             ),
+            handoffs=self.handoffs,
         )
 
     def _start_sip(self) -> None:
@@ -135,29 +146,39 @@ class Runtime:
                 self.monitor.finished(report.call_id, report.ended_reason, report.duration_s)
 
         self.sip_endpoint = SipEndpoint(
-            sip_config, self._session_factory("sip"), synthesizer=self.models.synthesizer, on_call_end=ended
+            sip_config,
+            self._session_factory("sip"),
+            synthesizer=self.models.synthesizer,
+            on_call_end=ended,
+            handoffs=self.handoffs,
         )
         self.sip_endpoint.__enter__()
 
-    def _dialer(self) -> Any:
+    def _dialer(self) -> Dialer | None:
+        """The configured dialer; None when no call is to be placed. Never a fallback to another kind."""
         from outbound.runner import SimulatedCallee, SimulatedDialer, SipDialer
 
         cfg = self.config.outbound
-        if cfg.dialer == "sip":
+        if self.config.dialer == "sip":
+            if self.sip_endpoint is None:
+                raise ConfigError("outbound.dialer: sip, but the SIP endpoint did not start")
             return SipDialer(
                 self.sip_endpoint, cfg.uri_template, self.models.synthesizer, self.models.transcriber
             )
-        if cfg.callees:
-            return SimulatedDialer.from_file(cfg.callees)
-        return SimulatedDialer(default=SimulatedCallee(replies=["1"] * 12))
+        if self.config.dialer == "simulated":
+            log.warning("outbound dialer is SIMULATED: no real call is placed; every result is marked simulated")
+            if cfg.callees:
+                return SimulatedDialer.from_file(cfg.callees)
+            return SimulatedDialer(default=SimulatedCallee(replies=["1"] * 12))
+        return None
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, dialer: Dialer) -> None:
         from outbound.worker import Worker, WorkerConfig
 
         cfg = self.config.outbound
         worker = Worker(
             self.factory,
-            self._dialer(),
+            dialer,
             WorkerConfig(cfg.worker_id or f"{socket.gethostname()}:serve", channels=cfg.channels),
             clock=self.clock,
             on_report=self._count_outbound,
@@ -185,6 +206,7 @@ class Runtime:
         checks["models"] = "ok" if self.models is not None else "loading"
         checks["sip"] = "listening" if self.sip_endpoint is not None else "off"
         checks["webrtc"] = "ok" if self.webrtc is not None else "off"
+        checks["dialer"] = self.config.dialer  # none | sip | simulated (no real calls)
         if self.worker_thread is None:
             checks["outbound_worker"] = "off"
         else:
@@ -195,9 +217,22 @@ class Runtime:
         return healthy, checks
 
 
+def preflight(config: ServeConfig) -> None:
+    """What the configuration needs from this machine, checked before anything starts: a real dialer that
+    cannot work stops the server with a clear error instead of leaving campaigns to fail or fall back."""
+    if config.sip.enabled:
+        from voicebot.sip.commands import require_pjsua2
+
+        try:
+            require_pjsua2()
+        except ValueError as exc:
+            raise ConfigError(f"sip.enabled (outbound.dialer: {config.dialer}): {exc}") from exc
+
+
 def create_app(
     config: ServeConfig, *, models: Any = None, clock: Callable[[], datetime] = utc_now
 ) -> FastAPI:
+    preflight(config)
     runtime = Runtime(config, models, clock)
 
     @asynccontextmanager
@@ -214,12 +249,16 @@ def create_app(
         version="1",
         description="Voicebot, outbound campaigns and the staff console. API tokens: `voicebot token create`.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: ours is local (apidocs)
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.runtime = runtime
     install_error_handlers(app)
     auth = Auth(runtime.factory, clock)
     app.include_router(make_router(runtime.factory, clock, auth))
     app.include_router(make_stats_router(runtime, auth))
+    app.include_router(make_handoff_router(runtime.handoffs, auth))
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and readiness")
     def healthz() -> JSONResponse:

@@ -8,6 +8,7 @@ Unknown keys are errors, not silently ignored.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,17 @@ class WebRTCSection:
     loopback: bool = False  # offer a 127.0.0.1 candidate (local tests and demos on one machine)
 
 
+DIALERS = ("none", "sip", "simulated")
+SIP_URI = re.compile(r"^sips?:[^@\s]+@[^@\s]+$")
+
+
 @dataclass(frozen=True)
 class OutboundSection:
-    enabled: bool = True  # run the dialer worker inside the server
-    dialer: str = "simulated"  # simulated | sip
+    enabled: bool = True  # run the dialer worker inside the server (when a dialer is chosen)
+    # none: no calls are placed (campaigns can be prepared; the console says dialling is off);
+    # sip: real calls over sip.*; simulated: SIMULATED calls only, marked as such everywhere.
+    # Never simulated by default: fake results must be an explicit choice.
+    dialer: str = "none"
     worker_id: str | None = None
     channels: int = 4
     uri_template: str = "sip:{phone}@127.0.0.1:5060"
@@ -68,18 +76,39 @@ class ServeConfig:
     outbound: OutboundSection = field(default_factory=OutboundSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
 
+    @property
+    def dialer(self) -> str:
+        """The dialer calls are placed with: ``none`` when the worker does not run."""
+        return self.outbound.dialer if self.outbound.enabled else "none"
+
     def checked(self) -> ServeConfig:
-        if self.outbound.dialer not in ("simulated", "sip"):
-            raise ConfigError(f"outbound.dialer must be simulated or sip, not {self.outbound.dialer!r}")
-        if self.outbound.enabled and self.outbound.dialer == "sip" and not self.sip.enabled:
+        outbound = self.outbound
+        if outbound.dialer not in DIALERS:
+            raise ConfigError(f"outbound.dialer must be one of {', '.join(DIALERS)}, not {outbound.dialer!r}")
+        if outbound.enabled and outbound.dialer == "sip" and not self.sip.enabled:
             raise ConfigError("outbound.dialer: sip needs sip.enabled: true")
-        if "{phone}" not in self.outbound.uri_template:
-            raise ConfigError("outbound.uri_template needs {phone}")
+        _check_uri_template(outbound.uri_template)
+        if outbound.callees and outbound.dialer != "simulated":
+            raise ConfigError("outbound.callees is for the SIMULATED dialer only: set outbound.dialer: simulated")
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range")
         return self
+
+
+def _check_uri_template(template: str) -> None:
+    """A real dialer with a template it cannot dial must stop the server at start, not fail every call."""
+    if "{phone}" not in template:
+        raise ConfigError("outbound.uri_template needs {phone}")
+    try:
+        uri = template.format(phone="+821012345678")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"outbound.uri_template {template!r} is not a valid template ({exc})") from exc
+    if not SIP_URI.match(uri):
+        raise ConfigError(
+            f"outbound.uri_template {template!r} does not make a SIP URI (expected sip:{{phone}}@host[:port])"
+        )
 
 
 _SECTIONS = {"sip": SipSection, "webrtc": WebRTCSection, "outbound": OutboundSection, "speech": SpeechSection}

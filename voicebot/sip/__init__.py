@@ -15,8 +15,9 @@ Public interface
     failed, the final ``sip_status``, ``duration_s`` and the script's ``turns``.
 ``ScriptSession`` / ``SCRIPTS`` (``script``)
     A small scripted outbound conversation: prompts by TTS, answers by keypad or speech.
-``HandoffRegistry`` (``handoff``)
-    Handoff records keyed by the id sent to the agent as ``X-Handoff-Id``.
+``HandoffRegistry`` / ``file_handoff`` (``handoff``)
+    Handoff records keyed by the id sent to the agent as ``X-Handoff-Id``; ``file_handoff`` stores the
+    record of any call handed to an agent (SIP or browser) with a summary for operators.
 
 How a call flows
 ----------------

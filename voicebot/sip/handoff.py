@@ -1,15 +1,60 @@
-"""Handoff records passed to agents by id (the id travels in the REFER as ``X-Handoff-Id``)."""
+"""Handoff records: what an agent needs to pick up a call the bot handed over, kept for every transport.
+
+:func:`file_handoff` is the one way a finished call's handoff is stored, for SIP calls (where the id then
+travels in the REFER as ``X-Handoff-Id``) and for browser calls alike; the console lists the records
+through :meth:`HandoffRegistry.recent`. A record holds what the caller said: personal data, for operators.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[0-9a-f]{16}$")
+SUMMARY_UTTERANCES = 3  # the caller's last utterances quoted in the summary
+SUMMARY_CHARS = 80  # each cut to this many characters
+
+
+def summarize(record: dict[str, Any]) -> str:
+    """A one-line Korean summary for the operator who picks the call up: the caller's last words."""
+    said = [str(u).strip() for u in record.get("caller_utterances") or [] if str(u).strip()]
+    if not said:
+        return "시민 말씀 없음 (버튼으로만 이용)"
+    quoted = [
+        f"“{u[:SUMMARY_CHARS]}{'…' if len(u) > SUMMARY_CHARS else ''}”" for u in said[-SUMMARY_UTTERANCES:]
+    ]
+    more = "… " if len(said) > SUMMARY_UTTERANCES else ""
+    return f"시민 말씀 {len(said)}건: {more}{' → '.join(quoted)}"
+
+
+def file_handoff(
+    registry: HandoffRegistry | None,
+    handoff: dict[str, Any] | None,
+    *,
+    transport: str,
+    call_id: str,
+) -> str | None:
+    """Store the handoff record of a call handed to an agent (reason, intent, what was said, a summary
+    for operators) and return its id; None when the process keeps no records."""
+    if registry is None:
+        return None
+    record = dict(handoff or {})
+    record.setdefault("call_id", call_id)
+    record["transport"] = transport  # sip | webrtc
+    record["summary"] = summarize(record)
+    return registry.put(record)
 
 
 class HandoffRegistry:
-    """Thread-safe in-memory store of handoff records, mirrored to ``DIR/<id>.json`` when a directory is set."""
+    """Thread-safe in-memory store of handoff records, mirrored to ``DIR/<id>.json`` when a directory is set
+    (then also read back from there: records outlive a restart)."""
 
     def __init__(self, directory: Path | None = None):
         self.directory = Path(directory) if directory else None
@@ -32,7 +77,24 @@ class HandoffRegistry:
     def get(self, handoff_id: str) -> dict | None:
         with self._lock:
             record = self._records.get(handoff_id)
-            return dict(record) if record else None
+            if record:
+                return dict(record)
+        if self.directory is None or not _ID.match(handoff_id):
+            return None
+        return _read(self.directory / f"{handoff_id}.json")
+
+    def recent(self, limit: int = 50) -> list[dict]:
+        """The newest records first (from the directory when there is one, else this process's)."""
+        if self.directory is None:
+            with self._lock:
+                records = [dict(r) for r in self._records.values()]
+            return records[::-1][:limit]
+        try:
+            paths = sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return []
+        records = (_read(p) for p in paths[: limit * 2] if _ID.match(p.stem))
+        return [r for r in records if r is not None][:limit]
 
     def _save(self, handoff_id: str) -> None:
         if self.directory is None:
@@ -42,3 +104,11 @@ class HandoffRegistry:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self._records[handoff_id], ensure_ascii=False, indent=1), encoding="utf-8")
         tmp.replace(path)
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from voicebot.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
-from voicebot.sip.handoff import HandoffRegistry
+from voicebot.sip.handoff import HandoffRegistry, file_handoff
 from voicebot.sip.media import FRAME_MS, FRAME_SAMPLES, TELEPHONY_RATE, OutboundAudio, StreamResampler
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ class CallHandler(Protocol):
     """What a call runs: ``voicebot.session.CallSession`` or an outbound ``ScriptSession``."""
 
     ended_reason: str | None
+
+    @property
+    def handoff(self) -> dict | None: ...  # the record for the agent when the call is handed over
 
     def start(self, now_s: float = 0.0) -> None: ...
     def on_caller_frame(self, frame: AudioFrame) -> np.ndarray: ...
@@ -299,8 +302,9 @@ class CallWorker:
             log.exception("call %s: hang-up request failed", self.name)
 
     def _transfer(self) -> None:
-        handoff = getattr(self.handler, "handoff", None) or {}
-        handoff_id = self.handoffs.put(handoff) if self.handoffs is not None else None
+        handoff_id = file_handoff(
+            self.handoffs, self.handler.handoff, transport="sip", call_id=self.report.call_id
+        )
         self.report.handoff_id = handoff_id
         if not self.agent_uri:
             self.report.transfer = "not_configured"

@@ -19,6 +19,7 @@ import numpy as np
 
 from voicebot.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16
 from voicebot.session import CallSession
+from voicebot.sip.handoff import HandoffRegistry, file_handoff
 from voicebot.sip.media import StreamResampler
 from voicebot.webrtc.media import FRAME_S, PIPELINE_FRAME, WEBRTC_RATE, CallerAudio, OutgoingAudio
 
@@ -52,6 +53,7 @@ class CallSummary:
     turns: int = 0
     bot_speech_s: float = 0.0
     handoff: dict | None = None
+    handoff_id: str | None = None  # the stored record (file_handoff), when the call was handed to an agent
     error: str | None = None
 
     def as_dict(self) -> dict:
@@ -72,8 +74,10 @@ class SessionThread:
         on_done: Callable[[CallSummary], None] | None = None,
         media_timeout_s: float = 30.0,
         play_out_limit_s: float = 60.0,
+        handoffs: HandoffRegistry | None = None,
     ):
         self.call_id = call_id
+        self.handoffs = handoffs
         self.session = session
         self.publish = publish
         self.on_done = on_done
@@ -222,6 +226,10 @@ class SessionThread:
         summary.bot_speech_s = self.outgoing.speech_frames * FRAME_S
         try:
             summary.handoff = self.session.handoff
+            if summary.handoff is not None:  # handed to an agent: kept as a SIP call's record is
+                summary.handoff_id = file_handoff(
+                    self.handoffs, summary.handoff, transport="webrtc", call_id=self.call_id
+                )
         except Exception:
             log.exception("webrtc call %s: no handoff record", self.call_id)
         message = ENDED_KO.get(summary.ended_reason, ENDED_KO["caller_hangup"])

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from voicebot.session import CallSession
+from voicebot.sip.handoff import HandoffRegistry
 from voicebot.webrtc.call import CallSummary, SessionThread
 from voicebot.webrtc.peer import OfferError, PeerCall
 
@@ -48,10 +49,12 @@ class WebRTCService:
         session_factory: Callable[[str], CallSession],
         config: WebRTCConfig = WebRTCConfig(),
         on_call_end: Callable[[CallSummary], None] | None = None,
+        handoffs: HandoffRegistry | None = None,
     ):
         self.session_factory = session_factory
         self.config = config
         self.on_call_end = on_call_end  # called from the call's thread with its CallSummary
+        self.handoffs = handoffs  # where the records of calls handed to an agent are kept
         self._calls: dict[str, PeerCall] = {}
         self._reserved = 0  # slots taken by offers still being answered
 
@@ -77,6 +80,7 @@ class WebRTCService:
                 publish,
                 on_done=self.on_call_end,
                 media_timeout_s=self.config.media_timeout_s,
+                handoffs=self.handoffs,
             )
 
         call = PeerCall(call_id, make_thread, ice_loopback=self.config.ice_loopback, on_closed=self._forget)

@@ -1,15 +1,17 @@
-// 알림 tab: the queue for social workers (critical first), each alert with the person, what happened and,
-// for operators, a note and "확인 처리" (acknowledge); acknowledged alerts leave the open queue.
+// 알림 tab: the queue for social workers, one card per person (most urgent first) with how many alerts they
+// have, the latest ones and, for operators, a note and "확인 처리" that acknowledges the person's open alerts
+// together; acknowledged alerts leave the open queue.
 import { allows, api } from "./api.js";
 import { alertMessage, fill, h, label, phone, when } from "./format.js";
 import { openHistory } from "./history.js";
 import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError } from "./ui.js";
 
 const SEVERITY_TONE = { critical: "bad", warning: "warn", info: "neutral" };
+const LATEST = 3; // alerts shown on a person's card; the older ones are folded
 
 export function createAlertsView(panel, ctx) {
   let lastJson = "";
-  const drafts = new Map(); // alert id -> note being typed (survives a refresh)
+  const drafts = new Map(); // person key -> note being typed (survives a refresh)
   const openOnly = h("input", { type: "radio", name: "alert-scope", value: "open", checked: true, id: "alerts-open" });
   const all = h("input", { type: "radio", name: "alert-scope", value: "all", id: "alerts-all" });
   const campaign = h("select", { id: "alerts-campaign" });
@@ -54,32 +56,46 @@ export function createAlertsView(panel, ctx) {
     }
     showError(error, null);
     if (openOnly.checked && !campaign.value) ctx.setAlertCount(alerts.length);
-    alerts.sort(byUrgency);
     const json = JSON.stringify(alerts);
     if (!force && json === lastJson) return;
     lastJson = json;
+    const groups = byPerson(alerts);
     const open = alerts.filter((a) => !a.acknowledged_at).length;
-    count.textContent = alerts.length ? `알림 ${alerts.length}건 (확인 안 한 알림 ${open}건)` : "";
+    count.textContent = alerts.length ? `${groups.length}명, 알림 ${alerts.length}건 (확인 안 한 알림 ${open}건)` : "";
     const active = document.activeElement?.dataset?.focusKey;
-    fill(list, alerts.length ? alerts.map(card) : h("li", { class: "empty" }, openOnly.checked ? "확인할 알림이 없습니다." : "알림이 없습니다."));
+    fill(list, groups.length ? groups.map(card) : h("li", { class: "empty" }, openOnly.checked ? "확인할 알림이 없습니다." : "알림이 없습니다."));
     applyRole(list);
     if (active) list.querySelector(`[data-focus-key="${CSS.escape(active)}"]`)?.focus();
   }
 
-  function card(alert) {
-    const person = alert.contact;
-    const id = alert.id;
+  /** One card per person: how many alerts, the latest ones, the older ones folded, one acknowledgement. */
+  function card(group) {
+    const { key, person, alerts } = group;
+    const top = alerts[0];
+    const open = alerts.filter((a) => !a.acknowledged_at);
     const head = h(
       "div",
       { class: "alert-head" },
-      badge(label("severity", alert.severity), SEVERITY_TONE[alert.severity]),
-      h("strong", { class: "alert-kind" }, label("alertKind", alert.kind)),
-      h("span", { class: "muted" }, `${ctx.campaignName(alert.campaign_id)} · ${when(alert.created_at)}`),
+      badge(label("severity", top.severity), SEVERITY_TONE[top.severity]),
+      h("strong", { class: "alert-kind" }, label("alertKind", top.kind)),
+      h("span", { class: "alert-total" }, `알림 ${alerts.length}건`, open.length && open.length !== alerts.length ? ` (확인 안 함 ${open.length}건)` : ""),
     );
     const who = person
       ? h("p", { class: "alert-person" }, h("span", { class: "name" }, person.name), " ", h("span", { class: "phone" }, phone(person.phone)))
       : null;
-    const parts = [head, who, h("p", {}, alertMessage(alert))];
+    const latest = alerts.slice(0, LATEST);
+    const older = alerts.slice(LATEST);
+    const parts = [head, who, h("ul", { class: "alert-items", "aria-label": "최근 알림" }, latest.map(item))];
+    if (older.length) {
+      parts.push(
+        h(
+          "details",
+          { class: "older" },
+          h("summary", {}, `이전 알림 ${older.length}건 더 보기`),
+          h("ul", { class: "alert-items" }, older.map(item)),
+        ),
+      );
+    }
     if (person) {
       parts.push(
         h(
@@ -88,7 +104,7 @@ export function createAlertsView(panel, ctx) {
             type: "button",
             class: "link",
             "data-needs": "operator",
-            "data-focus-key": `history-${id}`,
+            "data-focus-key": `history-${key}`,
             "aria-label": `${person.name} 님 안부 확인 이력 보기`,
             onclick: () => openHistory(person),
           },
@@ -96,33 +112,50 @@ export function createAlertsView(panel, ctx) {
         ),
       );
     }
-    if (alert.acknowledged_at) {
-      parts.push(
-        h(
-          "p",
-          { class: "acked" },
-          `확인함: ${alert.acknowledged_by || "-"} · ${when(alert.acknowledged_at)}`,
-          alert.note ? h("span", { class: "note" }, ` — 메모: ${alert.note}`) : null,
-        ),
-      );
-    } else {
-      parts.push(ackForm(alert));
-    }
-    return h("li", { class: `alert-card ${alert.severity}`, dataset: { alertId: id, kind: alert.kind } }, parts);
+    if (open.length) parts.push(ackForm(group, open));
+    return h(
+      "li",
+      { class: `alert-card ${top.severity}`, dataset: { personKey: key, kind: top.kind, count: alerts.length, open: open.length } },
+      parts,
+    );
   }
 
-  function ackForm(alert) {
-    const noteId = `ack-note-${alert.id}`;
+  function item(alert) {
+    return h(
+      "li",
+      { class: `alert-item ${alert.acknowledged_at ? "done" : "open"}`, dataset: { alertId: alert.id, alertKind: alert.kind } },
+      h(
+        "p",
+        { class: "alert-line" },
+        h("strong", {}, label("alertKind", alert.kind)),
+        " ",
+        h("span", { class: "muted" }, [alert.campaign_id != null ? ctx.campaignName(alert.campaign_id) : "", when(alert.created_at)].filter(Boolean).join(" · ")),
+      ),
+      h("p", { class: "alert-message" }, alertMessage(alert)),
+      alert.acknowledged_at
+        ? h(
+            "p",
+            { class: "acked" },
+            `확인함: ${alert.acknowledged_by || "-"} · ${when(alert.acknowledged_at)}`,
+            alert.note ? h("span", { class: "note" }, ` — 메모: ${alert.note}`) : null,
+          )
+        : null,
+    );
+  }
+
+  /** Acknowledge every open alert of the card's person with one note. */
+  function ackForm(group, open) {
+    const noteId = `ack-note-${group.key}`;
     const note = h("textarea", { id: noteId, rows: 2, maxlength: 2000, "data-focus-key": noteId });
-    note.value = drafts.get(alert.id) || "";
-    note.addEventListener("input", () => drafts.set(alert.id, note.value));
-    const who = alert.contact ? `${alert.contact.name} 님 ` : "";
+    note.value = drafts.get(group.key) || "";
+    note.addEventListener("input", () => drafts.set(group.key, note.value));
+    const who = group.person ? `${group.person.name} 님 ` : "";
     const submit = h(
       "button",
-      { type: "submit", class: "primary", "data-focus-key": `ack-${alert.id}`, "aria-label": `${who}${label("alertKind", alert.kind)} 알림 확인 처리` },
-      "확인 처리",
+      { type: "submit", class: "primary", "data-focus-key": `ack-${group.key}`, "aria-label": `${who}알림 ${open.length}건 확인 처리` },
+      open.length === 1 ? "확인 처리" : `알림 ${open.length}건 모두 확인 처리`,
     );
-    const box = errorBox(`ack-error-${alert.id}`);
+    const box = errorBox(`ack-error-${group.key}`);
     const form = h(
       "form",
       { class: "ack", "data-needs": "operator" },
@@ -133,10 +166,17 @@ export function createAlertsView(panel, ctx) {
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const done = await busy(submit, () => api.ack(alert.id, note.value), box);
+      const done = await busy(
+        submit,
+        async () => {
+          for (const alert of open) await api.ack(alert.id, note.value);
+          return true;
+        },
+        box,
+      );
       if (done) {
-        drafts.delete(alert.id);
-        notify(`${label("alertKind", alert.kind)} 알림을 확인 처리했습니다.`);
+        drafts.delete(group.key);
+        notify(`${who}알림 ${open.length}건을 확인 처리했습니다.`);
         await load(true);
         document.getElementById("alerts-title").focus();
       }
@@ -168,4 +208,16 @@ function byUrgency(a, b) {
     (KIND_ORDER[a.kind] ?? 3) - (KIND_ORDER[b.kind] ?? 3) ||
     b.id - a.id
   );
+}
+
+/** Alerts grouped by person (an alert without one stands alone), each group most urgent first, the groups
+ * ordered by their most urgent alert. */
+function byPerson(alerts) {
+  const groups = new Map();
+  for (const alert of [...alerts].sort(byUrgency)) {
+    const key = alert.contact ? `person-${alert.contact.id}` : `alert-${alert.id}`;
+    if (!groups.has(key)) groups.set(key, { key, person: alert.contact, alerts: [] });
+    groups.get(key).alerts.push(alert);
+  }
+  return [...groups.values()];
 }

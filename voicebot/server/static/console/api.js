@@ -99,6 +99,9 @@ export const api = {
       body: bytes,
       headers: { "Content-Type": "text/csv" },
     }),
+  members: (id, params) => request(`/api/campaigns/${id}/members?${query(params)}`),
+  updateMember: (id, contactId, body) =>
+    request(`/api/campaigns/${id}/members/${contactId}`, { method: "PATCH", json: body }),
   attempts: (params) => request(`/api/attempts?${query(params)}`),
   history: (contactId) => request(`/api/contacts/${contactId}/history`),
   alerts: (params) => request(`/api/alerts?${query(params)}`),
@@ -106,12 +109,19 @@ export const api = {
   outboundStats: (params) => request(`/api/stats/outbound?${query(params)}`),
   inboundStats: () => request("/api/stats/inbound"),
   liveCalls: () => request("/api/calls/live"),
+  handoffs: (limit = 20) => request(`/api/handoffs?limit=${limit}`),
   exportCsv: (id, transcripts) =>
     request(`/api/campaigns/${id}/export.csv${transcripts ? "?transcripts=true" : ""}`, {
       raw: true,
       headers: { Accept: "text/csv" },
     }),
 };
+
+/** GET /healthz (no token needed): the server's checks and its dialer, whatever the status code. */
+export async function health() {
+  const response = await fetch("/healthz", { headers: { Accept: "application/json" } });
+  return response.json();
+}
 
 /** URL query string from an object, leaving out empty values. */
 export function query(params = {}) {

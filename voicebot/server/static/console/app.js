@@ -1,7 +1,7 @@
 // The staff console: login with an API token (kept in sessionStorage for this tab only), the five tabs,
 // and polling of whichever tab is shown. Roles come from GET /api/me; controls a role may not use are
 // hidden (the API refuses them anyway).
-import { ApiError, api, session, setUnauthorizedHandler } from "./api.js";
+import { ApiError, api, health, session, setUnauthorizedHandler } from "./api.js";
 import { createAlertsView } from "./alerts.js";
 import { createCampaignsView } from "./campaigns.js";
 import { label } from "./format.js";
@@ -41,7 +41,29 @@ let lastError = "";
 
 // --- login ------------------------------------------------------------------------------------------
 
+// What the dialer banner says; a real dialer (sip) needs none.
+const DIALER_BANNER = {
+  simulated: "모의 발신 모드: 실제 전화가 걸리지 않습니다. 이 서버의 통화 결과는 모두 '모의'로 표시됩니다.",
+  none: "발신 비활성: 설정에서 dialer를 지정하세요 (outbound.dialer: sip). 캠페인을 시작해도 전화가 걸리지 않습니다.",
+};
+
+/** Show, on every screen, whether calls are real: the server's dialer from /healthz. */
+async function showDialer() {
+  let dialer;
+  try {
+    dialer = (await health()).dialer;
+  } catch {
+    return; // the server is unreachable: the views say so
+  }
+  const banner = $("dialer-banner");
+  banner.textContent = DIALER_BANNER[dialer] || "";
+  banner.hidden = !DIALER_BANNER[dialer];
+  banner.dataset.dialer = dialer || "";
+  document.body.dataset.dialer = dialer || "";
+}
+
 async function start() {
+  showDialer();
   setupHistoryDialog();
   setupTabs();
   $("login-form").addEventListener("submit", onLogin);
@@ -215,6 +237,7 @@ async function background() {
   clearTimeout(backgroundTimer);
   if (!session.user) return;
   if (!document.hidden) {
+    showDialer();
     try {
       const [open, campaigns] = await Promise.all([api.alerts({ open: "true" }), api.campaigns()]);
       ctx.setAlertCount(open.length);

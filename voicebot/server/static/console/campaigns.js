@@ -1,9 +1,10 @@
 // 캠페인 tab: the list with live progress, a campaign's details and actions (start, pause, resume, cancel),
-// contact CSV upload with the rows that could not be read, and the create form (campaign-form.js).
+// contact CSV upload with the rows that could not be read, the people of the campaign with their own values
+// for it (date, place, …; operators edit them), and the create form (campaign-form.js).
 import { allows, api } from "./api.js";
 import { createCampaignForm } from "./campaign-form.js";
-import { fill, h, label, percent, when } from "./format.js";
-import { applyRole, badge, busy, confirmAction, errorBox, notify, showError, table } from "./ui.js";
+import { fill, h, label, percent, phone, when } from "./format.js";
+import { applyRole, badge, busy, confirmAction, errorBox, field, notify, showError, table } from "./ui.js";
 
 const STATUS_TONE = { draft: "neutral", running: "good", paused: "warn", cancelled: "bad", completed: "done" };
 const OPEN_STATES = ["scheduled", "dialing", "ringing", "answered"];
@@ -36,6 +37,7 @@ export function createCampaignsView(panel, ctx) {
   let lastListJson = "";
   let lastStatus = null;
   const reports = new Map(); // campaign id -> last import result (kept while the page is open)
+  let reloadMembers = async () => {}; // the open campaign's people list
 
   const newButton = h("button", { type: "button", class: "primary", "data-needs": "operator" }, "새 캠페인 만들기");
   const listBox = h("div", { id: "campaign-list", "aria-live": "off" });
@@ -167,8 +169,109 @@ export function createCampaignsView(panel, ctx) {
       ),
       canUpload ? uploadForm(campaign, uploadError, report) : null,
       canUpload ? null : report,
+      membersSection(campaign),
     );
     applyRole(detail);
+  }
+
+  /** The campaign's people with their own values for it; operators fix a missing or wrong one here. */
+  function membersSection(campaign) {
+    const editable = !["cancelled", "completed"].includes(campaign.status);
+    const onlyMissing = h("input", { type: "checkbox", id: "members-missing" });
+    const listError = errorBox("members-error");
+    const list = h("div", { id: "member-list" });
+    const editor = h("div", { id: "member-editor" });
+    let shown = null; // the last page, for the editor's field names
+    const load = async () => {
+      const page = await busy(null, () => api.members(campaign.id, { missing: onlyMissing.checked || "", limit: 200 }), listError);
+      if (!page || selectedId !== campaign.id) return;
+      shown = page;
+      const names = [...page.script_slots.required, ...page.script_slots.optional];
+      const rows = page.items.map((m) =>
+        h(
+          "tr",
+          { dataset: { contactId: m.contact_id } },
+          h("td", {}, m.contact.name),
+          h("td", { class: "phone" }, phone(m.contact.phone)),
+          h("td", {}, MEMBER_STATUS[m.status] || m.status),
+          h("td", {}, m.slots === null ? h("span", { class: "muted" }, "운영자만 볼 수 있습니다") : valuesText(m.slots, names)),
+          h("td", {}, m.missing.length ? m.missing.map((s) => badge(`${slotLabel(s)} 없음`, "bad")) : "-"),
+          h(
+            "td",
+            {},
+            editable
+              ? h(
+                  "button",
+                  { type: "button", class: "link", "data-needs": "operator", "aria-label": `${m.contact.name} 님의 값 고치기`, onclick: () => edit(m) },
+                  "값 고치기",
+                )
+              : null,
+          ),
+        ),
+      );
+      fill(
+        list,
+        h("p", { class: "muted" }, page.total > page.items.length ? `${page.total}명 중 처음 ${page.items.length}명입니다.` : `${page.total}명`),
+        table("대상자 목록", ["이름", "전화번호", "상태", "이 캠페인의 값", "빠진 값", ""], rows, {
+          empty: onlyMissing.checked ? "값이 빠진 분이 없습니다." : "아직 대상자가 없습니다. 연락처 CSV를 올려 주세요.",
+          className: "members",
+        }),
+      );
+      applyRole(list);
+    };
+    const edit = (member) => {
+      const names = shown.script_slots;
+      const error = errorBox("member-edit-error");
+      const inputs = [...names.required, ...names.optional].map((name) =>
+        h("input", {
+          type: "text",
+          id: `member-slot-${name}`,
+          name,
+          value: member.slots?.[name] ?? "",
+          maxlength: 300,
+          placeholder: campaign.slots?.[name] ? `공통 값: ${campaign.slots[name]}` : undefined,
+        }),
+      );
+      const save = h("button", { type: "submit", class: "primary" }, "저장");
+      const form = h(
+        "form",
+        { class: "member-edit card", "aria-labelledby": "member-edit-title" },
+        h("h5", { id: "member-edit-title", tabindex: "-1" }, `${member.contact.name} 님의 이 캠페인 값`),
+        h("p", { class: "hint" }, "이 캠페인의 안내에만 쓰입니다. 같은 분이 다른 캠페인에 있어도 그쪽 값은 바뀌지 않습니다. 비워 두면 캠페인 공통 값을 씁니다."),
+        h(
+          "div",
+          { class: "row" },
+          inputs.map((input) => field(`${slotLabel(input.name)}${names.required.includes(input.name) ? " (필수)" : ""}`, input)),
+        ),
+        h("div", { class: "actions" }, save, h("button", { type: "button", class: "quiet", onclick: () => fill(editor) }, "취소")),
+        error,
+      );
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const slots = Object.fromEntries(inputs.map((input) => [input.name, input.value]));
+        const saved = await busy(save, () => api.updateMember(campaign.id, member.contact_id, { slots }), error);
+        if (saved) {
+          fill(editor);
+          notify(`${member.contact.name} 님의 값을 저장했습니다.`);
+          await load();
+        }
+      });
+      fill(editor, form);
+      form.querySelector("#member-edit-title").focus();
+    };
+    onlyMissing.addEventListener("change", load);
+    reloadMembers = load;
+    load();
+    return h(
+      "section",
+      { class: "members", "aria-labelledby": "members-title" },
+      h("h4", { id: "members-title" }, "대상자 목록"),
+      h("p", { class: "hint" }, "날짜·장소처럼 사람마다 다른 안내 값은 이 캠페인에만 쓰입니다. 연락처 CSV의 메모 열(예: date=11월 25일; place=중구 보건소)로 올리거나 여기서 고칠 수 있습니다."),
+      h("label", { class: "check" }, onlyMissing, "값이 빠진 분만 보기"),
+      listError,
+      list,
+      editor,
+    );
   }
 
   function close() {
@@ -262,6 +365,7 @@ export function createCampaignsView(panel, ctx) {
         input.value = "";
         notify(`연락처 ${result.added}명을 추가했습니다.`);
         await refresh();
+        await reloadMembers();
       }
     });
     return h("div", {}, uploader, report);
@@ -279,7 +383,12 @@ export function renderReport(box, result) {
   const rejected = result.rejected || [];
   const warnings = result.warnings || [];
   const parts = [`${result.imported ?? result.added}명을 읽어 ${result.added}명을 추가했습니다.`];
-  if (result.already_members) parts.push(`이미 들어 있던 분 ${result.already_members}명은 그대로 두었습니다.`);
+  if (result.already_members) parts.push(`이미 들어 있던 분 ${result.already_members}명은 다시 추가하지 않았습니다.`);
+  const updated = result.updated_rows || [];
+  if (updated.length) {
+    const rows = updated.map((u) => `${u.row}행: ${u.changed.map(slotLabel).join(", ")}`).join("; ");
+    parts.push(`그중 ${updated.length}명은 이 캠페인의 값을 파일 내용으로 바꾸었습니다 (${rows}).`);
+  }
   if (result.skipped_do_not_call) parts.push(`수신 거부 번호 ${result.skipped_do_not_call}개는 건너뛰었습니다.`);
   if (result.booked) parts.push(`새로 예약된 통화는 ${result.booked}건입니다.`);
   const issueRows = (items) =>
@@ -319,6 +428,17 @@ function settings(c) {
 }
 
 const SLOT_LABEL = { date: "날짜", place: "장소", result: "검사 결과", appointment: "예약 내용" };
+const MEMBER_STATUS = { pending: "통화 예정", done: "완료", unreachable: "연락 안 됨", do_not_call: "수신 거부", cancelled: "취소됨" };
+
+function slotLabel(name) {
+  return name === "notes" ? "메모" : SLOT_LABEL[name] || name;
+}
+
+/** A member's values in the script's order, then any others: "날짜: 11월 25일, 장소: 중구 보건소". */
+function valuesText(slots, names) {
+  const keys = [...names.filter((k) => k in slots), ...Object.keys(slots).filter((k) => !names.includes(k))];
+  return keys.length ? keys.map((k) => `${slotLabel(k)}: ${slots[k]}`).join(", ") : "-";
+}
 const DAY_KO = ["월", "화", "수", "목", "금", "토", "일"];
 
 function weekdayText(value) {

@@ -61,8 +61,36 @@ export const LABELS = {
     failed: "연결 실패",
     voicemail: "음성사서함",
   },
-  overall: { fine: "괜찮음", not_fine: "좋지 않음", concern: "우려", unclear: "불분명", no_input: "응답 없음" },
+  overall: {
+    fine: "괜찮음",
+    not_fine: "좋지 않음",
+    concern: "우려",
+    unclear: "불분명",
+    no_input: "응답 없음",
+    emergency: "응급",
+  },
+  // How the script ended (the attempt's call_outcome): outbound.script.Conversation.outcome.
+  callOutcome: {
+    completed: "끝까지 통화",
+    transfer: "상담원 연결",
+    emergency: "응급 (상담원 연결)",
+    hangup: "통화 종료",
+    no_response: "응답 없음",
+    wrong_person: "본인 아님",
+    caller_hangup: "중간에 끊음",
+    in_progress: "진행 중",
+  },
+  // What kind of emergency was heard (the attempt's emergency).
+  emergency: {
+    medical: "응급: 의료",
+    fire: "응급: 화재",
+    gas: "응급: 가스",
+    police: "응급: 범죄 위험",
+    suicide: "응급: 자살 위험",
+    general: "응급",
+  },
   answer: {
+    emergency: "응급",
     fine: "괜찮음",
     not_fine: "좋지 않음",
     concern: "우려",
@@ -80,6 +108,9 @@ export const LABELS = {
     identify: "본인 확인",
     result_notice: "결과 안내",
     appointment_notice: "예약 안내",
+    greeting: "인사",
+    goodbye: "마무리 인사",
+    wrong_person: "본인 아님",
   },
   alertKind: { welfare_concern: "안부 우려", emergency: "긴급 상황", unreachable: "연락 안 됨" },
   severity: { critical: "긴급", warning: "주의", info: "안내" },
@@ -97,6 +128,10 @@ export const LABELS = {
     do_not_call: "수신 거부 번호라 건너뛰었습니다",
   },
   transport: { sip: "전화", webrtc: "인터넷 전화" },
+  // Where the outbound calls go (GET /healthz "dialer").
+  dialer: { sip: "전화 (SIP)", simulated: "모의 발신", none: "발신 안 함" },
+  // A handed-over call's transfer (handoff record "transfer").
+  transfer: { ok: "상담원에게 연결됨", not_configured: "연결할 상담원 번호 없음" },
   callState: {
     starting: "연결 중",
     call_started: "통화 시작",

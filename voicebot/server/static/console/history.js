@@ -2,9 +2,9 @@
 // cell a word on a colour (the word carries the meaning, the colour helps spotting change).
 import { api } from "./api.js";
 import { fill, h, label, when } from "./format.js";
-import { badge } from "./ui.js";
+import { badge, simulatedTag } from "./ui.js";
 
-const TONE = { fine: "good", yes: "good", not_fine: "warn", unclear: "neutral", no_input: "neutral", concern: "bad", no: "warn" };
+const TONE = { fine: "good", yes: "good", not_fine: "warn", unclear: "neutral", no_input: "neutral", concern: "bad", no: "warn", emergency: "bad" };
 const TREND_TONE = { worse: "bad", better: "good", steady: "neutral", new: "neutral" };
 
 export function setupHistoryDialog() {
@@ -40,12 +40,17 @@ function render(body, history) {
   const valueCell = (value) =>
     h("td", { class: `cell ${TONE[value] || ""}` }, value ? label("answer", value) : "-");
   const rows = [
-    h("tr", {}, h("th", { scope: "row" }, "통화 결과"), checkins.map((c) => h("td", {}, label("outcome", c.outcome)))),
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, "통화 결과"),
+      checkins.map((c) => h("td", {}, label("outcome", c.outcome), c.simulated ? [" ", simulatedTag()] : null)),
+    ),
     h(
       "tr",
       {},
       h("th", { scope: "row" }, "종합"),
-      checkins.map((c) => h("td", { class: `cell ${TONE[c.overall] || ""}` }, c.overall ? label("overall", c.overall) : "-", c.emergency ? " (긴급)" : "")),
+      checkins.map((c) => h("td", { class: `cell ${TONE[c.overall] || ""}` }, c.overall ? label("overall", c.overall) : "-", c.emergency ? ` (${label("emergency", c.emergency)})` : "")),
     ),
     ...steps.map((step) =>
       h("tr", {}, h("th", { scope: "row" }, label("step", step)), checkins.map((c) => valueCell(c.answers?.[step]))),

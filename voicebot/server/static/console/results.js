@@ -3,10 +3,11 @@
 import { allows, api, saveResponse } from "./api.js";
 import { fill, h, label, phone, seconds, seoulMidnight, when } from "./format.js";
 import { openHistory } from "./history.js";
-import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError, table } from "./ui.js";
+import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError, simulatedTag, table } from "./ui.js";
 
 const PAGE = 50;
-const OVERALL_TONE = { fine: "good", not_fine: "warn", concern: "bad", unclear: "neutral", no_input: "neutral" };
+const OVERALL_TONE = { fine: "good", not_fine: "warn", concern: "bad", unclear: "neutral", no_input: "neutral", emergency: "bad" };
+const CALL_OUTCOME_TONE = { transfer: "warn", emergency: "bad", wrong_person: "warn", no_response: "neutral", hangup: "neutral", caller_hangup: "neutral" };
 const OUTCOME_TONE = { answered: "good", busy: "warn", no_answer: "neutral", failed: "bad", voicemail: "neutral" };
 
 export function createResultsView(panel, ctx) {
@@ -139,8 +140,14 @@ export function createResultsView(panel, ctx) {
         a.contact.name,
         h("td", { class: "phone" }, phone(a.contact.phone)),
         `${a.attempt_number}차`,
-        a.outcome ? badge(label("outcome", a.outcome), OUTCOME_TONE[a.outcome]) : label("state", a.state),
-        h("td", {}, a.overall ? badge(label("overall", a.overall), OVERALL_TONE[a.overall]) : "-", a.emergency ? badge("긴급", "bad") : null),
+        h(
+          "td",
+          {},
+          a.outcome ? badge(label("outcome", a.outcome), OUTCOME_TONE[a.outcome]) : label("state", a.state),
+          a.call_outcome && a.call_outcome !== "completed" ? badge(label("callOutcome", a.call_outcome), CALL_OUTCOME_TONE[a.call_outcome]) : null,
+          a.simulated ? simulatedTag() : null,
+        ),
+        h("td", {}, a.overall ? badge(label("overall", a.overall), OVERALL_TONE[a.overall]) : "-", a.emergency ? badge(label("emergency", a.emergency), "bad") : null),
         answers(a.answers),
         seconds(a.duration_s),
       ];

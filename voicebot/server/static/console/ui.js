@@ -91,6 +91,11 @@ export function badge(text, tone) {
   return h("span", { class: `badge ${tone || ""}` }, text);
 }
 
+/** The mark of a result the SIMULATED dialer made up: no real call was placed. */
+export function simulatedTag() {
+  return h("span", { class: "badge simulated", title: "모의 발신: 실제로 전화를 걸지 않은 결과입니다" }, "모의");
+}
+
 /** A labelled form field. */
 export function field(labelText, input, hint) {
   const id = input.id;

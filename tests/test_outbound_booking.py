@@ -1,0 +1,122 @@
+"""Calendar dates in Asia/Seoul and campaigns that book no call (issue 12, item 6), through the CLI (in
+process, with a fixed clock in ``args.now``) and the REST API (``make_app(clock=…)``). Real SQLite files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+import outbound
+from outbound import service
+from outbound.api import make_app
+from outbound.scheduler import local_today
+from outbound.schema import Attempt
+from voicebot.cli import build_parser
+
+SEOUL = ZoneInfo("Asia/Seoul")
+# Tuesday 00:30 in Seoul is still Monday (15:30) in UTC: the dates differ.
+LATE = datetime(2026, 12, 8, 0, 30, tzinfo=SEOUL)
+PEOPLE = "이름,전화번호\n김순자,010-1111-0001\n이영희,010-1111-0002\n"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str, now: datetime = LATE) -> dict:
+    args = build_parser().parse_args([*argv, "--json"])
+    args.now = lambda: now.astimezone(UTC)  # the clock the commands read (UTC, as the real one)
+    assert args.func(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture()
+def people(tmp_path: Path) -> Path:
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE, encoding="utf-8")
+    return path
+
+
+def test_today_is_the_seoul_date() -> None:
+    assert LATE.astimezone(UTC).date() == date(2026, 12, 7)
+    assert local_today(LATE.astimezone(UTC)) == date(2026, 12, 8)
+
+
+def test_default_start_date_is_the_seoul_date(tmp_path: Path, people: Path, capsys) -> None:
+    db = str(tmp_path / "kst.db")
+    created = cli(
+        capsys, "campaign", "create", "--kind", "welfare_check", "--name", "하루", "--contacts", str(people),
+        "--days", "1", "--db", db,
+    )  # fmt: skip
+    assert created["status"] == "running" and created["booked"] == 2 and created["notice"] is None
+    shown = cli(capsys, "campaign", "show", str(created["campaign_id"]), "--db", db)
+    assert shown["start_date"] == shown["end_date"] == "2026-12-08"
+    factory = outbound.session_factory(outbound.make_engine(f"sqlite:///{db}"))
+    with factory() as s:
+        dues = {a.due_at.astimezone(SEOUL) for a in s.scalars(select(Attempt))}
+    assert dues == {datetime(2026, 12, 8, 10, 0, tzinfo=SEOUL)}
+
+
+def test_a_campaign_that_books_no_call_says_why(tmp_path: Path, people: Path, capsys) -> None:
+    db = str(tmp_path / "none.db")
+    base = ("campaign", "create", "--kind", "welfare_check", "--db", db)
+    past = cli(
+        capsys, *base, "--name", "지난", "--contacts", str(people), "--start", "2026-12-07", "--days", "1"
+    )
+    assert past["booked"] == 0
+    assert past["notice"].startswith(
+        "예약된 통화가 없습니다: 기간(2026-12-07 ~ 2026-12-07)이 이미 지났습니다"
+    )
+    weekend = cli(
+        capsys,
+        *base,
+        "--name",
+        "주말",
+        "--contacts",
+        str(people),
+        "--start",
+        "2026-12-12",
+        "--end",
+        "2026-12-13",
+    )
+    assert weekend["booked"] == 0 and "통화 시간대가 없습니다" in weekend["notice"]
+    assert "통화 요일 월·화·수·목·금" in weekend["notice"]
+    nobody = cli(capsys, *base, "--name", "빈 캠페인")
+    assert nobody["booked"] == 0 and "대상자가 없습니다" in nobody["notice"]
+    draft = cli(capsys, *base, "--name", "준비", "--start", "2026-12-01", "--days", "3", "--draft")
+    assert draft["notice"] is None  # a draft books nothing yet: nothing to explain
+    started = cli(capsys, "campaign", "start", str(draft["campaign_id"]), "--db", db)
+    assert started["status"] == "running" and started["booked"] == 0
+    assert "기간(2026-12-01 ~ 2026-12-03)이 이미 지났습니다" in started["notice"]
+    assert "대상자가 없습니다" in started["notice"]  # every reason found
+
+
+def test_api_start_says_why_nothing_was_booked(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    outbound.upgrade(url)
+    factory = outbound.session_factory(outbound.make_engine(url))
+    with factory.begin() as s:
+        token = service.create_token(s, "복지사", "operator")
+    client = TestClient(make_app(factory, clock=lambda: LATE))
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def start(start_date: str, end_date: str) -> dict:
+        body = {"name": "안심콜", "kind": "welfare_check", "start_date": start_date, "end_date": end_date}
+        campaign = client.post("/api/campaigns", json=body, headers=headers).json()
+        imported = client.post(
+            f"/api/campaigns/{campaign['id']}/contacts", content=PEOPLE.encode(), headers=headers
+        )
+        assert imported.status_code == 200, imported.text
+        reply = client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    over = start("2026-12-01", "2026-12-07")
+    assert over["booked"] == 0 and over["status"] == "running"
+    assert over["notice"].startswith(
+        "예약된 통화가 없습니다: 기간(2026-12-01 ~ 2026-12-07)이 이미 지났습니다"
+    )
+    today = start("2026-12-08", "2026-12-08")
+    assert today["booked"] == 2 and today["notice"] is None

@@ -6,6 +6,8 @@
 For each configuration (backend, compute type, encoder window strategy, beam size): Korean CER (spaces and
 punctuation ignored, numbers spelled out), English WER, the real-time factor (total decode time / total
 audio), per-clip decode time p50/p95, and ratios to the baseline (faster-whisper int8, 30 s window, beam 5).
+"English on ko": the English clips decoded on the Korean default (language "ko"), the way an English caller
+reaches the voicebot: WER, RTF and the languages the recogniser reported (stt/language.py switches them).
 Each model is warmed up on one clip before timing.
 """
 
@@ -84,6 +86,15 @@ def run_setup(setup: Setup, clips, device: str) -> dict:
         per_clip.append({"file": name, "error_rate": round(score, 4), "elapsed_s": round(result.elapsed_s, 3),
                          "window_s": result.window_s, "text": result.text})  # fmt: skip
     times = [c["elapsed_s"] for c in per_clip]
+    foreign_wer, foreign_elapsed, foreign_audio, foreign_languages = [], 0.0, 0.0, []
+    for _, language, reference, samples in clips:
+        if language == "ko":
+            continue
+        result = transcriber.transcribe(samples, language="ko")
+        foreign_wer.append(word_error_rate(reference, result.text))
+        foreign_elapsed += result.elapsed_s
+        foreign_audio += result.audio_s
+        foreign_languages.append(result.language)
     return {
         "label": setup.label,
         "backend": setup.backend,
@@ -95,6 +106,9 @@ def run_setup(setup: Setup, clips, device: str) -> dict:
         "rtf": round(elapsed / audio, 4),
         "clip_time_p50_s": round(percentile(times, 50), 3),
         "clip_time_p95_s": round(percentile(times, 95), 3),
+        "english_on_ko_wer": round(float(np.mean(foreign_wer)), 4) if foreign_wer else None,
+        "english_on_ko_rtf": round(foreign_elapsed / foreign_audio, 4) if foreign_audio else None,
+        "english_on_ko_languages": foreign_languages,
         "clips": per_clip,
     }
 
@@ -119,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             r = rows[-1]
             print(
-                f"{r['label']:36} CER {r['korean_cer']}  WER {r['english_wer']}  RTF {r['rtf']}",
+                f"{r['label']:36} CER {r['korean_cer']}  WER {r['english_wer']}  RTF {r['rtf']}  "
+                f"English on ko: WER {r['english_on_ko_wer']} RTF {r['english_on_ko_rtf']}",
                 file=sys.stderr,
             )
     baseline = rows[0]
@@ -142,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for row in rows:
             print(f"{row['label']:36} CER {row['korean_cer']}  WER {row['english_wer']}  RTF {row['rtf']}  "
-                  f"x{row['rtf_vs_baseline']} baseline")  # fmt: skip
+                  f"x{row['rtf_vs_baseline']} baseline  English on ko: WER {row['english_on_ko_wer']} "
+                  f"RTF {row['english_on_ko_rtf']}")  # fmt: skip
     return 0
 
 

@@ -70,8 +70,13 @@ def load_whisper(model_dir: Path | None):  # -> stt.Transcriber
     so the CER is what the call session would hear; ``model_dir`` overrides where the weights are found."""
     from stt import STTConfig, create_transcriber
 
-    return create_transcriber(
-        STTConfig(backend="faster-whisper", model_path=str(model_dir) if model_dir else None, language="ko")
+    return create_transcriber(  # Korean throughout: Whisper base hears espeak-ng's Korean as Thai at times
+        STTConfig(
+            backend="faster-whisper",
+            model_path=str(model_dir) if model_dir else None,
+            language="ko",
+            language_switch=None,
+        )
     )
 
 

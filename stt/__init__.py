@@ -3,6 +3,8 @@
 Public interface:
 - ``STTConfig``: backend ("faster-whisper" default, "openai-whisper"), model, device, language ("ko"),
   beam size, encoder window strategy, domain prompt/hotwords and the hallucination thresholds.
+- ``LanguageSwitch`` (``STTConfig.language_switch``): with a fixed language, an utterance Whisper clearly
+  hears as another language is decoded once in that one and reported with its language and probability.
 - ``create_transcriber(config) -> Transcriber``: ``transcribe(samples, language=None, prompt=None)`` on 16 kHz
   mono float32 returns a ``Transcript`` (text, language, segments, timings, what the guard dropped).
 - ``BatchingTranscriber(transcriber)``: one model shared by concurrent calls; decodes run one at a time
@@ -15,11 +17,13 @@ Public interface:
 
 from stt.backends import DecodeCall, Transcriber, create_transcriber
 from stt.batching import BatchingTranscriber
+from stt.language import LanguageSwitch
 from stt.types import Segment, STTConfig, STTError, Transcript
 
 __all__ = [
     "BatchingTranscriber",
     "DecodeCall",
+    "LanguageSwitch",
     "STTConfig",
     "STTError",
     "Segment",

@@ -20,6 +20,7 @@ import numpy as np
 
 from models import find_whisper_model
 from stt.guard import filter_segments, speech_rms
+from stt.language import LanguageChoice, choose_language
 from stt.types import Segment, STTConfig, STTError, Transcript
 from voicebot.audio import PIPELINE_RATE
 
@@ -195,6 +196,33 @@ class _Backend:
     def _decode(self, request: _Request) -> tuple[list[Segment], str, float]:
         raise NotImplementedError
 
+    def _checks_language(self, request: _Request) -> bool:
+        """Whether the language probabilities are worth reading: a fixed language, switching enabled,
+        and an utterance long enough to be switched."""
+        rule = self.config.language_switch
+        audio_s = len(request.samples) / PIPELINE_RATE
+        return rule is not None and request.language is not None and audio_s >= rule.min_audio_s
+
+    def _choose(self, probabilities: dict[str, float], request: _Request) -> LanguageChoice:
+        assert request.language is not None and self.config.language_switch is not None
+        audio_s = len(request.samples) / PIPELINE_RATE
+        choice = choose_language(probabilities, request.language, audio_s, self.config.language_switch)
+        if choice.switched:
+            log.info(
+                "heard %s (p=%.3f, %s p=%.4f): decoding in %s",
+                choice.language,
+                choice.probability,
+                request.language,
+                probabilities.get(request.language, 0.0),
+                choice.language,
+            )
+        return choice
+
+    def _temperatures(self, choice: LanguageChoice | None) -> tuple[float, ...]:
+        """An utterance unlike the expected language gets one beam-search pass: Whisper's fallback samples
+        at random, and such an utterance is where the fallback fires, takes longest and changes nothing."""
+        return (0.0,) if choice is not None and choice.single_pass else self.config.temperatures
+
 
 @dataclass(frozen=True)
 class DecodeCall:
@@ -254,11 +282,16 @@ class FasterWhisperTranscriber(_Backend):
     def _encode_short_windows(self) -> None:
         """faster-whisper pads every window's features to 30 s (3000 frames) before the encoder, whatever
         ``chunk_length`` says; CTranslate2's encoder takes shorter inputs, so cut the padding off here.
-        The frame count is per thread because several calls may share this model."""
+        An encoder output already computed for the first window (the language check) is used once instead
+        of encoding again. Both are per thread because several calls may share this model."""
         original = self.model.encode
         frames = self._encoder_frames
 
         def encode(features):
+            primed = getattr(frames, "primed", None)
+            if primed is not None:
+                frames.primed = None
+                return primed
             count = getattr(frames, "count", None)
             return original(features[..., :count] if count else features)
 
@@ -268,11 +301,12 @@ class FasterWhisperTranscriber(_Backend):
         window_s = request.window_s
         self._encoder_frames.count = int(window_s * 100) if window_s < FULL_WINDOW_S else None
         try:
+            choice = self._check_language(request) if self._checks_language(request) else None
             segments, info = self.model.transcribe(
                 request.samples,
-                language=request.language,
+                language=choice.language if choice is not None else request.language,
                 beam_size=request.beam,
-                temperature=list(self.config.temperatures),
+                temperature=list(self._temperatures(choice)),
                 initial_prompt=request.prompt,
                 hotwords=self.config.hotwords,
                 no_speech_threshold=self.config.no_speech_threshold,
@@ -285,12 +319,35 @@ class FasterWhisperTranscriber(_Backend):
                 prefix=request.prefix,
             )
             converted = [  # segments is a generator: decoding happens here, inside the try
-                Segment(s.start, s.end, s.text, s.avg_logprob, s.no_speech_prob, s.compression_ratio)
+                Segment(
+                    s.start,
+                    s.end,
+                    s.text,
+                    s.avg_logprob,
+                    s.no_speech_prob,
+                    s.compression_ratio,
+                    s.temperature,
+                )
                 for s in segments
             ]
         finally:
             self._encoder_frames.count = None
-        return converted, info.language, info.language_probability
+            self._encoder_frames.primed = None
+        probability = choice.probability if choice is not None else info.language_probability
+        return converted, info.language, probability
+
+    def _check_language(self, request: _Request) -> LanguageChoice:
+        """Language probabilities from the first window's encoder output, which is then handed to the
+        decode (see ``_encode_short_windows``): the check costs one decoder step, not another encode."""
+        from faster_whisper.audio import pad_or_trim
+
+        extractor = self.model.feature_extractor
+        features = extractor(request.samples, chunk_length=int(request.window_s))
+        first = features[:, : min(features.shape[-1] - 1, extractor.nb_max_frames)]  # as transcribe cuts it
+        encoder_output = self.model.encode(pad_or_trim(first))
+        detected = self.model.model.detect_language(encoder_output)[0]
+        self._encoder_frames.primed = encoder_output
+        return self._choose({token[2:-2]: p for token, p in detected}, request)
 
     def _decode_many(self, requests: list[_Request]) -> list[tuple[list[Segment], str, float]]:
         """One encoder pass and one beam search for the whole batch, built the way faster-whisper's own
@@ -312,19 +369,36 @@ class FasterWhisperTranscriber(_Backend):
         encoder_output = self.model.model.encode(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(batch))), to_cpu=False
         )
-        tokenizer = Tokenizer(
-            self.model.hf_tokenizer,
-            self.model.model.is_multilingual,
-            task="transcribe",
-            language=first.language,
-        )
+        choices: list[LanguageChoice | None] = [None] * len(requests)
+        if any(self._checks_language(request) for request in requests):
+            detected = self.model.model.detect_language(encoder_output)
+            choices = [
+                self._choose({token[2:-2]: p for token, p in probabilities}, request)
+                if self._checks_language(request)
+                else None
+                for request, probabilities in zip(requests, detected, strict=True)
+            ]
+        languages = [choice.language if choice else first.language for choice in choices]
+        tokenizers = {
+            language: Tokenizer(
+                self.model.hf_tokenizer,
+                self.model.model.is_multilingual,
+                task="transcribe",
+                language=language,
+            )
+            for language in dict.fromkeys(languages)
+        }
+        tokenizer = tokenizers[languages[0]]  # encoding the prompt and decoding text: language-independent
         previous = tokenizer.encode(" " + first.prompt.strip()) if first.prompt else []
-        prompt = self.model.get_prompt(
-            tokenizer, previous, without_timestamps=True, hotwords=self.config.hotwords
-        )
+        prompts = [  # the same length whatever the language: one token differs
+            self.model.get_prompt(
+                tokenizers[language], previous, without_timestamps=True, hotwords=self.config.hotwords
+            )
+            for language in languages
+        ]
         results = self.model.model.generate(
             encoder_output,
-            [prompt] * len(requests),
+            prompts,
             beam_size=first.beam,
             max_length=self.model.max_length,
             return_scores=True,
@@ -333,7 +407,7 @@ class FasterWhisperTranscriber(_Backend):
             suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         )
         decoded = []
-        for request, result in zip(requests, results, strict=True):
+        for request, result, choice in zip(requests, results, choices, strict=True):
             tokens = result.sequences_ids[0]
             avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
             text = tokenizer.decode(tokens).strip()
@@ -342,15 +416,23 @@ class FasterWhisperTranscriber(_Backend):
                 result.no_speech_prob > self.config.no_speech_threshold
                 and avg_logprob < self.config.log_prob_threshold
             )
-            if not silence and (
-                ratio > self.config.compression_ratio_threshold
-                or avg_logprob < self.config.log_prob_threshold
+            single_pass = choice is not None and choice.single_pass  # no fallback (see _temperatures)
+            if (
+                not single_pass
+                and not silence
+                and (
+                    ratio > self.config.compression_ratio_threshold
+                    or avg_logprob < self.config.log_prob_threshold
+                )
             ):
                 decoded.append(self._decode(request))
                 continue
             audio_s = len(request.samples) / PIPELINE_RATE
             segment = Segment(0.0, audio_s, text, avg_logprob, result.no_speech_prob, ratio)
-            decoded.append(([segment], first.language, 1.0))
+            if choice is None:
+                decoded.append(([segment], first.language, 1.0))
+            else:
+                decoded.append(([segment], choice.language, choice.probability))
         return decoded
 
 
@@ -397,11 +479,18 @@ class OpenAIWhisperTranscriber(_Backend):
         fp16 = self.device == "cuda"
         with self._lock, torch.inference_mode():
             if window_s >= FULL_WINDOW_S and audio_s > FULL_WINDOW_S - self.config.tail_pad_s:
+                choice = None
+                if self._checks_language(request):  # whisper.transcribe encodes again: rare (over 27 s)
+                    mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self.model.dims.n_mels)
+                    mel = mel.to(self.model.device)
+                    _, probs = self.model.detect_language(mel.half() if fp16 else mel)
+                    choice = self._choose(probs, request)
+                    language = choice.language
                 result = whisper.transcribe(
                     self.model,
                     samples,
                     language=language,
-                    temperature=self.config.temperatures,
+                    temperature=self._temperatures(choice),
                     beam_size=beam,
                     best_of=beam,
                     initial_prompt=prompt,
@@ -419,52 +508,49 @@ class OpenAIWhisperTranscriber(_Backend):
                         s["avg_logprob"],
                         s["no_speech_prob"],
                         s["compression_ratio"],
+                        s["temperature"],
                     )
                     for s in result["segments"]
                 ]
-                detected, probability = result["language"], 1.0
+                detected, probability = result["language"], choice.probability if choice else 1.0
             else:
-                segments, detected, probability = self._decode_window(
-                    samples, window_s, language, prompt, beam, fp16, request.prefix
-                )
+                segments, detected, probability = self._decode_window(request, fp16)
         return segments, detected, probability
 
-    def _decode_window(
-        self,
-        samples: np.ndarray,
-        window_s: float,
-        language: str | None,
-        prompt: str | None,
-        beam: int,
-        fp16: bool,
-        prefix: str | None = None,
-    ) -> tuple[list[Segment], str, float]:
-        """One window, with Whisper's temperature fallback on loops or low confidence."""
+    def _decode_window(self, request: _Request, fp16: bool) -> tuple[list[Segment], str, float]:
+        """One window, with Whisper's temperature fallback on loops or low confidence. The encoder runs
+        once: language detection and every decode pass start from its output."""
         import whisper
 
-        frames = int(window_s * 100)
+        samples, language, prefix = request.samples, request.language, request.prefix
+        frames = int(request.window_s * 100)
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples, frames * 160), self.model.dims.n_mels)
         mel = mel[:, :frames].to(self.model.device)
         if fp16:
             mel = mel.half()
-        probability = 1.0
+        features = self.model.embed_audio(mel.unsqueeze(0))[0]  # (frames / 2, n_audio_state)
+        probability, choice = 1.0, None
         if language is None:
-            _, probs = self.model.detect_language(mel)
+            _, probs = self.model.detect_language(features)
             language = max(probs, key=probs.get)
             probability = float(probs[language])
+        elif self._checks_language(request):
+            _, probs = self.model.detect_language(features)
+            choice = self._choose(probs, request)
+            language, probability = choice.language, choice.probability
         result = None
-        for temperature in self.config.temperatures:
+        for temperature in self._temperatures(choice):
             options = whisper.DecodingOptions(
                 language=language,
                 temperature=temperature,
-                beam_size=beam if temperature == 0 else None,
-                best_of=beam if temperature > 0 else None,
-                prompt=prompt,
+                beam_size=request.beam if temperature == 0 else None,
+                best_of=request.beam if temperature > 0 else None,
+                prompt=request.prompt,
                 prefix=prefix or None,
                 fp16=fp16,
                 without_timestamps=True,
             )
-            result = whisper.decode(self.model, mel, options)
+            result = whisper.decode(self.model, features, options)
             too_repetitive = result.compression_ratio > self.config.compression_ratio_threshold
             too_unsure = result.avg_logprob < self.config.log_prob_threshold
             if result.no_speech_prob > self.config.no_speech_threshold and too_unsure:
@@ -477,7 +563,13 @@ class OpenAIWhisperTranscriber(_Backend):
             f"{prefix.strip()} {result.text.strip()}" if prefix else result.text
         )  # decode() drops the prefix
         segment = Segment(
-            0.0, audio_s, text, result.avg_logprob, result.no_speech_prob, result.compression_ratio
+            0.0,
+            audio_s,
+            text,
+            result.avg_logprob,
+            result.no_speech_prob,
+            result.compression_ratio,
+            result.temperature,
         )
         return [segment], language, probability
 
@@ -498,12 +590,17 @@ def _quantize_linears(model):
 
 
 def _allow_short_windows(model) -> None:
-    """Let the encoder take fewer than 3000 mel frames by slicing its positional embedding."""
+    """Let the encoder take fewer than 3000 mel frames by slicing its positional embedding, and pass
+    through what it already encoded: whisper's decode and language detection recognise encoder output
+    only at the full window's 1500 positions and would encode a shorter one again."""
     import torch.nn.functional as F
 
     encoder = model.encoder
+    n_mels, n_state = model.dims.n_mels, model.dims.n_audio_state
 
     def forward(x):
+        if x.shape[-2] != n_mels and x.shape[-1] == n_state:  # (batch, positions, state): encoded already
+            return x
         x = F.gelu(encoder.conv1(x))
         x = F.gelu(encoder.conv2(x))
         x = x.permute(0, 2, 1)

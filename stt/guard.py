@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 
@@ -81,7 +82,5 @@ def filter_segments(
         if compression_ratio(text) > compression_ratio_threshold:
             dropped.append(f"repetitive (compression ratio {compression_ratio(text):.2f})")
             continue
-        kept.append(
-            Segment(seg.start, seg.end, text, seg.avg_logprob, seg.no_speech_prob, seg.compression_ratio)
-        )
+        kept.append(replace(seg, text=text))
     return kept, dropped

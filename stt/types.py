@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stt.language import LanguageSwitch
+
 
 class STTError(RuntimeError):
     """Recognition could not run (model missing, bad options); bad audio raises ``AudioError`` instead."""
@@ -21,6 +23,9 @@ class STTConfig:
     # replica uses cpu_threads, so on 2 cores try workers=2, cpu_threads=1 when many calls run at once.
     workers: int = 1
     language: str | None = "ko"  # None: detect
+    # With a fixed language, an utterance Whisper clearly hears as another language is decoded in that one
+    # (stt/language.py); None: always decode in the fixed language.
+    language_switch: LanguageSwitch | None = LanguageSwitch()
     beam_size: int = 5
     # "adaptive": encoder window of max(min_window_s, utterance + tail_pad_s), at most 30 s; "full": 30 s.
     window: str = "adaptive"
@@ -42,6 +47,7 @@ class Segment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    temperature: float = 0.0  # of the decode that produced it: above 0, Whisper's sampling fallback ran
 
 
 @dataclass

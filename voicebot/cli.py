@@ -24,7 +24,7 @@ def _emit(payload: dict, as_json: bool, text: str | None = None) -> None:
 
 
 def _stt_config(args: argparse.Namespace):
-    from stt import STTConfig
+    from stt import LanguageSwitch, STTConfig
 
     return STTConfig(
         backend=args.backend,
@@ -34,6 +34,7 @@ def _stt_config(args: argparse.Namespace):
         compute_type=args.compute_type,
         cpu_threads=args.threads,
         language=None if args.language == "auto" else args.language,
+        language_switch=None if args.strict_language else LanguageSwitch(),
         beam_size=args.beam_size,
         window=args.window,
         initial_prompt=args.prompt,
@@ -49,6 +50,11 @@ def _add_stt_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--compute-type", help="override: int8, float16, float32 …")
     group.add_argument("--threads", type=int, default=2)
     group.add_argument("--language", default="ko", help="language code, or 'auto' to detect")
+    group.add_argument(
+        "--strict-language",
+        action="store_true",
+        help="always decode in --language, even an utterance Whisper clearly hears as another language",
+    )
     group.add_argument("--beam-size", type=int, default=5)
     group.add_argument("--window", choices=["adaptive", "full"], default="adaptive")
     group.add_argument("--prompt", help="domain vocabulary given to Whisper as context")
@@ -72,6 +78,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             "file": name,
             "text": result.text,
             "language": result.language,
+            "language_probability": round(result.language_probability, 4),
             "audio_s": round(result.audio_s, 3),
             "elapsed_s": round(result.elapsed_s, 3),
             "rtf": round(result.rtf, 3),

@@ -58,6 +58,10 @@ class CallResult:
 
 
 class Dialer(Protocol):
+    # True for the SIMULATED dialer: its attempts are marked from the moment they are dialled, so even a
+    # call whose result is lost (worker crash) never passes for a real one.
+    simulated: bool
+
     def dial(self, request: CallRequest) -> CallResult: ...
 
 
@@ -89,6 +93,8 @@ class SimulatedDialer:
     ``ledger`` appends one line per call placed (attempt id, hashed number) and fsyncs it, so a test can
     count calls across a worker killed with SIGKILL.
     """
+
+    simulated = True
 
     def __init__(
         self,
@@ -184,6 +190,8 @@ class SipDialer:
     ``latency_ms`` has per answer the milliseconds from the end of the callee's speech (or the key) to
     the reply being ready: endpointing, STT, script and TTS.
     """
+
+    simulated = False
 
     def __init__(
         self,
@@ -309,7 +317,7 @@ def run_due(
     report.claimed = len(ids)
     if ids:
         with factory.begin() as session:
-            store.start_dialing(session, ids, worker_id, stamp())
+            store.start_dialing(session, ids, worker_id, stamp(), simulated=dialer.simulated)
         for done in _place_all(factory, dialer, worker_id, ids, requests, stamp):
             report.outcomes[done.outcome] = report.outcomes.get(done.outcome, 0) + 1
             report.alerts += done.alerts

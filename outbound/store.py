@@ -567,9 +567,12 @@ def _move(attempt: Attempt, new_state: str, now: datetime) -> None:
         setattr(attempt, _STAMPS[new_state], now)
 
 
-def start_dialing(session: Session, attempt_ids: list[int], worker_id: str, now: datetime) -> None:
+def start_dialing(
+    session: Session, attempt_ids: list[int], worker_id: str, now: datetime, *, simulated: bool = False
+) -> None:
     """``scheduled`` → ``dialing`` for attempts the worker holds, in one statement (the hot path).
-    Commit before the calls start: a worker killed mid-call then leaves them as calls with unknown result."""
+    Commit before the calls start: a worker killed mid-call then leaves them as calls with unknown result.
+    ``simulated``: the SIMULATED dialer places them (marked now, so a lost result is marked too)."""
     if not attempt_ids:
         return
     moved = session.execute(
@@ -580,7 +583,7 @@ def start_dialing(session: Session, attempt_ids: list[int], worker_id: str, now:
             Attempt.lease_owner == worker_id,
             Attempt.lease_expires_at >= now,
         )
-        .values(state="dialing", dialing_at=now)
+        .values(state="dialing", dialing_at=now, simulated=simulated)
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != len(attempt_ids):

@@ -97,6 +97,7 @@ class OneBadResult:
     """The SIMULATED dialer, except that one number's result is something the store cannot take."""
 
     instant = True
+    simulated = True
 
     def __init__(self, phone: str, bad: CallResult):
         self.inner = SimulatedDialer(default=FINE)
@@ -176,3 +177,18 @@ def test_cli_run_with_a_voicemail_callee_prints_counts(tmp_path: Path) -> None:
     )  # fmt: skip
     assert ran["status"] == "completed" and ran["outcomes"] == {"answered": 3, "voicemail": 1}
     assert ran["errors"] == 0 and ran["unrecorded"] == 0 and ran["alerts"] == 0
+
+
+def test_a_simulated_call_whose_result_is_lost_is_still_marked_simulated(tmp_path: Path) -> None:
+    from outbound import store
+
+    factory = campaign(tmp_path)
+    with factory.begin() as s:
+        ids = [a.id for a in store.claim_due(s, "w1", limit=3, lease_s=60, now=NOW)]
+        store.start_dialing(s, ids, "w1", NOW, simulated=True)
+    with factory.begin() as s:  # the worker died in the calls: another one finds the leases expired
+        assert store.recover_expired(s, NOW + timedelta(minutes=5)) == 3
+    with factory() as s:
+        lost = s.scalars(select(Attempt).where(Attempt.id.in_(ids))).all()
+        assert {(a.outcome, a.simulated) for a in lost} == {("failed", True)}
+        assert all("result unknown" in (a.error or "") for a in lost)

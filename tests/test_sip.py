@@ -399,6 +399,19 @@ def test_transfer_to_agent_by_refer_with_handoff_id(server):
 
 
 @needs_sipp
+def test_caller_who_hangs_up_during_the_transfer_prompt_still_leaves_the_handoff_record(server):
+    since = server.mark()
+    rc, out = finish(sipp("uac_transfer_hangup", remote=f"127.0.0.1:{server.port}"))
+    assert rc == 0, out
+    (report,) = server.wait_calls(since)
+    assert report["ended_reason"] == "transfer" and report["hangup_by"] == "remote"
+    assert report["handoff_id"], report
+    record = json.loads((server.handoff_dir / f"{report['handoff_id']}.json").read_text())
+    assert record["reason"] == "agent_request" and record["transport"] == "sip"
+    assert record["transfer"] == "caller_hangup"
+
+
+@needs_sipp
 def test_failed_transfer_offers_a_callback(server):
     since = server.mark()
     rc, out = finish(sipp("uac_transfer_fail", remote=f"127.0.0.1:{server.port}"))

@@ -179,6 +179,8 @@ class CallWorker:
             self._send_handler_dtmf()
             if self._serve_until_ended():
                 self._close()
+            else:
+                self._file_abandoned_handoff()
         except Exception as exc:  # isolate: this call ends, the others go on
             log.exception("call %s failed", self.name)
             self.report.error = f"{type(exc).__name__}: {exc}"
@@ -288,12 +290,24 @@ class CallWorker:
 
     def _close(self) -> None:
         if self._play_out() == "hangup":
+            self._file_abandoned_handoff()
             return
         if self.handler.ended_reason == "transfer":
             self._transfer()
         if not self._remote_gone:
             self.report.hangup_by = self.report.hangup_by or "bot"
             self._safe_hangup()
+
+    def _file_abandoned_handoff(self) -> None:
+        """The caller hung up while the transfer was announced: the agent still gets the record, to call
+        back. Only when the dialog handed the call over; nothing is transferred."""
+        if self.handler.handoff is None:
+            return
+        self.report.handoff_id = file_handoff(
+            self.handoffs, self.handler.handoff, transport="sip", call_id=self.report.call_id
+        )
+        self.report.transfer = "caller_hangup"
+        self._update_handoff(self.report.handoff_id, transfer="caller_hangup")
 
     def _safe_hangup(self) -> None:
         try:

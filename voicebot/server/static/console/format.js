@@ -131,7 +131,7 @@ export const LABELS = {
   // Where the outbound calls go (GET /healthz "dialer").
   dialer: { sip: "전화 (SIP)", simulated: "모의 발신", none: "발신 안 함" },
   // A handed-over call's transfer (handoff record "transfer").
-  transfer: { ok: "상담원에게 연결됨", not_configured: "연결할 상담원 번호 없음" },
+  transfer: { ok: "상담원에게 연결됨", not_configured: "연결할 상담원 번호 없음", caller_hangup: "연결 전에 시민이 끊음 (다시 전화 필요)" },
   callState: {
     starting: "연결 중",
     call_started: "통화 시작",

@@ -98,6 +98,8 @@ def results(out: dict[str, Any]) -> str:
         f"연락 안 됨 {s['unreachable']}명 · 예약 통화 {s['pending_attempts']}건",
         f"통화 결과: {_counts(s['outcomes'], OUTCOME)}",
     ]
+    if s.get("simulated_attempts"):
+        lines.append(f"모의 발신: 통화 시도 {s['simulated_attempts']}건은 실제로 걸지 않은 모의 통화입니다.")
     if s.get("welfare"):
         lines.append(f"안부: {_counts(s['welfare'], OVERALL)}")
     lines.append(f"알림: {_counts(s['alerts'], ALERT_KIND)} (확인 안 됨 {s['alerts_open']}건)")
@@ -115,7 +117,8 @@ def results(out: dict[str, Any]) -> str:
                 a["contact"]["name"],
                 a["contact"]["phone"],
                 f"{a['attempt_number']}차",
-                OUTCOME.get(a["outcome"], "") if a["outcome"] else STATE.get(a["state"], a["state"]),
+                (OUTCOME.get(a["outcome"], "") if a["outcome"] else STATE.get(a["state"], a["state"]))
+                + (" (모의)" if a.get("simulated") else ""),
                 _when(a["ended_at"] or a["due_at"]),
                 OVERALL.get(a["overall"], a["overall"] or ""),
                 a["error"] or "",
@@ -144,7 +147,7 @@ def alerts(items: list[dict[str, Any]]) -> str:
             f"{a['contact']['name']} {a['contact']['phone']}" if a["contact"] else "",
             _when(a["created_at"]),
             _ack(a),
-            a["message"],
+            ("[모의] " if a.get("simulated") else "") + a["message"],
         )
         for a in items
     ]

@@ -746,6 +746,7 @@ def alert_dict(
     """``masked`` hides names, numbers and the note (it may speak of the person); ``show_note`` shows the
     note anyway, e.g. to the staff member who has just written it."""
     contact = session.get(Contact, alert.contact_id) if alert.contact_id else None
+    attempt = session.get(Attempt, alert.attempt_id) if alert.attempt_id else None
     if show_note is None:
         show_note = not masked
     return {
@@ -760,6 +761,8 @@ def alert_dict(
         "acknowledged_by": alert.acknowledged_by,
         "acknowledged_at": _iso(alert.acknowledged_at),
         "note": alert.note if show_note else None,
+        # Raised by a call of the SIMULATED dialer: nobody was really called.
+        "simulated": bool(attempt and attempt.simulated),
     }
 
 

@@ -192,3 +192,26 @@ def test_a_simulated_call_whose_result_is_lost_is_still_marked_simulated(tmp_pat
         lost = s.scalars(select(Attempt).where(Attempt.id.in_(ids))).all()
         assert {(a.outcome, a.simulated) for a in lost} == {("failed", True)}
         assert all("result unknown" in (a.error or "") for a in lost)
+
+
+def test_alerts_and_results_of_a_simulated_run_say_so(tmp_path: Path) -> None:
+    from outbound import cli_text, service
+    from outbound.results import campaign_summary
+
+    factory = campaign(tmp_path)
+    run_until_done(factory, SimulatedDialer({VOICEMAIL: SimulatedCallee(["voicemail"])}, default=FINE), "w1", NOW)
+    with factory() as s:
+        (alert,) = s.scalars(select(Alert)).all()
+        shown = service.alert_dict(alert, s)
+        assert shown["simulated"] is True
+        assert cli_text.alerts([shown]).splitlines()[1].split("  ")[-1].startswith("[모의] ")
+        campaign_id = alert.campaign_id
+    with factory() as s:
+        text = cli_text.results(
+            {
+                "summary": campaign_summary(s, campaign_id),
+                "attempts": [],
+                "attempts_total": 0,
+            }
+        )
+    assert "모의 발신: 통화 시도 5건은 실제로 걸지 않은 모의 통화입니다." in text

@@ -4,7 +4,7 @@
 import { allows, api } from "./api.js";
 import { alertMessage, fill, h, label, phone, when } from "./format.js";
 import { openHistory } from "./history.js";
-import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError } from "./ui.js";
+import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError, simulatedTag } from "./ui.js";
 
 const SEVERITY_TONE = { critical: "bad", warning: "warn", info: "neutral" };
 const LATEST = 3; // alerts shown on a person's card; the older ones are folded
@@ -128,6 +128,7 @@ export function createAlertsView(panel, ctx) {
         "p",
         { class: "alert-line" },
         h("strong", {}, label("alertKind", alert.kind)),
+        alert.simulated ? [" ", simulatedTag()] : null,
         " ",
         h("span", { class: "muted" }, [alert.campaign_id != null ? ctx.campaignName(alert.campaign_id) : "", when(alert.created_at)].filter(Boolean).join(" · ")),
       ),

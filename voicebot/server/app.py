@@ -182,6 +182,7 @@ class Runtime:
             WorkerConfig(cfg.worker_id or f"{socket.gethostname()}:serve", channels=cfg.channels),
             clock=self.clock,
             on_report=self._count_outbound,
+            on_wait=lambda waiting: log.info("outbound worker waiting (%s): %s", waiting.reason, waiting.message),
         )
         self.worker_thread = threading.Thread(
             target=worker.run, args=(self.stop,), name="outbound-worker", daemon=True

@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from .emergency import Emergency, EmergencyKind, shared_detector
+from .emergency import Emergency, shared_detector
 from .normalize import compact
-
-__all__ = ["Emergency", "EmergencyKind", "detect_emergency"]
 
 _LANGUAGE_NAMES = r"(영어|중국어|일본어|외국어|베트남어|몽골어|러시아어|태국어|통역)"
 _AGENT_WORD = r"(상담원|상담사|상당원|상담원님|상담사님|직원|교환원|담당자|담당직원|사람)"

@@ -13,7 +13,7 @@ from typing import get_args
 
 import pytest
 
-from dialog.rules import EmergencyKind
+from dialog.emergency import EmergencyKind
 from dialog.turns import Reason
 from outbound.schema import ALERT_KINDS, ALERT_SEVERITIES, ATTEMPT_STATES, OUTCOMES
 from outbound.script import ANSWER_VALUES, YES_NO_VALUES, bundled_scripts, load_script

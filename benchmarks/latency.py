@@ -40,16 +40,16 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.metrics import character_error_rate
 from benchmarks.stt import SHARED_AUDIO
 from benchmarks.stt import load_clips as read_manifest
 from dialog import load_default_engine
+from media.audio import PIPELINE_RATE, Audio, iter_frames, silence
+from media.vad import WebRtcVad
 from stt import BatchingTranscriber, STTConfig, create_transcriber
-from stt.metrics import character_error_rate
 from tts import TTSConfig, create_synthesizer
-from voicebot.audio import PIPELINE_RATE, Audio, iter_frames, silence
 from voicebot.listen import paced
 from voicebot.session import CallConfig, CallSession
-from voicebot.vad import WebRtcVad
 
 REPO = Path(__file__).resolve().parents[1]
 ANCHOR = SHARED_AUDIO.parent / "anchors" / "pipecat_latency.py"

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.metrics import character_error_rate, word_error_rate
+from media.audio import load_audio
 from stt import STTConfig, create_transcriber
-from stt.metrics import character_error_rate, word_error_rate
-from voicebot.audio import load_audio
 
 SHARED_AUDIO = Path(
     os.environ.get("VOICEBOT_SHARED_AUDIO", Path(__file__).resolve().parents[2] / "shared" / "audio")

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from media.audio import PIPELINE_RATE, TELEPHONY_RATE, resample
 from tts import TTSConfig, create_synthesizer, normalize_korean
 from tts.base import DEFAULT_PITCH
-from voicebot.audio import PIPELINE_RATE, TELEPHONY_RATE, resample
 
 PROMPTS = [
     "안녕하십니까. 서울시 120다산콜센터입니다. 무엇을 도와드릴까요?",

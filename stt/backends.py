@@ -18,11 +18,11 @@ from typing import Protocol
 
 import numpy as np
 
+from media.audio import PIPELINE_RATE
 from models import find_whisper_model
 from stt.guard import filter_segments, speech_rms
 from stt.language import LanguageChoice, choose_language
 from stt.types import Segment, STTConfig, STTError, Transcript
-from voicebot.audio import PIPELINE_RATE
 
 log = logging.getLogger(__name__)
 

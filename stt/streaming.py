@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from media.audio import AudioFrame
+from media.vad import Endpointer, SpeechDiscarded, SpeechEnd, SpeechStart
 from stt.backends import Transcriber
 from stt.types import Transcript
-from voicebot.audio import AudioFrame
-from voicebot.vad import Endpointer, SpeechDiscarded, SpeechEnd, SpeechStart
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicebot.audio import load_audio, silence
+from media.audio import load_audio, silence
 
 BARESIP = shutil.which("baresip")
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voicebot.audio import AudioError, iter_frames, load_audio, resample, write_wav
-from voicebot.codecs import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
+from media.audio import AudioError, iter_frames, load_audio, resample, write_wav
+from media.codecs import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 
 
 def tone(seconds: float, rate: int, freq: float = 440.0) -> np.ndarray:

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from stt.metrics import character_error_rate
-from voicebot.audio import load_audio, silence
+from benchmarks.metrics import character_error_rate
+from media.audio import load_audio, silence
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 16_000

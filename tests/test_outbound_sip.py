@@ -23,12 +23,12 @@ import soundfile as sf
 from sip_peers import Baresip, free_port, needs_baresip, rms
 from sqlalchemy import select
 
+from benchmarks.metrics import character_error_rate
+from media.audio import AudioFrame, float_to_pcm16, load_audio, resample, silence
 from outbound import Schedule, import_contacts, parse_windows, store
 from outbound.runner import RunReport, SipDialer, run_due
 from outbound.schema import Alert, Attempt
 from outbound.script import Conversation, load_script
-from stt.metrics import character_error_rate
-from voicebot.audio import AudioFrame, float_to_pcm16, load_audio, resample, silence
 from voicebot.sip.conversation import ConversationSession
 
 SEOUL = ZoneInfo("Asia/Seoul")

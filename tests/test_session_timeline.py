@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from voicebot.audio import Audio, iter_frames, load_audio, silence
+from media.audio import Audio, iter_frames, load_audio, silence
 from voicebot.session import CallConfig, CallSession
 
 pytestmark = pytest.mark.slow

@@ -26,8 +26,8 @@ import pytest
 import soundfile as sf
 from sip_peers import Baresip, free_port, needs_baresip, padded_clip, peer_test, rms
 
-from stt.metrics import character_error_rate
-from voicebot.audio import silence
+from benchmarks.metrics import character_error_rate
+from media.audio import silence
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "tests" / "data" / "sip"
@@ -116,8 +116,8 @@ def server(tmp_path_factory):
 
 
 def test_stream_resampler_matches_one_shot_resampling_after_one_block():
-    from voicebot.audio import resample
-    from voicebot.sip.media import StreamResampler
+    from media.audio import resample
+    from media.stream import StreamResampler
 
     t = np.arange(8000 * 2) / 8000
     tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -129,9 +129,10 @@ def test_stream_resampler_matches_one_shot_resampling_after_one_block():
 
 
 def test_outbound_audio_keeps_speech_and_drops_surplus_silence():
-    from voicebot.sip.media import FRAME_BYTES, SILENT_FRAME, OutboundAudio
+    from media.stream import FrameQueue
+    from voicebot.sip.media import FRAME_BYTES, SILENT_FRAME
 
-    out = OutboundAudio(max_silent_backlog=3)
+    out = FrameQueue(FRAME_BYTES, max_silent_backlog=3)
     speech = (np.full(FRAME_BYTES // 2, 1000, "<i2")).tobytes()
     for _ in range(50):
         out.put(SILENT_FRAME)  # a worker catching up after a stall

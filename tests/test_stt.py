@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.metrics import character_error_rate, word_error_rate
+from media.audio import load_audio, resample, silence
+from media.codecs import ulaw_decode, ulaw_encode
 from stt.guard import collapse_repeats, filter_segments, is_known_hallucination
-from stt.metrics import character_error_rate, word_error_rate
 from stt.types import Segment
-from voicebot.audio import load_audio, resample, silence
-from voicebot.codecs import ulaw_decode, ulaw_encode
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
+from media.audio import load_audio, silence
 from stt import BatchingTranscriber, DecodeCall, STTError
-from voicebot.audio import load_audio, silence
 
 pytestmark = pytest.mark.slow
 

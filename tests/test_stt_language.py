@@ -11,10 +11,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from benchmarks.metrics import word_error_rate
+from media.audio import load_audio, silence
 from stt import BatchingTranscriber, DecodeCall
 from stt.language import LanguageSwitch, choose_language
-from stt.metrics import word_error_rate
-from voicebot.audio import load_audio, silence
 from voicebot.listen import listen
 
 NIGHTFALL = "1089-134686-0002"  # 6.6 s of English that Korean decoding turned into 8-14 s of sampling

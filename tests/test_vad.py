@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicebot.audio import Audio, iter_frames, load_audio, silence
-from voicebot.vad import (
+from media.audio import Audio, iter_frames, load_audio, silence
+from media.vad import (
     EndpointConfig,
     Endpointer,
     SpeechDiscarded,

@@ -27,15 +27,16 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from fastapi import FastAPI
 
-from stt.metrics import character_error_rate
+from benchmarks.metrics import character_error_rate
+from media.audio import float_to_pcm16, load_audio, resample, silence
+from media.stream import FrameQueue
 from stt.types import Transcript
-from voicebot.audio import float_to_pcm16, load_audio, resample, silence
 from voicebot.server.webrtc_routes import make_webrtc_router
 from voicebot.session import CallConfig, CallSession
 from voicebot.sip.handoff import HandoffRegistry
 from voicebot.webrtc import WebRTCConfig, WebRTCService
 from voicebot.webrtc.ice import include_loopback
-from voicebot.webrtc.media import WEBRTC_FRAME, BotTrack, OutgoingAudio, frame_to_mono
+from voicebot.webrtc.media import WEBRTC_FRAME, BotTrack, frame_to_mono
 
 RATE = 16_000
 CLIP = (
@@ -118,7 +119,7 @@ def microphone_track(samples: np.ndarray) -> BotTrack:
     pcm = float_to_pcm16(resample(samples, RATE, 48_000))
     size = WEBRTC_FRAME * 2
     frames = [pcm[k : k + size].ljust(size, b"\x00") for k in range(0, len(pcm), size)]
-    audio = OutgoingAudio(max_silent_backlog=len(frames))
+    audio = FrameQueue(WEBRTC_FRAME * 2, max_silent_backlog=len(frames))
     for frame in frames:
         audio.put(frame)
     return BotTrack(audio)

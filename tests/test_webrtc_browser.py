@@ -18,8 +18,8 @@ import soundfile as sf
 from browser_support import BROWSER_DIR, REPO, browser_test_marks
 from test_webrtc import CLIP, call_threads, clip_named, serve_calls, sessions, wait_until
 
-from stt.metrics import character_error_rate
-from voicebot.audio import load_audio
+from benchmarks.metrics import character_error_rate
+from media.audio import load_audio
 from voicebot.webrtc import WebRTCConfig, WebRTCService
 
 ARTIFACTS = REPO / "var" / "test-artifacts" / "webrtc"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from media.audio import PIPELINE_RATE, resample
 from tts.normalize import normalize_korean
-from voicebot.audio import PIPELINE_RATE, resample
 
 DEFAULT_RATE_WPM = 145
 DEFAULT_PITCH = 50

@@ -38,6 +38,7 @@ import numpy as np
 import soundfile as sf
 import yaml
 
+from media.audio import PIPELINE_RATE, AudioError, load_audio
 from tts.base import (
     Speech,
     Synthesizer,
@@ -47,7 +48,6 @@ from tts.base import (
     spoken_or_raise,
 )
 from tts.normalize import normalize_korean
-from voicebot.audio import PIPELINE_RATE, AudioError, load_audio
 
 log = logging.getLogger(__name__)
 

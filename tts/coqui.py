@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 ENGINE_NAME = "coqui"
 DEFAULT_LANGUAGE = "ko"
-# voicebot.audio.PIPELINE_RATE, not imported: the worker cannot import the project.
+# media.audio.PIPELINE_RATE, not imported: the worker cannot import the project.
 PIPELINE_RATE = 16_000
 DEFAULT_LOAD_TIMEOUT_S = 600.0
 DEFAULT_SYNTH_TIMEOUT_S = 300.0

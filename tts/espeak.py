@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from media.audio import PIPELINE_RATE
 from tts.base import (
     DEFAULT_PITCH,
     DEFAULT_RATE_WPM,
@@ -25,7 +26,6 @@ from tts.base import (
     check_sample_rate,
     spoken_or_raise,
 )
-from voicebot.audio import PIPELINE_RATE
 
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER, espeak_POSITION_TYPE and flag values from speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

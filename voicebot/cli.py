@@ -61,8 +61,8 @@ def _add_stt_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
+    from media.audio import AudioError, load_audio
     from stt import create_transcriber
-    from voicebot.audio import AudioError, load_audio
 
     transcriber = create_transcriber(_stt_config(args))
     failures = 0
@@ -91,10 +91,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
+    from media.audio import AudioError, load_audio
+    from media.vad import EndpointConfig
     from stt import create_transcriber
-    from voicebot.audio import AudioError, load_audio
     from voicebot.listen import listen
-    from voicebot.vad import EndpointConfig
 
     try:
         audio = load_audio(args.file)
@@ -117,8 +117,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
+    from media.audio import write_wav
     from tts import TTSConfig, TTSError, create_synthesizer
-    from voicebot.audio import write_wav
 
     config = TTSConfig(cache_dir=Path(args.cache_dir) if args.cache_dir else None)
     try:
@@ -172,12 +172,12 @@ def cmd_call(args: argparse.Namespace) -> int:
     import numpy as np
 
     from dialog import load_default_engine
+    from media.audio import Audio, AudioError, load_audio, silence, write_wav
+    from media.vad import EndpointConfig
     from stt import create_transcriber
     from tts import TTSConfig, create_synthesizer
-    from voicebot.audio import Audio, AudioError, load_audio, silence, write_wav
     from voicebot.session import CallConfig, CallSession
     from voicebot.simulate import parse_dtmf, simulate_call, write_recording
-    from voicebot.vad import EndpointConfig
 
     try:
         presses = parse_dtmf(args.dtmf)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from media.audio import Audio, AudioFrame, iter_frames, silence
+from media.vad import EndpointConfig, Endpointer, create_vad
 from stt import Transcriber
 from stt.streaming import FinalTranscript, StreamingRecognizer
-from voicebot.audio import Audio, AudioFrame, iter_frames, silence
-from voicebot.vad import EndpointConfig, Endpointer, create_vad
 
 
 @dataclass(frozen=True)

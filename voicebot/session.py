@@ -18,10 +18,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from dialog import Action, BotTurn, DialogEngine
-from stt import Transcriber
-from tts import Synthesizer, TTSError
-from voicebot.audio import AudioFrame
-from voicebot.vad import (
+from media.audio import AudioFrame
+from media.vad import (
     EndpointConfig,
     Endpointer,
     SpeechDiscarded,
@@ -30,6 +28,8 @@ from voicebot.vad import (
     SpeechStart,
     create_vad,
 )
+from stt import Transcriber
+from tts import Synthesizer, TTSError
 
 log = logging.getLogger(__name__)
 

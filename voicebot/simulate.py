@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicebot.audio import Audio, AudioFrame, iter_frames, write_wav
+from media.audio import Audio, AudioFrame, iter_frames, write_wav
 from voicebot.listen import paced
 from voicebot.session import CallConfig, CallSession, TurnRecord
 

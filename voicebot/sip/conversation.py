@@ -18,8 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from media.vad import SpeechEnd
 from voicebot.sip.script import PromptLoop
-from voicebot.vad import SpeechEnd
 
 # Conversation outcomes handed to an agent, and the handoff reason for each.
 TRANSFER_REASONS = {"transfer": "agent_request", "emergency": "emergency"}

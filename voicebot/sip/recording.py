@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicebot.audio import write_wav
+from media.audio import write_wav
 from voicebot.sip.media import FRAME_BYTES, TELEPHONY_RATE
 
 

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from voicebot.audio import AudioFrame
+from media.audio import AudioFrame
+from media.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
 from voicebot.session import BotAudio
 from voicebot.sip.worker import DTMF_DIGIT_S, check_dtmf
-from voicebot.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
 
 log = logging.getLogger(__name__)
 

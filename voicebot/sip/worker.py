@@ -17,9 +17,10 @@ from typing import Protocol
 
 import numpy as np
 
-from voicebot.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
+from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
+from media.stream import FrameQueue, StreamResampler
 from voicebot.sip.handoff import HandoffRegistry, file_handoff
-from voicebot.sip.media import FRAME_MS, FRAME_SAMPLES, TELEPHONY_RATE, OutboundAudio, StreamResampler
+from voicebot.sip.media import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, TELEPHONY_RATE
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class CallWorker:
         self.callback_wait_s = callback_wait_s
         self.on_done = on_done
         self.inbox: queue.Queue = queue.Queue()
-        self.outbound = OutboundAudio()
+        self.outbound = FrameQueue(FRAME_BYTES)
         self._up = StreamResampler(TELEPHONY_RATE, PIPELINE_RATE, FRAME_SAMPLES)
         self._down = StreamResampler(PIPELINE_RATE, TELEPHONY_RATE, FRAME_SAMPLES * 2)
         self._frames = 0

@@ -9,7 +9,7 @@ Public interface
 ``SessionThread`` / ``CallSummary`` (``call``)
     One call's session in its own thread: caller frames, keypad digits and hang-up in by queue;
     transcript lines, state and the end of the call out as JSON messages.
-``BotTrack`` / ``CallerAudio`` / ``OutgoingAudio`` (``media``)
+``BotTrack`` / ``CallerAudio`` (``media``; the bot's frames wait in ``media.stream.FrameQueue``)
     48 kHz Opus audio <-> 20 ms 16 kHz pipeline frames, the bot's voice paced at 20 ms.
 ``include_loopback(pc)`` (``ice``)
     Adds a 127.0.0.1 host candidate, which aioice never gathers by itself.

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voicebot.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16
+from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16
+from media.stream import FrameQueue, StreamResampler
 from voicebot.session import CallSession
 from voicebot.sip.handoff import HandoffRegistry, file_handoff
-from voicebot.sip.media import StreamResampler
-from voicebot.webrtc.media import FRAME_S, PIPELINE_FRAME, WEBRTC_RATE, CallerAudio, OutgoingAudio
+from voicebot.webrtc.media import FRAME_S, PIPELINE_FRAME, WEBRTC_FRAME, WEBRTC_RATE, CallerAudio
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class SessionThread:
         self.on_done = on_done
         self.media_timeout_s = media_timeout_s
         self.play_out_limit_s = play_out_limit_s
-        self.outgoing = OutgoingAudio()
+        self.outgoing = FrameQueue(WEBRTC_FRAME * 2)
         self.summary = CallSummary(call_id)
         self.done = threading.Event()
         self._inbox: queue.Queue = queue.Queue()
@@ -223,7 +223,7 @@ class SessionThread:
         summary.ended_reason = summary.ended_reason or self.session.ended_reason or "error"
         summary.duration_s = self.now_s
         summary.turns = len(self.session.turns)
-        summary.bot_speech_s = self.outgoing.speech_frames * FRAME_S
+        summary.bot_speech_s = self.outgoing.played_speech * FRAME_S
         try:
             summary.handoff = self.session.handoff
             if summary.handoff is not None:  # handed to an agent: kept as a SIP call's record is

@@ -2,7 +2,7 @@
 
 Inbound, aiortc hands over decoded ``av.AudioFrame`` objects (48 kHz stereo s16 for Opus); they become
 20 ms mono 16-bit frames at 16 kHz. Outbound, the call's worker thread queues the bot's 20 ms frames,
-already resampled to 48 kHz, in an ``OutgoingAudio`` buffer, and ``BotTrack.recv`` hands aiortc one frame
+already resampled to 48 kHz, in a ``media.stream.FrameQueue``, and ``BotTrack.recv`` hands aiortc one frame
 every 20 ms (silence when the buffer is empty).
 """
 
@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-from collections import deque
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from voicebot.audio import PIPELINE_RATE, float_to_pcm16
-from voicebot.sip.media import StreamResampler
+from media.audio import PIPELINE_RATE, float_to_pcm16
+from media.stream import FrameQueue, StreamResampler
 
 WEBRTC_RATE = 48_000
 FRAME_MS = 20
 FRAME_S = FRAME_MS / 1000
 PIPELINE_FRAME = PIPELINE_RATE * FRAME_MS // 1000  # 320 samples
 WEBRTC_FRAME = WEBRTC_RATE * FRAME_MS // 1000  # 960 samples
-_SILENCE_PEAK = 2  # int16 units: resampler tails below this are silence
 _SCALE = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0}
 
 
@@ -64,56 +62,12 @@ class CallerAudio:
         return frames
 
 
-def is_silent(pcm: bytes) -> bool:
-    return not pcm or int(np.abs(np.frombuffer(pcm, dtype="<i2")).max(initial=0)) <= _SILENCE_PEAK
-
-
-class OutgoingAudio:
-    """The bot's 48 kHz 20 ms frames waiting for the track's clock; fed by one thread, read by the loop.
-
-    Speech is always kept; silence beyond ``max_silent_backlog`` frames is dropped on the way in, so a
-    worker catching up after a slow decode cannot build up latency with queued silence.
-    """
-
-    SILENT = b"\x00" * WEBRTC_FRAME * 2
-
-    def __init__(self, max_silent_backlog: int = 3):
-        self._frames: deque[bytes] = deque()
-        self.max_silent_backlog = max_silent_backlog
-        self.speech_frames = 0  # frames of speech handed to the encoder
-        self.underruns = 0
-
-    def put(self, pcm: bytes) -> None:
-        if is_silent(pcm):
-            if len(self._frames) >= self.max_silent_backlog:
-                return
-            pcm = self.SILENT
-        self._frames.append(pcm)
-
-    def pop(self) -> bytes:
-        try:
-            pcm = self._frames.popleft()
-        except IndexError:
-            self.underruns += 1
-            return self.SILENT
-        if pcm is not self.SILENT:
-            self.speech_frames += 1
-        return pcm
-
-    def clear(self) -> None:
-        self._frames.clear()
-
-    @property
-    def drained(self) -> bool:
-        return not self._frames
-
-
 class BotTrack(MediaStreamTrack):
     """The bot's voice as an outgoing audio track: one 48 kHz mono frame every 20 ms."""
 
     kind = "audio"
 
-    def __init__(self, audio: OutgoingAudio):
+    def __init__(self, audio: FrameQueue):
         super().__init__()
         self.audio = audio
         self._start: float | None = None

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from voicebot.audio import AudioFrame
+from media.audio import AudioFrame
 
 
 class VoiceActivityDetector(Protocol):

@@ -406,13 +406,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def make_app(factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> FastAPI:
-    """The API alone (tests, or a deployment that serves the console elsewhere)."""
-    from voicebot.server.apidocs import install_docs
-
+    """The API alone (tests, or a deployment that serves the console elsewhere). No /docs page here: the
+    offline Swagger UI is ``voicebot serve``'s (FastAPI's own would load it from a CDN)."""
     app = FastAPI(
         title="Voicebot outbound API", version="1", description=__doc__, docs_url=None, redoc_url=None
     )
-    install_docs(app)
     install_error_handlers(app)
     app.include_router(make_router(factory, clock))
     return app

@@ -227,26 +227,7 @@ def _dialer(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
             return SimulatedDialer.from_file(args.callees, **kwargs), lambda: None
         # Everyone answers and presses 1 ("fine" / "heard it") at every question.
         return SimulatedDialer(default=SimulatedCallee(replies=["1"] * 12), **kwargs), lambda: None
-    return _open_sip_dialer(args)
-
-
-def _open_sip_dialer(args: argparse.Namespace) -> tuple[Any, Callable[[], None]]:
-    """A SIP endpoint with the shared Whisper and TTS models; calls go to ``--uri-template``."""
-    from outbound.runner import SipDialer
-    from outbound.service import Invalid
-    from voicebot.cli import _stt_config
-    from voicebot.sip.app import load_models
-    from voicebot.sip.commands import require_pjsua2, sip_config
-    from voicebot.sip.endpoint import SipEndpoint
-
-    if "{phone}" not in args.uri_template:
-        raise Invalid(f"--uri-template에 {{phone}}이 있어야 합니다: {args.uri_template!r}")
-    require_pjsua2()
-    models = load_models(_stt_config(args), dialog=False, stt=True)
-    endpoint = SipEndpoint(sip_config(args), None, synthesizer=models.synthesizer)
-    endpoint.__enter__()
-    dialer = SipDialer(endpoint, args.uri_template, models.synthesizer, models.transcriber)
-    return dialer, lambda: endpoint.__exit__(None, None, None)
+    return args.open_sip_dialer(args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -368,7 +349,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.set_defaults(now=_utcnow)  # the clock commands read; not an option (tests put a fixed clock here)
 
 
-def add_commands(sub: Any, add_sip_options: Callable[[argparse.ArgumentParser], None]) -> None:
+# Opens the SIP dialer for ``campaign run --dialer sip`` from the parsed options: (dialer, close). Given by
+# the program that puts the CLI together (voicebot.cli), since this package never imports voicebot.
+OpenSipDialer = Callable[[argparse.Namespace], tuple[Any, Callable[[], None]]]
+
+
+def add_commands(
+    sub: Any, add_sip_options: Callable[[argparse.ArgumentParser], None], open_sip_dialer: OpenSipDialer
+) -> None:
     campaign = sub.add_parser("campaign", help="outbound campaigns: create, run, results …")
     csub = campaign.add_subparsers(dest="campaign_command", required=True)
 
@@ -445,7 +433,7 @@ def add_commands(sub: Any, add_sip_options: Callable[[argparse.ArgumentParser], 
     )
     add_sip_options(p)
     _common(p)
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, open_sip_dialer=open_sip_dialer)
 
     p = csub.add_parser("results", help="summary and attempts of a campaign")
     p.add_argument("id", type=int)

@@ -212,3 +212,20 @@ def test_readme_documents_simulated_runs_and_its_callees_example_loads(tmp_path:
     assert dialer.callees["+821012345678"].replies == ["잘 먹었어요", "1", None, "가슴이 아파요"]
     assert dialer.callees["+8221234567"].outcomes == ["voicemail"]
     assert dialer.default is not None and dialer.default.replies == ["1"] * 5
+
+
+def test_campaign_run_gets_its_sip_dialer_from_the_voicebot_cli(tmp_path: Path, capsys) -> None:
+    """``outbound`` never imports ``voicebot``: ``--dialer sip`` goes through the opener the CLI handed in."""
+    from voicebot.cli import _open_sip_dialer
+
+    db = str(tmp_path / "sip.db")
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE, encoding="utf-8")
+    created = json.loads(
+        cli(capsys, "campaign", "create", "--kind", "welfare_check", "--name", "안심콜",
+            "--contacts", str(people), "--db", db, "--json")
+    )  # fmt: skip
+    run_args = ["campaign", "run", str(created["campaign_id"]), "--db", db, "--dialer", "sip"]
+    assert build_parser().parse_args(run_args).open_sip_dialer is _open_sip_dialer
+    run = voicebot(*run_args, "--uri-template", "sip:x@127.0.0.1")
+    assert run.returncode == 1 and "{phone}" in run.stderr, run.stderr[-2000:]

@@ -1,5 +1,5 @@
 """Live outbound campaign calls: ``ConversationSession`` branching on keys, speech and silence, and the
-runner's ``SipDialer`` calling a real baresip softphone on 127.0.0.1 from a real SQLite campaign.
+``voicebot.sip.dialer.SipDialer`` calling a real baresip softphone on 127.0.0.1 from a real SQLite campaign.
 
 The fast tests drive a session frame by frame with a tone for each prompt and a fixed transcript. The slow
 ones load Whisper base and espeak-ng once, run one ``SipEndpoint`` in this process, and let
@@ -26,10 +26,11 @@ from sqlalchemy import select
 from benchmarks.metrics import character_error_rate
 from media.audio import AudioFrame, float_to_pcm16, load_audio, resample, silence
 from outbound import Schedule, import_contacts, parse_windows, store
-from outbound.runner import RunReport, SipDialer, run_due
+from outbound.runner import RunReport, run_due
 from outbound.schema import Alert, Attempt
 from outbound.script import Conversation, load_script
 from voicebot.sip.conversation import ConversationSession
+from voicebot.sip.dialer import SipDialer
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = datetime(2026, 9, 21, 10, 0, tzinfo=SEOUL)  # a Monday, inside the calling window

@@ -60,6 +60,25 @@ def _add_stt_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--prompt", help="domain vocabulary given to Whisper as context")
 
 
+def _open_sip_dialer(args: argparse.Namespace):  # -> (SipDialer, close)
+    """``campaign run --dialer sip``: a SIP endpoint with the shared Whisper and TTS models; calls go to
+    ``--uri-template``."""
+    from outbound.service import Invalid
+    from voicebot.sip.app import load_models
+    from voicebot.sip.commands import require_pjsua2, sip_config
+    from voicebot.sip.dialer import SipDialer
+    from voicebot.sip.endpoint import SipEndpoint
+
+    if "{phone}" not in args.uri_template:
+        raise Invalid(f"--uri-template에 {{phone}}이 있어야 합니다: {args.uri_template!r}")
+    require_pjsua2()
+    models = load_models(_stt_config(args), dialog=False, stt=True)
+    endpoint = SipEndpoint(sip_config(args), None, synthesizer=models.synthesizer)
+    endpoint.__enter__()
+    dialer = SipDialer(endpoint, args.uri_template, models.synthesizer, models.transcriber)
+    return dialer, lambda: endpoint.__exit__(None, None, None)
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from media.audio import AudioError, load_audio
     from stt import create_transcriber
@@ -327,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     from outbound.cli import add_commands as add_outbound_commands
 
     add_outbound_commands(
-        sub, lambda p: (add_sip_options(p, default_listen="127.0.0.1:0"), _add_stt_options(p))
+        sub,
+        lambda p: (add_sip_options(p, default_listen="127.0.0.1:0"), _add_stt_options(p)),
+        _open_sip_dialer,
     )
 
     p = sub.add_parser("serve", help="the server: SIP and browser calls, outbound worker, API, console")

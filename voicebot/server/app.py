@@ -156,7 +156,8 @@ class Runtime:
 
     def _dialer(self) -> Dialer | None:
         """The configured dialer; None when no call is to be placed. Never a fallback to another kind."""
-        from outbound.runner import SimulatedCallee, SimulatedDialer, SipDialer
+        from outbound.runner import SimulatedCallee, SimulatedDialer
+        from voicebot.sip.dialer import SipDialer
 
         cfg = self.config.outbound
         if self.config.dialer == "sip":

@@ -240,7 +240,7 @@ def run_due(
     if ids:
         with factory.begin() as session:
             store.start_dialing(session, ids, worker_id, stamp(), simulated=dialer.simulated)
-        for done in _place_all(factory, dialer, worker_id, ids, requests, stamp):
+        for done in _place_all(factory, dialer, worker_id, ids, requests, stamp, lease_s):
             report.outcomes[done.outcome] = report.outcomes.get(done.outcome, 0) + 1
             report.alerts += done.alerts
             report.retries += done.retried
@@ -285,10 +285,12 @@ def _place_all(
     ids: list[int],
     requests: dict[int, CallRequest | str],
     stamp: Callable[[], datetime],
+    lease_s: float,
 ) -> list[_Recorded]:
     """Place the claimed calls and record their results: at once, one thread each, results recorded as
-    they come (those that arrive together in one transaction). A dialer whose calls take no time
-    (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
+    they come (those that arrive together in one transaction). While calls are in progress their leases are
+    renewed every third of ``lease_s``, so a call may last longer than the lease. A dialer whose calls take
+    no time (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
     if getattr(dialer, "instant", False):
         return _record(factory, worker_id, [(i, *_call(dialer, i, requests[i])) for i in ids], stamp())
     done: queue.Queue[tuple[int, CallResult, bool]] = queue.Queue()
@@ -300,15 +302,37 @@ def _place_all(
     ]
     for thread in threads:
         thread.start()
-    placed = []
-    while len(placed) < len(ids):
-        batch = [done.get()]
+    placed: list[_Recorded] = []
+    returned: set[int] = set()
+    renew_every = lease_s / 3
+    next_renewal = time.monotonic() + renew_every
+    while len(returned) < len(ids):
+        batch = []
+        try:
+            batch.append(done.get(timeout=max(0.0, next_renewal - time.monotonic())))
+        except queue.Empty:
+            pass
         while not done.empty():
             batch.append(done.get_nowait())
-        placed.extend(_record(factory, worker_id, batch, stamp()))
+        if batch:
+            returned.update(i for i, _, _ in batch)
+            placed.extend(_record(factory, worker_id, batch, stamp()))
+        if time.monotonic() >= next_renewal:
+            _renew(factory, [i for i in ids if i not in returned], worker_id, lease_s, stamp())
+            next_renewal = time.monotonic() + renew_every
     for thread in threads:
         thread.join()
     return placed
+
+
+def _renew(factory: sessionmaker[Session], ids: list[int], worker_id: str, lease_s: float, now: datetime) -> None:
+    if not ids:
+        return
+    try:
+        with factory.begin() as session:
+            store.renew_leases(session, ids, worker_id, lease_s, now)
+    except Exception as exc:  # the calls go on; the next renewal tries again before the lease runs out
+        log.error("renewing the leases of attempts %s failed: %s", ids, type(exc).__name__)
 
 
 def _call(dialer: Dialer, attempt_id: int, request: CallRequest | str) -> tuple[CallResult, bool]:

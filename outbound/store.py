@@ -532,8 +532,25 @@ def _held(session: Session, attempt_id: int, worker_id: str, now: datetime) -> A
     return attempt
 
 
-def renew_lease(session: Session, attempt_id: int, worker_id: str, lease_s: float, now: datetime) -> None:
-    _held(session, attempt_id, worker_id, now).lease_expires_at = now + timedelta(seconds=lease_s)
+def renew_leases(
+    session: Session, attempt_ids: list[int], worker_id: str, lease_s: float, now: datetime
+) -> int:
+    """Extend the worker's leases on calls still in progress (one statement), so a call longer than the
+    lease is never closed as "result unknown" by another worker's :func:`recover_expired` while it runs.
+    Leases the worker lost already stay lost. Returns how many were renewed."""
+    if not attempt_ids:
+        return 0
+    return session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id.in_(attempt_ids),
+            Attempt.state.in_(IN_CALL_STATES),
+            Attempt.lease_owner == worker_id,
+            Attempt.lease_expires_at >= now,
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_s))
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 _OUTCOME_KO = {

@@ -215,3 +215,41 @@ def test_alerts_and_results_of_a_simulated_run_say_so(tmp_path: Path) -> None:
             }
         )
     assert "모의 발신: 통화 시도 5건은 실제로 걸지 않은 모의 통화입니다." in text
+
+
+def test_a_call_longer_than_the_lease_keeps_its_result(tmp_path: Path) -> None:
+    """The worker renews the leases of calls in progress: another worker's recovery, running all the time,
+    never closes a long call as "result unknown" (which would lose the answers and call the person again)."""
+    import threading
+    import time
+
+    from outbound import store
+
+    factory = campaign(tmp_path)
+    start = time.monotonic()
+
+    def clock() -> datetime:
+        return NOW + timedelta(seconds=time.monotonic() - start)
+
+    stop = threading.Event()
+    recovered: list[int] = []
+
+    def other_worker() -> None:
+        while not stop.is_set():
+            with factory.begin() as s:
+                recovered.append(store.recover_expired(s, clock()))
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        dialer = SimulatedDialer(default=FINE, call_seconds=2.5)  # each call outlasts the 0.6 s lease
+        report = run_due(factory, dialer, "w1", NOW, lease_s=0.6, clock=clock)
+    finally:
+        stop.set()
+        thread.join()
+    assert sum(recovered) == 0 and report.outcomes == {"answered": 3} and report.unrecorded == 0
+    with factory() as s:
+        attempts = s.scalars(select(Attempt)).all()
+        assert [(a.outcome, a.error) for a in attempts] == [("answered", None)] * 3
+        assert all(a.answers["overall"] == "fine" for a in attempts)

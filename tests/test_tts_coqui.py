@@ -134,6 +134,7 @@ def test_coqui_python_that_does_not_exist(tmp_path):
 def _assert_guidance(message: str) -> None:
     assert "cannot be imported" in message
     assert "torchaudio" in message and "coqui_python" in message and "setup-coqui.sh" in message
+    assert (Path(__file__).resolve().parents[1] / "scripts" / "setup-coqui.sh").is_file()  # the file it names
 
 
 def test_in_process_import_failure_explains_the_isolated_venv(tmp_path, monkeypatch):

@@ -48,8 +48,8 @@ from media.audio import PIPELINE_RATE, Audio, iter_frames, silence
 from media.vad import WebRtcVad
 from stt import BatchingTranscriber, STTConfig, create_transcriber
 from tts import TTSConfig, create_synthesizer
+from voicebot.call.session import CallConfig, CallSession
 from voicebot.listen import paced
-from voicebot.session import CallConfig, CallSession
 
 REPO = Path(__file__).resolve().parents[1]
 ANCHOR = SHARED_AUDIO.parent / "anchors" / "pipecat_latency.py"

@@ -1,7 +1,8 @@
-"""Audio between a transport's clock and the call: block resampling and the bot's outgoing frame queue.
+"""Audio between a transport's clock and the call: caller audio into 20 ms pipeline frames, block
+resampling, and the bot's outgoing frame queue.
 
-Both transports (PJSIP's 8 kHz conference bridge, aiortc's 48 kHz track) read the bot's frames on their
-own clock, and both feed the caller's audio in fixed blocks; these two pieces are the same for each.
+Every transport (PJSIP's 8 kHz conference bridge, aiortc's 48 kHz track, a file) hands over caller audio in
+its own blocks and reads the bot's frames on its own clock; these pieces are the same for each.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections import deque
 
 import numpy as np
 
-from media.audio import resample
+from media.audio import PIPELINE_RATE, float_to_pcm16, resample
 
 _SILENCE_PEAK = 2  # int16 units: resampler tails below this are silence
 
@@ -85,3 +86,32 @@ class FrameQueue:
     @property
     def drained(self) -> bool:
         return not self._frames
+
+
+FRAME_MS = 20
+
+
+class CallerAudio:
+    """Caller audio at any rate and block size -> 20 ms 16-bit PCM frames at the 16 kHz pipeline rate."""
+
+    def __init__(self, frame_ms: int = FRAME_MS) -> None:
+        self.frame_ms = frame_ms
+        self._rate: int | None = None
+        self._block = 0
+        self._resampler: StreamResampler | None = None
+        self._pending = np.zeros(0, np.float32)
+
+    def push(self, samples: np.ndarray, rate: int) -> list[bytes]:
+        if rate != self._rate:  # first audio, or the far end changed codec
+            self._rate, self._block = rate, rate * self.frame_ms // 1000
+            self._resampler = (
+                StreamResampler(rate, PIPELINE_RATE, self._block) if rate != PIPELINE_RATE else None
+            )
+            self._pending = np.zeros(0, np.float32)
+        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
+        frames = []
+        while len(self._pending) >= self._block:
+            block, self._pending = self._pending[: self._block], self._pending[self._block :]
+            out = self._resampler.push(block) if self._resampler else block
+            frames.append(float_to_pcm16(out))
+        return frames

@@ -98,7 +98,7 @@ def add_many_alerts(session) -> None:
 
 def handoff_record(app) -> None:
     """A browser call handed to an agent, stored the way the WebRTC transport stores it."""
-    from voicebot.sip.handoff import file_handoff
+    from voicebot.call.handoff import file_handoff
 
     record = {
         "reason": "agent_request",
@@ -322,7 +322,9 @@ def test_console_campaign_results_alert_export_and_viewer(server, tmp_path: Path
         alerts = http.get("/api/alerts", headers=op).json()
         acked = [a for a in alerts if a["acknowledged_at"]]
         assert len(acked) == 5
-        assert sorted(a["note"] for a in acked) == ["가족과 통화함 (브라우저 시험)"] * 4 + ["방문 상담 예정 (브라우저 시험)"]
+        assert sorted(a["note"] for a in acked) == ["가족과 통화함 (브라우저 시험)"] * 4 + [
+            "방문 상담 예정 (브라우저 시험)"
+        ]
         covid = http.get("/api/campaigns", headers=op).json()[0]
         assert covid["kind"] == "covid_notice" and covid["status"] == "draft"
         assert covid["slots"] == {"date": "11월 25일", "place": "중구 보건소", "result": "음성"}

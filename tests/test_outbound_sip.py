@@ -29,7 +29,7 @@ from outbound import Schedule, import_contacts, parse_windows, store
 from outbound.runner import RunReport, run_due
 from outbound.schema import Alert, Attempt
 from outbound.script import Conversation, load_script
-from voicebot.sip.conversation import ConversationSession
+from voicebot.call.conversation import ConversationSession
 from voicebot.sip.dialer import SipDialer
 
 SEOUL = ZoneInfo("Asia/Seoul")

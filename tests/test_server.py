@@ -171,6 +171,9 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
                     await caller.send({"type": "dtmf", "digit": "2"})
                     await caller.wait_for(lambda m: m.get("category") == "water", 5)
                     await caller.send({"type": "dtmf", "digit": "0"})
+                    # no transfer from a browser: the call-back offer, answered with 1
+                    await caller.wait_for(lambda m: m.get("state") == "callback_offer", 30)
+                    await caller.send({"type": "dtmf", "digit": "1"})
                     await caller.wait_for(lambda m: m.get("type") == "ended", 30)
 
             asyncio.run(call())
@@ -184,6 +187,7 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
             (record,) = http.get("/api/handoffs", headers=op).json()
             assert record["reason"] == "agent_request" and record["transport"] == "webrtc"
             assert record["category"] == "water" and record["summary"]
+            assert record["transfer"] == "unavailable" and record["callback_requested"] is True
             assert http.get(f"/api/handoffs/{record['handoff_id']}", headers=op).json() == record
             assert (tmp_path / "handoffs" / f"{record['handoff_id']}.json").is_file()
             assert http.get("/api/handoffs", headers=ro).status_code == 403  # what callers said

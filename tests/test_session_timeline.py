@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from media.audio import Audio, iter_frames, load_audio, silence
-from voicebot.session import CallConfig, CallSession
+from voicebot.call.session import CallConfig, CallSession
 
 pytestmark = pytest.mark.slow
 

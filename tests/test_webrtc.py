@@ -31,9 +31,9 @@ from benchmarks.metrics import character_error_rate
 from media.audio import float_to_pcm16, load_audio, resample, silence
 from media.stream import FrameQueue
 from stt.types import Transcript
+from voicebot.call.handoff import HandoffRegistry
+from voicebot.call.session import CallConfig, CallSession
 from voicebot.server.webrtc_routes import make_webrtc_router
-from voicebot.session import CallConfig, CallSession
-from voicebot.sip.handoff import HandoffRegistry
 from voicebot.webrtc import WebRTCConfig, WebRTCService
 from voicebot.webrtc.ice import include_loopback
 from voicebot.webrtc.media import WEBRTC_FRAME, BotTrack, frame_to_mono
@@ -312,21 +312,23 @@ def test_caller_speech_is_transcribed_over_webrtc(engine, synthesizer, korean_cl
     assert cer < 0.35, (text, cer)
 
 
-def test_bot_ends_the_call_after_its_last_prompt(engine, synthesizer, korean_clips, tmp_path):
-    """2 then 0 asks for an agent: the bot's reply plays out in full, then the server ends the call itself
-    and keeps the handoff record the way a SIP call's is kept (file_handoff)."""
+def test_handed_over_call_offers_a_call_back(engine, synthesizer, korean_clips, tmp_path):
+    """2 then 0 asks for an agent: the bot's reply plays out in full; a browser call cannot be transferred,
+    so the caller hears the same apology and call-back offer as a SIP caller whose transfer failed, presses
+    1, and the server ends the call, keeping the handoff record as a SIP call's is kept (file_handoff)."""
     ear = EarOnlyTranscriber()
-    summaries = []
+    records = []
     handoffs = HandoffRegistry(tmp_path / "handoffs")
     service = WebRTCService(
         sessions(engine, ear, synthesizer),
         WebRTCConfig(ice_loopback=True),
-        on_call_end=summaries.append,
+        on_call_end=records.append,
         handoffs=handoffs,
+        synthesizer=synthesizer,
     )
 
     async def call(base_url: str) -> Caller:
-        async with Caller(base_url, silence(60.0)) as caller:
+        async with Caller(base_url, silence(90.0)) as caller:
             await caller.wait_for(lambda m: m.get("turn") == 0, 10)
             await caller.send({"type": "dtmf", "digit": "2"})
             await caller.wait_for(lambda m: m.get("category") == "water", 5)
@@ -334,24 +336,29 @@ def test_bot_ends_the_call_after_its_last_prompt(engine, synthesizer, korean_cli
             agent = await caller.wait_for(lambda m: m.get("action") == "escalate", 5)
             assert "상담원" in agent["text"]
             asked_at = time.monotonic()
-            ended = await caller.wait_for(lambda m: m.get("type") == "ended", 20)
-            assert ended["reason"] == "transfer" and "상담원 연결" in ended["message"]
+            await caller.wait_for(lambda m: m.get("state") == "callback_offer", 20)
             assert time.monotonic() - asked_at > 5.0  # the 6.6 s reply was played, not cut off
+            await asyncio.sleep(3.0)  # the offer is heard ...
+            await caller.send({"type": "dtmf", "digit": "1"})  # ... and answered before it ends
+            ended = await caller.wait_for(lambda m: m.get("type") == "ended", 30)
+            assert ended["reason"] == "transfer" and "다시 연락" in ended["message"]
             return caller
 
     with serve_calls(service) as base_url:
         asyncio.run(call(base_url))
         assert wait_until(lambda: service.active_calls == 0 and not call_threads(), 10), call_threads()
-    (summary,) = summaries
-    assert summary.ended_reason == "transfer" and summary.hangup_by == "bot"
-    assert summary.handoff and summary.handoff["reason"] == "agent_request"
-    assert summary.bot_speech_s > 4.0  # frames with sound; the pauses between words do not count
-    record = handoffs.get(summary.handoff_id)
+    (call_record,) = records
+    assert call_record.ended_reason == "transfer" and call_record.hangup_by == "bot"
+    assert call_record.transfer == "unavailable" and call_record.callback_requested is True
+    assert call_record.handoff and call_record.handoff["reason"] == "agent_request"
+    assert call_record.bot_speech_s > 8.0  # frames with sound; the pauses between words do not count
+    record = handoffs.get(call_record.handoff_id)
     assert record["reason"] == "agent_request" and record["category"] == "water"
-    assert record["transport"] == "webrtc" and record["call_id"] == summary.call_id
+    assert record["transport"] == "webrtc" and record["call_id"] == call_record.call_id
     assert record["summary"] == "시민 말씀 없음 (버튼으로만 이용)"  # keypad only
+    assert record["transfer"] == "unavailable" and record["callback_requested"] is True
     assert handoffs.recent() == [record]
-    assert (tmp_path / "handoffs" / f"{summary.handoff_id}.json").is_file()
+    assert (tmp_path / "handoffs" / f"{call_record.handoff_id}.json").is_file()
 
 
 def test_loopback_is_the_only_interface(engine, synthesizer, monkeypatch):

@@ -195,7 +195,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     from media.vad import EndpointConfig
     from stt import create_transcriber
     from tts import TTSConfig, create_synthesizer
-    from voicebot.session import CallConfig, CallSession
+    from voicebot.call.session import CallConfig, CallSession
     from voicebot.simulate import parse_dtmf, simulate_call, write_recording
 
     try:
@@ -213,15 +213,18 @@ def cmd_call(args: argparse.Namespace) -> int:
         no_input_s=args.no_input_s,
         max_call_s=args.max_call_s,
     )
-    session = CallSession(
-        load_default_engine(),
-        create_transcriber(_stt_config(args)),
-        create_synthesizer(TTSConfig(cache_dir=Path(args.cache_dir) if args.cache_dir else None)),
-        config,
+    synthesizer = create_synthesizer(TTSConfig(cache_dir=Path(args.cache_dir) if args.cache_dir else None))
+    session = CallSession(load_default_engine(), create_transcriber(_stt_config(args)), synthesizer, config)
+    result = simulate_call(
+        session,
+        caller,
+        presses,
+        realtime=not args.fast,
+        max_call_s=config.max_call_s,
+        synthesizer=synthesizer,
     )
-    result = simulate_call(session, caller, presses, realtime=not args.fast)
-    for turn in result.turns:
-        data = turn.as_dict()
+    record = result.record
+    for data in record.turns:
         _emit(
             data,
             args.json,
@@ -229,12 +232,14 @@ def cmd_call(args: argparse.Namespace) -> int:
         )
     summary = {
         "call": "ended",
-        "reason": result.ended_reason,
-        "duration_s": round(result.duration_s, 2),
-        "turns": len(result.turns),
-        "handoff": result.handoff,
+        "reason": record.ended_reason,
+        "duration_s": round(record.duration_s, 2),
+        "turns": len(record.turns),
+        "handoff": record.handoff,
+        "transfer": record.transfer,
+        "callback_requested": record.callback_requested,
     }
-    _emit(summary, args.json, f"call ended: {result.ended_reason} after {result.duration_s:.1f} s")
+    _emit(summary, args.json, f"call ended: {record.ended_reason} after {record.duration_s:.1f} s")
     if args.out:
         write_wav(args.out, result.bot, result.sample_rate)
     if args.record:

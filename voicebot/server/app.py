@@ -26,12 +26,12 @@ from sqlalchemy import text
 from outbound import service, store
 from outbound.api import Auth, install_error_handlers, make_router
 from outbound.runner import Dialer
+from voicebot.call.handoff import HandoffRegistry
 from voicebot.server.apidocs import install_docs
 from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.stats import make_stats_router
-from voicebot.sip.handoff import HandoffRegistry
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,9 @@ class Runtime:
             self._start_webrtc()
         dialer = self._dialer()
         if dialer is None:
-            log.warning("outbound dialling is off (outbound.dialer: none): campaigns can be prepared, no call is placed")
+            log.warning(
+                "outbound dialling is off (outbound.dialer: none): campaigns can be prepared, no call is placed"
+            )
         else:
             self._start_worker(dialer)
 
@@ -110,11 +112,15 @@ class Runtime:
         self.webrtc = WebRTCService(
             self._session_factory("webrtc"),
             WebRTCConfig(max_calls=cfg.max_calls, ice_loopback=cfg.loopback),
-            on_call_end=lambda summary: self.monitor.finished(
-                summary.call_id, summary.ended_reason, summary.duration_s
-            ),
+            on_call_end=self._call_ended,
             handoffs=self.handoffs,
+            synthesizer=self.models.synthesizer,
         )
+
+    def _call_ended(self, record: Any) -> None:
+        """Any transport's ``CallRecord``; outbound calls are the campaign worker's to count."""
+        if record.direction == "inbound":
+            self.monitor.finished(record.call_id, record.ended_reason, record.duration_s)
 
     def _start_sip(self) -> None:
         from voicebot.sip.commands import require_pjsua2
@@ -141,15 +147,11 @@ class Runtime:
             handoff_dir=Path(cfg.handoff_dir) if cfg.handoff_dir else None,
         )
 
-        def ended(report: Any) -> None:
-            if report.direction == "inbound":
-                self.monitor.finished(report.call_id, report.ended_reason, report.duration_s)
-
         self.sip_endpoint = SipEndpoint(
             sip_config,
             self._session_factory("sip"),
             synthesizer=self.models.synthesizer,
-            on_call_end=ended,
+            on_call_end=self._call_ended,
             handoffs=self.handoffs,
         )
         self.sip_endpoint.__enter__()
@@ -167,7 +169,9 @@ class Runtime:
                 self.sip_endpoint, cfg.uri_template, self.models.synthesizer, self.models.transcriber
             )
         if self.config.dialer == "simulated":
-            log.warning("outbound dialer is SIMULATED: no real call is placed; every result is marked simulated")
+            log.warning(
+                "outbound dialer is SIMULATED: no real call is placed; every result is marked simulated"
+            )
             if cfg.callees:
                 return SimulatedDialer.from_file(cfg.callees)
             return SimulatedDialer(default=SimulatedCallee(replies=["1"] * 12))
@@ -183,7 +187,9 @@ class Runtime:
             WorkerConfig(cfg.worker_id or f"{socket.gethostname()}:serve", channels=cfg.channels),
             clock=self.clock,
             on_report=self._count_outbound,
-            on_wait=lambda waiting: log.info("outbound worker waiting (%s): %s", waiting.reason, waiting.message),
+            on_wait=lambda waiting: log.info(
+                "outbound worker waiting (%s): %s", waiting.reason, waiting.message
+            ),
         )
         self.worker_thread = threading.Thread(
             target=worker.run, args=(self.stop,), name="outbound-worker", daemon=True

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from outbound import service
 from outbound.api import Auth
-from voicebot.sip.handoff import HandoffRegistry
+from voicebot.call.handoff import HandoffRegistry
 
 
 def make_handoff_router(registry: HandoffRegistry, auth: Auth) -> APIRouter:

@@ -8,10 +8,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from voicebot.call.record import CallRecord
 from voicebot.sip.config import SipConfig
 from voicebot.sip.endpoint import SipEndpoint
 from voicebot.sip.shared import LockedSynthesizer
-from voicebot.sip.worker import CallReport
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def load_models(stt_config=None, tts_config=None, dialog: bool = True, stt: bool
 
 def session_factory(models: Models, call_config=None) -> Callable[[str], object]:
     """A fresh ``CallSession`` (the ARS dialog) for each inbound call."""
-    from voicebot.session import CallConfig, CallSession
+    from voicebot.call.session import CallConfig, CallSession
 
     config = call_config or CallConfig()
 
@@ -57,7 +57,7 @@ def session_factory(models: Models, call_config=None) -> Callable[[str], object]
 def serve(
     config: SipConfig,
     models: Models,
-    on_call_end: Callable[[CallReport], None],
+    on_call_end: Callable[[CallRecord], None],
     call_config=None,
     stop: threading.Event | None = None,
 ) -> None:

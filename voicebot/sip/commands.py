@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from voicebot.call.record import CallRecord
 from voicebot.sip.config import RegistrarConfig, SipConfig, parse_hostport
 
 
@@ -81,48 +80,21 @@ def run_sip(args: argparse.Namespace, stt_config=None) -> int:
     return 0
 
 
-@dataclass
-class DialResult:
-    outcome: str  # answered | busy | no_answer | rejected | failed
-    sip_status: int | None
-    duration_s: float
-    turns: list[dict] = field(default_factory=list)
-    ended_reason: str | None = None
-    hangup_by: str | None = None
-    setup_ms: float | None = None
-    error: str | None = None
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def originate(endpoint, uri: str, handler_factory, timeout_s: float = 600.0) -> DialResult:
+def originate(endpoint, uri: str, handler_factory, timeout_s: float = 600.0) -> CallRecord:
     """Place one call on a started ``SipEndpoint``, run ``handler_factory``'s handler if answered, and
-    return the outcome once the call is over."""
-    started = time.monotonic()
+    return its record once the call is over (``outcome`` answered | busy | no_answer | rejected | failed)."""
     state = endpoint.place_call(uri, handler_factory)
-    outcome, status = state.outcome.result(timeout_s)
-    setup_ms = (time.monotonic() - started) * 1000
-    report = state.finished.result(timeout_s)
-    return DialResult(
-        outcome=outcome,
-        sip_status=status,
-        duration_s=round(report.duration_s, 2),
-        turns=report.turns,
-        ended_reason=report.ended_reason,
-        hangup_by=report.hangup_by,
-        setup_ms=round(setup_ms, 1),
-        error=report.error,
-    )
+    state.outcome.result(timeout_s)
+    return state.finished.result(timeout_s)
 
 
 def run_dial(args: argparse.Namespace, stt_config=None) -> int:
     """One outbound call running a named script (after ``--send-dtmf`` digits, if given); its outcome as
     one JSON object."""
+    from voicebot.call.dial_script import SCRIPTS, ScriptSession
+    from voicebot.call.keypad import check_dtmf
     from voicebot.sip.app import load_models
     from voicebot.sip.endpoint import SipEndpoint
-    from voicebot.sip.script import SCRIPTS, ScriptSession
-    from voicebot.sip.worker import check_dtmf
 
     if args.script not in SCRIPTS:
         raise ValueError(f"unknown script {args.script!r}: choose from {', '.join(sorted(SCRIPTS))}")

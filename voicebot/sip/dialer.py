@@ -10,12 +10,12 @@ from typing import Any
 
 from outbound.runner import CallRequest, CallResult
 from outbound.script import Conversation
-from voicebot.sip.conversation import ConversationSession
+from voicebot.call.conversation import ConversationSession
 
 
 class SipDialer:
     """Places each call on a started ``voicebot.sip`` endpoint (``SipEndpoint``) and runs the script live
-    with ``voicebot.sip.conversation.ConversationSession``: answers by keypad or speech, 9 repeats, 0 or
+    with ``voicebot.call.conversation.ConversationSession``: answers by keypad or speech, 9 repeats, 0 or
     emergency words transfer the call to the endpoint's agent URI with a handoff record.
 
     The result's ``conversation`` is :meth:`Conversation.result` plus ``call`` (how the call ended, the
@@ -56,22 +56,22 @@ class SipDialer:
 
         state = self.endpoint.place_call(self.uri_template.format(phone=request.phone_e164), session_for)
         outcome, status = state.outcome.result(self.max_call_s)
-        report = state.finished.result(self.max_call_s)
+        record = state.finished.result(self.max_call_s)
         outcome = {"rejected": "failed"}.get(outcome, outcome)
-        duration_s = round(report.duration_s, 2)
+        duration_s = round(record.duration_s, 2)
         if outcome != "answered":
-            return CallResult(outcome, status, duration_s, error=report.error)
+            return CallResult(outcome, status, duration_s, error=record.error)
         if not sessions:
-            return CallResult("failed", status, duration_s, error=report.error or "answered without audio")
+            return CallResult("failed", status, duration_s, error=record.error or "answered without audio")
         conversation = conv.result()
         if not conv.ended:
             conversation["outcome"] = "caller_hangup"
         conversation["call"] = {
-            "ended_reason": report.ended_reason,
-            "hangup_by": report.hangup_by,
-            "transfer": report.transfer,
-            "handoff_id": report.handoff_id,
-            "callback_requested": report.callback_requested,
+            "ended_reason": record.ended_reason,
+            "hangup_by": record.hangup_by,
+            "transfer": record.transfer,
+            "handoff_id": record.handoff_id,
+            "callback_requested": record.callback_requested,
         }
         answers = [{"step": t.step, "via": t.via, **t.latency_ms} for t in sessions[0].turns if t.latency_ms]
         return CallResult(
@@ -81,7 +81,7 @@ class SipDialer:
             conversation=conversation,
             transcript="\n".join(conv.heard) or None,
             keypad=conv.keypad or None,
-            error=report.error,
-            recording_path=report.recording,
+            error=record.error,
+            recording_path=record.recording,
             latency_ms={"answers": answers, "max_total": max((a["total"] for a in answers), default=None)},
         )

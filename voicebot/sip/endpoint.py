@@ -16,13 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from media.audio import pcm16_to_float
+from voicebot.call.driver import CallDriver, DriverConfig
+from voicebot.call.handoff import HandoffRegistry
+from voicebot.call.keypad import check_dtmf
+from voicebot.call.protocols import CallHandler
+from voicebot.call.record import CallRecord
 from voicebot.sip.config import SipConfig
-from voicebot.sip.handoff import HandoffRegistry
-from voicebot.sip.media import make_bridge_port
+from voicebot.sip.media import TELEPHONY_RATE, make_bridge_port
 from voicebot.sip.pjsua_glue import make_account, make_call_class, make_log_writer, quiet_stdout, refer_target
 from voicebot.sip.privacy import mask_uri
-from voicebot.sip.recording import PortRecorder
-from voicebot.sip.worker import CallHandler, CallReport, CallWorker, check_dtmf
+from voicebot.sip.transport import SipTransport
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +57,11 @@ class CallState:
     key: str
     direction: str
     call: object  # pjsua2.Call subclass
-    report: CallReport
+    record: CallRecord
     handler_factory: HandlerFactory | None
     created: float = field(default_factory=time.monotonic)
     port: object | None = None
-    recorder: PortRecorder | None = None
-    worker: CallWorker | None = None
+    driver: CallDriver | None = None
     media_connected: bool = False
     answered: bool = False
     ring_timed_out: bool = False
@@ -71,31 +74,12 @@ class CallState:
     finished: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
 
 
-class _Controls:
-    """What a worker may ask of its call: marshalled to the loop thread."""
-
-    def __init__(self, endpoint: SipEndpoint, key: str):
-        self.endpoint, self.key = endpoint, key
-
-    def hangup(self) -> None:
-        self.endpoint.submit(lambda: self.endpoint._hangup(self.key))
-
-    def transfer(self, target: str, headers: dict[str, str]) -> None:
-        self.endpoint.submit(lambda: self.endpoint._transfer(self.key, target, headers))
-
-    def send_dtmf(self, digits: str) -> concurrent.futures.Future:
-        """Send keypad digits to the far end as RFC 4733 telephone-events (PJSIP offers them as payload
-        type 120). A bad digit raises ValueError here; the future resolves to whether PJSIP queued them
-        (False when the call is gone or the far end did not accept telephone-event)."""
-        digits = check_dtmf(digits)
-        return self.endpoint.submit(lambda: self.endpoint._send_dtmf(self.key, digits))
-
-
 class SipEndpoint:
     """A SIP user agent serving calls with a handler per call.
 
-    ``handler_factory`` builds the handler of each inbound call; ``place_call`` takes its own. Finished
-    calls are reported to ``on_call_end`` (from the call's worker thread).
+    ``handler_factory`` builds the handler of each inbound call; ``place_call`` takes its own. Each
+    answered call is run by a ``voicebot.call.CallDriver`` over a ``SipTransport``; finished calls are
+    reported to ``on_call_end`` as ``CallRecord``s (from the call's driver thread).
     """
 
     def __init__(
@@ -103,7 +87,7 @@ class SipEndpoint:
         config: SipConfig,
         handler_factory: HandlerFactory | None = None,
         synthesizer=None,
-        on_call_end: Callable[[CallReport], None] | None = None,
+        on_call_end: Callable[[CallRecord], None] | None = None,
         handoffs: HandoffRegistry | None = None,
     ):
         self.config = config
@@ -162,11 +146,24 @@ class SipEndpoint:
         self._jobs.put((fn, future))
         return future
 
-    # -- outbound ---------------------------------------------------------------------------------
+    # -- calls, from any thread ------------------------------------------------------------------
 
     def place_call(self, uri: str, handler_factory: HandlerFactory) -> CallState:
-        """Dial ``uri``; ``state.outcome`` resolves to (outcome, status), ``state.finished`` to the report."""
+        """Dial ``uri``; ``state.outcome`` resolves to (outcome, status), ``state.finished`` to the record."""
         return self.submit(lambda: self._make_call(uri, handler_factory)).result(10)
+
+    def hangup_call(self, key: str) -> None:
+        self.submit(lambda: self._hangup(key))
+
+    def transfer_call(self, key: str, target: str, headers: dict[str, str]) -> None:
+        self.submit(lambda: self._transfer(key, target, headers))
+
+    def send_dtmf(self, key: str, digits: str) -> concurrent.futures.Future:
+        """Send keypad digits to the far end as RFC 4733 telephone-events (PJSIP offers them as payload
+        type 120). A bad digit raises ValueError here; the future resolves to whether PJSIP queued them
+        (False when the call is gone or the far end did not accept telephone-event)."""
+        digits = check_dtmf(digits)
+        return self.submit(lambda: self._send_dtmf(key, digits))
 
     # -- the loop thread --------------------------------------------------------------------------
 
@@ -289,13 +286,13 @@ class SipEndpoint:
                 self._hangup(state.key)  # unanswered: PJSIP sends CANCEL
             if state.media_connected and state.media_index is not None:
                 self._check_rtp(state, now)
-        # PJSIP objects of ended calls are released once their worker is done and their call slot is
+        # PJSIP objects of ended calls are released once their driver is done and their call slot is
         # free: pjsua2's Call destructor hangs up whatever call now holds its old id, so deleting a Call
         # whose slot PJSIP already reused would end (and orphan) a stranger's call.
         for state in list(self._graveyard):
             if now - (state.disconnected_at or now) < 2.0:
                 continue
-            if state.worker is not None and not state.worker.done.is_set():
+            if state.driver is not None and not state.driver.done.is_set():
                 continue
             if state.call is not None and self._slot_in_use(state.call):
                 continue
@@ -320,11 +317,12 @@ class SipEndpoint:
         if packets != state.rx_packets:
             state.rx_packets, state.rx_changed_at = packets, now
         elif now - state.rx_changed_at >= self.config.rtp_timeout_s:
-            log.info("call %s: no RTP for %.0f s, hanging up", state.key, now - state.rx_changed_at)
-            state.report.ended_reason = state.report.ended_reason or "rtp_timeout"
-            state.report.hangup_by = "bot"
+            log.info("call %s: no RTP for %.0f s", state.key, now - state.rx_changed_at)
             state.rx_changed_at = now  # once
-            self._hangup(state.key)
+            if state.driver is not None:
+                state.driver.media_lost()  # the driver ends the call as media_timeout
+            else:
+                self._hangup(state.key)
 
     def _release(self, state: CallState) -> None:
         """Drop the PJSIP objects of an ended call (the Call <-> CallState cycle is broken here, so the
@@ -344,13 +342,13 @@ class SipEndpoint:
                 while self.active_calls and time.monotonic() < deadline:
                     self._ep.libHandleEvents(10)
                     self._run_jobs()
-            workers = [s.worker for s in list(self._calls.values()) + self._graveyard if s.worker is not None]
-            for worker in workers:
-                if not worker.done.is_set():
-                    worker.remote_hangup()
-            deadline = time.monotonic() + 30.0  # a worker may be inside STT
-            for worker in workers:
-                worker.done.wait(max(0.0, deadline - time.monotonic()))
+            drivers = [s.driver for s in list(self._calls.values()) + self._graveyard if s.driver is not None]
+            for driver in drivers:
+                if not driver.done.is_set():
+                    driver.remote_hangup("shutdown")
+            deadline = time.monotonic() + 30.0  # a driver may be inside STT
+            for driver in drivers:
+                driver.done.wait(max(0.0, deadline - time.monotonic()))
         finally:
             self._destroy()
 
@@ -376,13 +374,15 @@ class SipEndpoint:
 
     def _new_state(self, direction: str, call, remote: str, factory: HandlerFactory | None) -> CallState:
         key = f"{direction[:2]}{next(self._ids)}"
-        report = CallReport(call_id=key, direction=direction, remote=mask_uri(remote))
-        state = CallState(key, direction, call, report, factory)
+        record = CallRecord(call_id=key, transport="sip", direction=direction, remote=mask_uri(remote))
+        state = CallState(key, direction, call, record, factory)
         call.state = state
         self._calls[key] = state
         return state
 
-    def _on_reg_state(self, code: int, reason: str) -> None:
+    # -- PJSIP callbacks (loop thread, via mainThreadOnly; see pjsua_glue.SipCallbacks) ----------------
+
+    def on_reg_state(self, code: int, reason: str) -> None:
         self.registration_status = code
         if code // 100 == 2:
             log.info("registered with the registrar (%d)", code)
@@ -391,7 +391,7 @@ class SipEndpoint:
         if code >= 200:
             self._reg_done.set()
 
-    def _on_incoming(self, call_id: int) -> None:
+    def on_incoming(self, call_id: int) -> None:
         pj = self.pj
         call = make_call_class(pj, self)(self._account, call_id)
         info = call.getInfo()
@@ -412,7 +412,7 @@ class SipEndpoint:
             log.warning("call %s: answer %d failed: %s", state.key, code, exc)
             return
         if code == 200:
-            state.report.answer_ms = (time.monotonic() - state.created) * 1000
+            state.record.setup_ms = (time.monotonic() - state.created) * 1000
 
     def _make_call(self, uri: str, factory: HandlerFactory) -> CallState:
         pj = self.pj
@@ -423,12 +423,12 @@ class SipEndpoint:
             call.makeCall(uri, prm)
         except Exception as exc:
             status = getattr(exc, "status", 0) or 0
-            state.report.outcome, state.report.sip_status = "failed", status
-            state.report.error = f"makeCall failed: {getattr(exc, 'reason', exc)}"
+            state.record.outcome, state.record.sip_status = "failed", status
+            state.record.error = f"makeCall failed: {getattr(exc, 'reason', exc)}"
             state.disconnected_at = time.monotonic()
             self._calls.pop(state.key, None)
             state.outcome.set_result(("failed", status))
-            state.finished.set_result(state.report)
+            state.finished.set_result(state.record)
             return state
         log.info("call %s: dialling %s", state.key, mask_uri(uri))
         return state
@@ -458,8 +458,8 @@ class SipEndpoint:
             state.call.xfer(refer_target(target, headers), prm)
         except Exception as exc:
             log.warning("call %s: REFER failed: %s", key, getattr(exc, "reason", exc))
-            if state.worker is not None:
-                state.worker.transfer_result(getattr(exc, "status", 500) or 500)
+            if state.driver is not None:
+                state.driver.transfer_result(getattr(exc, "status", 500) or 500)
 
     def _send_dtmf(self, key: str, digits: str) -> bool:
         state = self._calls.get(key)
@@ -475,9 +475,7 @@ class SipEndpoint:
         log.info("call %s: sending %d keypad digits (RFC 4733)", key, len(digits))
         return True
 
-    # PJSIP call callbacks (loop thread, via mainThreadOnly)
-
-    def _on_call_state(self, call) -> None:
+    def on_call_state(self, call) -> None:
         pj = self.pj
         state: CallState | None = call.state
         if state is None:
@@ -485,15 +483,18 @@ class SipEndpoint:
         info = call.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not state.answered:
             state.answered = True
-            state.report.outcome, state.report.sip_status = "answered", 200
+            if state.direction == "outbound":
+                state.record.setup_ms = (time.monotonic() - state.created) * 1000
+            state.record.outcome, state.record.sip_status = "answered", 200
             if not state.outcome.done():
                 state.outcome.set_result(("answered", 200))
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and state.disconnected_at is None:
             state.disconnected_at = time.monotonic()
             status = int(info.lastStatusCode)
             if not state.answered:
+                state.record.setup_ms = (time.monotonic() - state.created) * 1000
                 outcome = classify(status, False, state.ring_timed_out)
-                state.report.outcome, state.report.sip_status = outcome, status
+                state.record.outcome, state.record.sip_status = outcome, status
                 if not state.outcome.done():
                     state.outcome.set_result((outcome, status))
             log.info("call %s: disconnected (%d)", state.key, status)
@@ -501,15 +502,15 @@ class SipEndpoint:
             self._graveyard.append(state)
             if state.port is not None:
                 state.port.active = False
-            if state.worker is not None:
-                state.worker.remote_hangup()
+            if state.driver is not None:
+                state.driver.remote_hangup()
             else:
-                state.report.ended_reason = state.report.ended_reason or (
+                state.record.ended_reason = state.record.ended_reason or (
                     "not_answered" if state.direction == "outbound" else "caller_hangup"
                 )
-                self._report(state.report)
+                self._finished(state.record)
 
-    def _on_media_state(self, call) -> None:
+    def on_media_state(self, call) -> None:
         pj = self.pj
         state: CallState | None = call.state
         if state is None or state.media_connected or state.disconnected_at is not None:
@@ -519,7 +520,7 @@ class SipEndpoint:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 state.media_index = index
                 try:
-                    state.report.codec = str(call.getStreamInfo(index).codecName)
+                    state.record.codec = str(call.getStreamInfo(index).codecName)
                 except Exception:
                     pass
                 self._connect_media(state, call.getAudioMedia(index))
@@ -532,63 +533,53 @@ class SipEndpoint:
             handler = factory(state.key)
         except Exception as exc:
             log.exception("call %s: could not create its session", state.key)
-            state.report.error = f"{type(exc).__name__}: {exc}"
+            state.record.error = f"{type(exc).__name__}: {exc}"
             self._hangup(state.key)
             return
         cfg = self.config
-        worker = CallWorker(
-            state.key,
+        driver = CallDriver(
+            state.record,
             handler,
-            _Controls(self, state.key),
-            state.report,
+            SipTransport(self, state.key),
+            DriverConfig(
+                agent_uri=cfg.agent_uri,
+                transfer_timeout_s=cfg.transfer_timeout_s,
+                callback_wait_s=cfg.callback_wait_s,
+                media_timeout_s=cfg.rtp_timeout_s,
+                record_dir=cfg.record_dir,
+            ),
             synthesizer=self.synthesizer,
-            agent_uri=cfg.agent_uri,
             handoffs=self.handoffs,
-            transfer_timeout_s=cfg.transfer_timeout_s,
-            callback_wait_s=cfg.callback_wait_s,
-            on_done=lambda report, st=state: self._worker_done(st, report),
+            on_done=self._finished,
         )
-        recorder = PortRecorder() if cfg.record_dir else None
 
-        def on_frame(pcm: bytes, w=worker, rec=recorder) -> None:
-            w.caller_frame(pcm)
+        def on_frame(pcm: bytes, d=driver) -> None:  # PJSIP's media clock thread
+            d.caller_audio(pcm16_to_float(pcm), TELEPHONY_RATE)
 
-        state.port = make_bridge_port(on_frame, worker.outbound, name=f"vb-{state.key}", recorder=recorder)
-        state.recorder = recorder
-        state.worker = worker
+        state.port = make_bridge_port(on_frame, driver.outgoing, name=f"vb-{state.key}")
+        state.driver = driver
         audio.startTransmit(state.port)
         state.port.startTransmit(audio)
-        worker.start()
+        driver.start()
 
-    def _on_dtmf(self, call, digit: str) -> None:
+    def on_dtmf(self, call, digit: str) -> None:
         state: CallState | None = call.state
-        if state is not None and state.worker is not None:
-            state.worker.dtmf(digit)
+        if state is not None and state.driver is not None:
+            state.driver.dtmf(digit.upper())
 
-    def _on_transfer_status(self, call, status: int, final: bool) -> bool:
+    def on_transfer_status(self, call, status: int, final: bool) -> bool:
         """Returns whether PJSIP should keep reporting this transfer."""
         state: CallState | None = call.state
-        if final and state is not None and state.worker is not None:
-            state.worker.transfer_result(status)
+        if final and state is not None and state.driver is not None:
+            state.driver.transfer_result(status)
         return not final
 
-    def _worker_done(self, state: CallState, report: CallReport) -> None:
-        if state.recorder is not None and self.config.record_dir is not None:
-            try:
-                path = state.recorder.write(
-                    self.config.record_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{state.key}.wav"
-                )
-                report.recording = str(path)
-            except Exception:
-                log.exception("call %s: recording failed", state.key)
-        self._report(report)
-
-    def _report(self, report: CallReport) -> None:
-        state = next((s for s in self._graveyard + list(self._calls.values()) if s.report is report), None)
+    def _finished(self, record: CallRecord) -> None:
+        state = next((s for s in self._graveyard + list(self._calls.values()) if s.record is record), None)
         if state is not None and not state.finished.done():
-            state.finished.set_result(report)
+            state.finished.set_result(record)
         if self.on_call_end is not None:
             try:
-                self.on_call_end(report)
+                self.on_call_end(record)
             except Exception:
-                log.exception("call report callback failed")
+                log.exception("call record callback failed")

@@ -2,7 +2,7 @@
 
 PJSIP decodes and encodes G.711 itself; its media clock thread calls ``BridgePort.onFrameReceived`` and
 ``onFrameRequested`` every 20 ms. Those callbacks never block and never touch the call session: caller
-frames go into the call worker's queue, bot frames come out of a ``media.stream.FrameQueue`` (silence when
+frames go into the call driver's queue, bot frames come out of a ``media.stream.FrameQueue`` (silence when
 it is empty).
 """
 
@@ -19,9 +19,7 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 SILENT_FRAME = b"\x00" * FRAME_BYTES
 
 
-def make_bridge_port(
-    on_caller_frame: Callable[[bytes], None], outbound: FrameQueue, name: str = "voicebot", recorder=None
-):
+def make_bridge_port(on_caller_frame: Callable[[bytes], None], outbound: FrameQueue, name: str = "voicebot"):
     """An ``AudioMediaPort`` registered on the conference bridge (8 kHz mono, 20 ms)."""
     import pjsua2 as pj
 
@@ -37,16 +35,12 @@ def make_bridge_port(
                 pcm = bytes(frame.buf)
                 if len(pcm) == FRAME_BYTES:
                     on_caller_frame(pcm)
-                    if recorder is not None:
-                        recorder.add_caller(pcm)
             except Exception:  # never let an exception unwind into PJSIP's clock thread
                 pass
 
         def onFrameRequested(self, frame) -> None:  # PJSIP media clock thread
             try:
                 pcm = outbound.pop() if self.active else SILENT_FRAME
-                if recorder is not None and self.active:
-                    recorder.add_bot(pcm)
                 frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
                 frame.buf = pj.ByteVector(pcm)
                 frame.size = len(pcm)

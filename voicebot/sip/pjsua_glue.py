@@ -1,6 +1,6 @@
 """PJSIP's Python classes subclassed for the endpoint: call and account callbacks, log forwarding.
 
-Every callback only forwards to ``SipEndpoint`` (which runs them on PJSIP's event-loop thread, thanks
+Every callback only forwards to ``SipEndpoint`` (through the ``SipCallbacks`` protocol) (which runs them on PJSIP's event-loop thread, thanks
 to ``mainThreadOnly``) and never lets an exception unwind into PJSIP.
 """
 
@@ -10,10 +10,7 @@ import contextlib
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from voicebot.sip.endpoint import CallState, SipEndpoint
+from typing import Protocol
 
 log = logging.getLogger("voicebot.sip.endpoint")
 
@@ -41,6 +38,17 @@ def refer_target(target: str, headers: dict[str, str]) -> str:
     return f"<{uri}>"
 
 
+class SipCallbacks(Protocol):
+    """What PJSIP's callbacks are forwarded to (``SipEndpoint``); the call objects carry ``state``."""
+
+    def on_incoming(self, call_id: int) -> None: ...
+    def on_reg_state(self, code: int, reason: str) -> None: ...
+    def on_call_state(self, call) -> None: ...
+    def on_media_state(self, call) -> None: ...
+    def on_dtmf(self, call, digit: str) -> None: ...
+    def on_transfer_status(self, call, status: int, final: bool) -> bool: ...
+
+
 def make_log_writer(pj):
     pjsip_log = logging.getLogger("voicebot.sip.pjsip")
 
@@ -51,16 +59,16 @@ def make_log_writer(pj):
     return LogWriter()
 
 
-def make_account(pj, endpoint: SipEndpoint):
+def make_account(pj, endpoint: SipCallbacks):
     class Account(pj.Account):
         def onIncomingCall(self, prm) -> None:
             try:
-                endpoint._on_incoming(prm.callId)
+                endpoint.on_incoming(prm.callId)
             except Exception:
                 log.exception("incoming call could not be handled")
 
         def onRegState(self, prm) -> None:
-            endpoint._on_reg_state(int(prm.code), str(prm.reason))
+            endpoint.on_reg_state(int(prm.code), str(prm.reason))
 
     return Account()
 
@@ -68,35 +76,35 @@ def make_account(pj, endpoint: SipEndpoint):
 _CALL_CLASSES: dict[int, type] = {}
 
 
-def make_call_class(pj, endpoint: SipEndpoint) -> type:
+def make_call_class(pj, endpoint: SipCallbacks) -> type:
     cached = _CALL_CLASSES.get(id(endpoint))
     if cached is not None:
         return cached
 
     class SipCall(pj.Call):
-        state: CallState | None = None
+        state: object | None = None  # the endpoint's CallState
 
         def onCallState(self, prm) -> None:
             try:
-                endpoint._on_call_state(self)
+                endpoint.on_call_state(self)
             except Exception:
                 log.exception("call state handling failed")
 
         def onCallMediaState(self, prm) -> None:
             try:
-                endpoint._on_media_state(self)
+                endpoint.on_media_state(self)
             except Exception:
                 log.exception("media state handling failed")
 
         def onDtmfDigit(self, prm) -> None:
             try:
-                endpoint._on_dtmf(self, prm.digit)
+                endpoint.on_dtmf(self, prm.digit)
             except Exception:
                 log.exception("DTMF handling failed")
 
         def onCallTransferStatus(self, prm) -> None:
             try:
-                prm.cont = endpoint._on_transfer_status(self, int(prm.statusCode), bool(prm.finalNotify))
+                prm.cont = endpoint.on_transfer_status(self, int(prm.statusCode), bool(prm.finalNotify))
             except Exception:
                 log.exception("transfer status handling failed")
 

@@ -1,8 +1,8 @@
 """Audio between WebRTC (Opus at 48 kHz) and the 16 kHz pipeline.
 
-Inbound, aiortc hands over decoded ``av.AudioFrame`` objects (48 kHz stereo s16 for Opus); they become
-20 ms mono 16-bit frames at 16 kHz. Outbound, the call's worker thread queues the bot's 20 ms frames,
-already resampled to 48 kHz, in a ``media.stream.FrameQueue``, and ``BotTrack.recv`` hands aiortc one frame
+Inbound, aiortc hands over decoded ``av.AudioFrame`` objects (48 kHz stereo s16 for Opus); they go to the
+call driver as mono float samples. Outbound, the call driver queues the bot's 20 ms frames, already
+resampled to 48 kHz, in a ``media.stream.FrameQueue``, and ``BotTrack.recv`` hands aiortc one frame
 every 20 ms (silence when the buffer is empty).
 """
 
@@ -15,13 +15,10 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from media.audio import PIPELINE_RATE, float_to_pcm16
-from media.stream import FrameQueue, StreamResampler
+from media.stream import FrameQueue
+from voicebot.webrtc.transport import WEBRTC_RATE
 
-WEBRTC_RATE = 48_000
 FRAME_MS = 20
-FRAME_S = FRAME_MS / 1000
-PIPELINE_FRAME = PIPELINE_RATE * FRAME_MS // 1000  # 320 samples
 WEBRTC_FRAME = WEBRTC_RATE * FRAME_MS // 1000  # 960 samples
 _SCALE = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0}
 
@@ -35,31 +32,6 @@ def frame_to_mono(frame: av.AudioFrame) -> np.ndarray:
     else:
         mono = data.reshape(-1, channels).astype(np.float32).mean(axis=1)
     return mono / _SCALE.get(frame.format.name, 1.0)
-
-
-class CallerAudio:
-    """Caller audio at any rate and frame size -> 20 ms 16-bit PCM frames at 16 kHz."""
-
-    def __init__(self) -> None:
-        self._rate: int | None = None
-        self._block = 0
-        self._resampler: StreamResampler | None = None
-        self._pending = np.zeros(0, np.float32)
-
-    def push(self, samples: np.ndarray, rate: int) -> list[bytes]:
-        if rate != self._rate:  # first frame, or the browser renegotiated the codec
-            self._rate, self._block = rate, rate * FRAME_MS // 1000
-            self._resampler = (
-                StreamResampler(rate, PIPELINE_RATE, self._block) if rate != PIPELINE_RATE else None
-            )
-            self._pending = np.zeros(0, np.float32)
-        self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
-        frames = []
-        while len(self._pending) >= self._block:
-            block, self._pending = self._pending[: self._block], self._pending[self._block :]
-            out = self._resampler.push(block) if self._resampler else block
-            frames.append(float_to_pcm16(out))
-        return frames
 
 
 class BotTrack(MediaStreamTrack):

@@ -1,6 +1,6 @@
 """One browser call's aiortc peer: SDP answer, the two audio directions and the control data channel.
 
-Everything here runs on the asyncio event loop and only hands work to the call's ``SessionThread``.
+Everything here runs on the asyncio event loop and only hands work to the call's ``CallDriver``.
 Control messages on the data channel are JSON: the page sends ``{"type": "dtmf", "digit": "2"}`` and
 ``{"type": "hangup"}``; the server sends transcript lines, call state and the end of the call.
 """
@@ -16,14 +16,14 @@ from collections.abc import Callable
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from voicebot.webrtc.call import SessionThread
+from voicebot.call.driver import CallDriver
 from voicebot.webrtc.ice import include_loopback
 from voicebot.webrtc.media import BotTrack, frame_to_mono
 
 log = logging.getLogger(__name__)
 
 MAX_CONTROL_MESSAGE = 1024  # bytes; a keypad press is about 30
-BAD_KEY_KO = "사용할 수 없는 버튼입니다. 0~9, 별표, 우물 정을 눌러 주세요."
+BAD_KEY_KO = "사용할 수 없는 버튼입니다. 0~9, 별표, 우물 정 버튼을 눌러 주세요."
 _CLOSE_GRACE_S = 0.5  # lets the "ended" message leave before the transport closes
 
 
@@ -32,12 +32,12 @@ class OfferError(ValueError):
 
 
 class PeerCall:
-    """The peer connection of one call and the session thread behind it."""
+    """The peer connection of one call and the call driver behind it."""
 
     def __init__(
         self,
         call_id: str,
-        make_thread: Callable[[Callable[[dict], None]], SessionThread],
+        make_driver: Callable[[Callable[[dict], None]], CallDriver],
         ice_loopback: bool = False,
         on_closed: Callable[[PeerCall], None] | None = None,
     ):
@@ -45,7 +45,7 @@ class PeerCall:
         self.ice_loopback = ice_loopback
         self.on_closed = on_closed
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: nothing outside is reached
-        self.thread = make_thread(self._publish_threadsafe)
+        self.driver = make_driver(self._publish_threadsafe)
         self._loop = asyncio.get_running_loop()
         self._channel: RTCDataChannel | None = None
         self._outbox: list[str] = []  # messages published before the data channel opened
@@ -69,11 +69,11 @@ class PeerCall:
             ) from exc
         if not any(t.kind == "audio" for t in self.pc.getTransceivers()):
             raise OfferError("마이크 음성이 없는 연결 요청입니다. 마이크를 허용한 뒤 다시 걸어 주세요.")
-        self.pc.addTrack(BotTrack(self.thread.outgoing))  # takes the offered audio transceiver
+        self.pc.addTrack(BotTrack(self.driver.outgoing))  # takes the offered audio transceiver
         if self.ice_loopback:
             include_loopback(self.pc)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        self.thread.start()
+        self.driver.start()
         return self.pc.localDescription
 
     # -- media and control ------------------------------------------------------------------------
@@ -88,8 +88,8 @@ class PeerCall:
                 frame = await track.recv()
             except MediaStreamError:
                 break
-            self.thread.caller_audio(frame_to_mono(frame), frame.sample_rate)
-        self.thread.hangup()
+            self.driver.caller_audio(frame_to_mono(frame), frame.sample_rate)
+        self.driver.remote_hangup()
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self._channel = channel
@@ -108,18 +108,18 @@ class PeerCall:
             return
         kind = data.get("type") if isinstance(data, dict) else None
         if kind == "dtmf":
-            if not self.thread.dtmf(str(data.get("digit", ""))):
+            if not self.driver.dtmf(str(data.get("digit", "")).upper()):
                 self._send({"type": "error", "message": BAD_KEY_KO})
         elif kind == "hangup":
-            self.thread.hangup()
+            self.driver.remote_hangup()
 
     def _on_connection_state(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):
-            self.thread.hangup()
+            self.driver.remote_hangup()
             self.close_soon()
 
     def _publish_threadsafe(self, message: dict) -> None:
-        """Called from the session thread."""
+        """Called from the driver's thread."""
         with contextlib.suppress(RuntimeError):  # the loop is gone: the server is shutting down
             self._loop.call_soon_threadsafe(self._deliver, message)
 
@@ -152,8 +152,8 @@ class PeerCall:
             self._closing = asyncio.ensure_future(self._close(delay_s))
 
     async def close(self, reason: str = "caller_hangup") -> None:
-        """Hang up (if still up), close the peer connection and wait for the session thread to end."""
-        self.thread.hangup(reason)
+        """Hang up (if still up), close the peer connection and wait for the driver's thread to end."""
+        self.driver.remote_hangup(reason)
         self.close_soon()
         await self._closed.wait()
 
@@ -161,12 +161,12 @@ class PeerCall:
         try:
             if delay_s:
                 await asyncio.sleep(delay_s)
-            self.thread.hangup()
+            self.driver.remote_hangup()
             await self.pc.close()
             for task in list(self._tasks):
                 task.cancel()
-            if not await asyncio.to_thread(self.thread.join, 10.0):
-                log.error("webrtc call %s: session thread did not stop", self.call_id)
+            if not await asyncio.to_thread(self.driver.join, 10.0):
+                log.error("webrtc call %s: driver thread did not stop", self.call_id)
         finally:
             self._closed.set()
             if self.on_closed is not None:

@@ -7,11 +7,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from voicebot.session import CallSession
-from voicebot.sip.handoff import HandoffRegistry
-from voicebot.webrtc.call import CallSummary, SessionThread
+from voicebot.call.driver import CallDriver, DriverConfig
+from voicebot.call.handoff import HandoffRegistry
+from voicebot.call.protocols import CallHandler
+from voicebot.call.record import CallRecord
 from voicebot.webrtc.peer import OfferError, PeerCall
+from voicebot.webrtc.transport import WebRTCTransport
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ class WebRTCConfig:
     # Also offer a 127.0.0.1 host candidate (a browser on the same machine, tests); see voicebot.webrtc.ice.
     ice_loopback: bool = False
     media_timeout_s: float = 30.0  # no caller audio for this long ends the call
+    record_dir: Path | None = None  # two-channel WAV per call (caller left, bot right), as for SIP
 
 
 class CallsBusy(RuntimeError):
@@ -46,15 +50,17 @@ class WebRTCService:
 
     def __init__(
         self,
-        session_factory: Callable[[str], CallSession],
+        session_factory: Callable[[str], CallHandler],
         config: WebRTCConfig = WebRTCConfig(),
-        on_call_end: Callable[[CallSummary], None] | None = None,
+        on_call_end: Callable[[CallRecord], None] | None = None,
         handoffs: HandoffRegistry | None = None,
+        synthesizer=None,
     ):
         self.session_factory = session_factory
         self.config = config
-        self.on_call_end = on_call_end  # called from the call's thread with its CallSummary
+        self.on_call_end = on_call_end  # called from the call's driver thread with its CallRecord
         self.handoffs = handoffs  # where the records of calls handed to an agent are kept
+        self.synthesizer = synthesizer  # speaks the call-back offer when a call is handed over
         self._calls: dict[str, PeerCall] = {}
         self._reserved = 0  # slots taken by offers still being answered
 
@@ -73,17 +79,18 @@ class WebRTCService:
         finally:
             self._reserved -= 1
 
-        def make_thread(publish: Callable[[dict], None]) -> SessionThread:
-            return SessionThread(
-                call_id,
+        def make_driver(publish: Callable[[dict], None]) -> CallDriver:
+            return CallDriver(
+                CallRecord(call_id, transport="webrtc"),
                 session,
-                publish,
-                on_done=self.on_call_end,
-                media_timeout_s=self.config.media_timeout_s,
+                WebRTCTransport(publish),
+                DriverConfig(media_timeout_s=self.config.media_timeout_s, record_dir=self.config.record_dir),
+                synthesizer=self.synthesizer,
                 handoffs=self.handoffs,
+                on_done=self.on_call_end,
             )
 
-        call = PeerCall(call_id, make_thread, ice_loopback=self.config.ice_loopback, on_closed=self._forget)
+        call = PeerCall(call_id, make_driver, ice_loopback=self.config.ice_loopback, on_closed=self._forget)
         self._calls[call_id] = call
         try:
             answer = await call.answer(sdp, kind)

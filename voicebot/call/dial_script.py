@@ -1,11 +1,10 @@
 """Small scripted outbound calls: prompts spoken with TTS, answers captured by keypad or speech.
 
 ``PromptLoop`` is the prompt-then-answer turn shared by ``ScriptSession`` (the fixed prompt lists of
-``voicebot dial``) and ``voicebot.sip.conversation.ConversationSession`` (live campaign scripts). Both
-have the same transport-facing interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup,
-ended), so a call's worker drives any of them the same way. A ``ScriptSession`` step may send keypad
-digits first (``Prompt.send_dtmf``; the worker takes them from ``take_dtmf`` and sends them by RFC 4733),
-e.g. an extension at a PBX or IVR.
+``voicebot dial``) and ``voicebot.call.conversation.ConversationSession`` (live campaign scripts). Both
+are ``voicebot.call.protocols.CallHandler``s, like ``CallSession``, so the call driver runs any of them the
+same way. A ``ScriptSession`` step may send keypad digits first (``Prompt.send_dtmf``; the driver takes
+them from ``take_dtmf`` and the transport sends them, by RFC 4733 on SIP), e.g. an extension at a PBX.
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ import numpy as np
 
 from media.audio import AudioFrame
 from media.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
-from voicebot.session import BotAudio
-from voicebot.sip.worker import DTMF_DIGIT_S, check_dtmf
+from voicebot.call.keypad import DTMF_DIGIT_S, check_dtmf
+from voicebot.call.session import BotAudio, CallEvent
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,8 @@ SCRIPTS: dict[str, tuple[Prompt, ...]] = {
 class PromptLoop:
     """Speaks a prompt, then takes one answer: a key (which also cuts the prompt short), speech, or a
     timeout when nothing came. Subclasses decide what is said and what an answer leads to
-    (``_answer``, ``_prompt_played``, ``_expects_answer``, ``_timeout_s``). Not thread-safe: one worker
-    feeds it, with the same interface as ``CallSession`` (start, on_caller_frame, on_dtmf, hangup, ended).
+    (``_answer``, ``_prompt_played``, ``_expects_answer``, ``_timeout_s``). Not thread-safe: the call driver
+    feeds it; a ``CallHandler`` like ``CallSession``.
 
     Speech that ends while a prompt still plays is no answer: a callee's "여보세요" at pick-up would
     otherwise answer the first question before hearing it.
@@ -92,6 +91,7 @@ class PromptLoop:
         self.bot = BotAudio(sample_rate)
         self.endpointer = Endpointer(create_vad("webrtc"), EndpointConfig())
         self.ended_reason: str | None = None
+        self.events: list[CallEvent] = []  # none yet: a phone line shows no call state
         self._prompt_done_at: float | None = None
 
     @property
@@ -101,6 +101,14 @@ class PromptLoop:
     @property
     def handoff(self) -> dict | None:
         return None
+
+    @property
+    def bot_speaking(self) -> bool:
+        return self.bot.pending
+
+    def take_dtmf(self) -> str:
+        """Keypad digits a step wants sent now; "" when none."""
+        return ""
 
     def start(self, now_s: float = 0.0) -> None:
         raise NotImplementedError
@@ -200,7 +208,7 @@ class ScriptSession(PromptLoop):
         self._next(now_s)
 
     def take_dtmf(self) -> str:
-        """Keypad digits a step wants sent now (the call's worker sends them); "" when none."""
+        """Keypad digits a step wants sent now (the call driver sends them); "" when none."""
         digits, self._dtmf_out = "".join(self._dtmf_out), []
         return digits
 

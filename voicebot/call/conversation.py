@@ -4,7 +4,7 @@ Each reply of the conversation is spoken with the synthesizer; the callee answer
 or speech (VAD endpointing, then the shared transcriber); silence for ``no_input_s`` after a prompt is
 ``respond()`` with no answer. The conversation branches live (9 repeats, 0 asks for an agent, emergency
 words end the call at once); when it ends with a transfer or an emergency the session ends with
-``ended_reason == "transfer"`` and a ``handoff`` record, and the call's worker transfers it the way it
+``ended_reason == "transfer"`` and a ``handoff`` record, and the call driver transfers it the way it
 transfers inbound calls (REFER to the agent URI, the record's id as ``X-Handoff-Id``).
 
 The conversation is duck-typed (:class:`ScriptedConversation`), so this module does not import
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from media.vad import SpeechEnd
-from voicebot.sip.script import PromptLoop
+from voicebot.call.dial_script import PromptLoop
 
 # Conversation outcomes handed to an agent, and the handoff reason for each.
 TRANSFER_REASONS = {"transfer": "agent_request", "emergency": "emergency"}
@@ -57,7 +57,7 @@ class ConversationTurn:
 
 
 class ConversationSession(PromptLoop):
-    """Runs one ``ScriptedConversation`` over a call's frames. Not thread-safe: one worker feeds it."""
+    """Runs one ``ScriptedConversation`` over a call's frames. Not thread-safe: the call driver alone feeds it."""
 
     def __init__(
         self,

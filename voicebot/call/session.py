@@ -1,7 +1,7 @@
 """One call, frame in and frame out: VAD/endpointing -> STT -> dialog -> TTS, with barge-in and keypad.
 
-``CallSession`` is transport-neutral. A transport (SIP, WebRTC, or the file simulator in
-``voicebot.simulate``) gives it every caller frame with its stream time and takes one bot frame back for
+``CallSession`` is transport-neutral. The call driver (``voicebot.call.driver``, for SIP, WebRTC and the
+file simulator alike) gives it every caller frame with its stream time and takes one bot frame back for
 the same tick; keypad digits arrive through ``on_dtmf``. Heavy work (STT, TTS) runs inside
 ``on_caller_frame`` when an utterance ends, and the bot's reply is scheduled to start once that work is
 done (``ready_at = decision time + processing time``), so the latency a caller would hear is what the
@@ -237,6 +237,14 @@ class CallSession:
     def handoff(self) -> dict | None:
         handoff = self.dialog.handoff
         return handoff.to_dict() if handoff else None
+
+    @property
+    def bot_speaking(self) -> bool:
+        return self.bot.pending
+
+    def take_dtmf(self) -> str:
+        """The ARS never sends keypad digits."""
+        return ""
 
     # -- internals --------------------------------------------------------------------------------
 

@@ -1,0 +1,398 @@
+"""``CallDriver``: one call, driven the same way on every transport (SIP, WebRTC, a file).
+
+The transport only enqueues (caller audio, keypad digits, hang-up, transfer results) from its own threads
+and plays the frames it takes from ``outgoing`` on its own clock; the driver's thread is the only one that
+touches the handler, so a slow STT step delays this call alone and an exception ends this call alone.
+
+The driver owns the call clock (stream time = caller frames x 20 ms), resampling between the wire rate
+and the 16 kHz pipeline, play-out of the closing words, the no-media timeout, keypad digits both ways,
+transfer and its fallback (an apology and a call-back offer on key 1), the handoff record, the
+recording, and the one ``CallRecord`` every transport reports. Waits are measured in stream time, so a
+fast file simulation runs through them at once and a live call takes them in real time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
+from media.stream import FRAME_MS, CallerAudio, FrameQueue, StreamResampler
+from tts import Synthesizer
+from voicebot.call.handoff import HandoffRegistry, file_handoff
+from voicebot.call.keypad import is_key
+from voicebot.call.progress import Progress, ended_message
+from voicebot.call.protocols import CallHandler, Transport
+from voicebot.call.record import CallRecord
+from voicebot.call.recording import CallRecorder
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME_MS / 1000
+PIPELINE_FRAME = PIPELINE_RATE * FRAME_MS // 1000  # 320 samples
+
+TRANSFER_FAILED_KO = (
+    "죄송합니다. 지금은 상담원 연결이 원활하지 않습니다. "
+    "상담원의 전화를 다시 받기를 원하시면 1번을 눌러 주세요."
+)
+CALLBACK_BOOKED_KO = (
+    "콜백 요청이 접수되었습니다. 상담원이 확인하는 대로 다시 전화드리겠습니다. 이용해 주셔서 감사합니다."
+)
+CALLBACK_DECLINED_KO = "이용해 주셔서 감사합니다. 다음에 다시 전화해 주세요. 안녕히 계세요."
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    agent_uri: str | None = None  # where a handed-over call is transferred (SIP REFER target)
+    transfer_timeout_s: float = 15.0  # waiting for the transfer's outcome
+    callback_wait_s: float = 8.0  # waiting for key 1 after the call-back offer
+    media_timeout_s: float = 30.0  # no caller audio for this long (wall time) ends the call
+    play_out_limit_s: float = 60.0  # the longest closing prompt waited for
+    record_dir: Path | None = None  # two-channel WAV of every call, when set
+
+
+class Inbox(Protocol):
+    """Where the transport's events wait for the driver: a ``queue.Queue`` for live calls."""
+
+    def put(self, item: tuple[str, object]) -> None: ...
+    def get(self, block: bool = True, timeout: float | None = None) -> tuple[str, object]: ...
+
+
+class CallDriver:
+    """Drives one handler over one transport. ``start()`` runs it in its own thread, ``run()`` here."""
+
+    def __init__(
+        self,
+        record: CallRecord,
+        handler: CallHandler,
+        transport: Transport,
+        config: DriverConfig = DriverConfig(),
+        *,
+        synthesizer: Synthesizer | None = None,
+        handoffs: HandoffRegistry | None = None,
+        on_done: Callable[[CallRecord], None] | None = None,
+        inbox: Inbox | None = None,
+    ):
+        self.record = record
+        self.handler = handler
+        self.transport = transport
+        self.config = config
+        self.synthesizer = synthesizer  # speaks the transfer fallback
+        self.handoffs = handoffs
+        self.on_done = on_done
+        self.inbox: Inbox = inbox if inbox is not None else queue.Queue()
+        wire_frame = transport.wire_rate * FRAME_MS // 1000
+        self.outgoing = FrameQueue(wire_frame * 2)  # the bot's frames at the wire rate, for the transport
+        self._wire_frame = wire_frame
+        self._caller = CallerAudio(FRAME_MS)
+        self._down = (
+            StreamResampler(PIPELINE_RATE, transport.wire_rate, PIPELINE_FRAME)
+            if transport.wire_rate != PIPELINE_RATE
+            else None
+        )
+        self._recorder = (
+            CallRecorder(min(transport.wire_rate, PIPELINE_RATE)) if config.record_dir is not None else None
+        )
+        self._progress = Progress(handler, transport.publish)
+        self._frames = 0
+        self._remote_gone = False
+        self.remote_gone = threading.Event()  # set from the transport's thread: skip the queued audio
+        self.done = threading.Event()
+        self._thread = threading.Thread(
+            target=self.run, name=f"{transport.name}-call-{record.call_id}", daemon=True
+        )
+
+    # -- from the transport's threads: enqueue only --------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        return self.done.is_set()
+
+    def caller_audio(self, samples: np.ndarray, rate: int) -> None:
+        """Caller audio, float32 mono at ``rate``, in any block size."""
+        self.inbox.put(("audio", (samples, rate)))
+
+    def dtmf(self, digit: str) -> bool:
+        """A key the caller pressed; False (and nothing queued) for anything but 0-9 * # A-D."""
+        if not is_key(digit):
+            return False
+        self.inbox.put(("dtmf", digit))
+        return True
+
+    def remote_hangup(self, reason: str = "caller_hangup") -> None:
+        self.remote_gone.set()
+        self.inbox.put(("hangup", reason))
+
+    def media_lost(self) -> None:
+        """The transport saw the caller's media stop (e.g. no RTP): the bot ends the call."""
+        self.inbox.put(("media_lost", None))
+
+    def transfer_result(self, status: int | None) -> None:
+        self.inbox.put(("transfer", status))
+
+    @property
+    def now_s(self) -> float:
+        return self._frames * FRAME_S
+
+    # -- the driver's thread ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self.handler.start(0.0)
+            self._send_handler_dtmf()
+            self._progress.update()
+            if self._serve_until_ended():
+                self._close()
+            else:
+                self._file_abandoned_handoff()
+        except Exception as exc:  # isolate: this call ends, the others go on
+            log.exception("call %s failed", self.record.call_id)
+            self.record.error = f"{type(exc).__name__}: {exc}"
+            self.record.ended_reason = "error"
+            if not self._remote_gone:
+                self._safe(self.transport.hangup)
+        finally:
+            self._finish()
+
+    def _next(self, timeout_s: float) -> tuple[str, object]:
+        try:
+            return self.inbox.get(timeout=timeout_s)
+        except queue.Empty:
+            return ("media_lost", None)
+
+    def _serve_until_ended(self) -> bool:
+        """Run the handler until it ends; False if the remote side hung up (or went silent) first."""
+        while not self.handler.ended:
+            kind, value = self._next(self.config.media_timeout_s)
+            if kind == "audio":
+                self._audio(*value, feed=not self.remote_gone.is_set())
+            elif kind == "dtmf":
+                self.handler.on_dtmf(value, self.now_s)
+            elif kind in ("hangup", "media_lost"):
+                self._remote_left(kind, value)
+                self.handler.hangup(self.now_s)
+                self._progress.update()
+                return False
+            self._send_handler_dtmf()
+            self._progress.update()
+        self.record.ended_reason = self.handler.ended_reason
+        return True
+
+    def _remote_left(self, kind: str, reason: object) -> None:
+        """The far end hung up or its media stopped. A call the handler had already ended (a goodbye or a
+        transfer still being spoken) keeps the handler's reason."""
+        record = self.record
+        if kind == "media_lost":
+            log.info("call %s: no caller audio, hanging up", record.call_id)
+            record.ended_reason = record.ended_reason or self.handler.ended_reason or "media_timeout"
+            record.hangup_by = record.hangup_by or "bot"
+            self._safe(self.transport.hangup)
+        else:
+            record.ended_reason = (
+                record.ended_reason or self.handler.ended_reason or str(reason or "caller_hangup")
+            )
+            record.hangup_by = record.hangup_by or "remote"
+        self._remote_gone = True
+
+    def _audio(self, samples: np.ndarray, rate: int, feed: bool) -> None:
+        frames = self._caller.push(samples, rate)
+        recorder = self._recorder
+        if recorder is not None and rate == recorder.rate:
+            recorder.add_caller(samples, rate)
+        for pcm in frames:
+            if recorder is not None and rate != recorder.rate:
+                recorder.add_caller(pcm16_to_float(pcm), PIPELINE_RATE)
+            if feed:
+                self._feed(pcm)
+            else:
+                self._frames += 1  # nobody needs the caller's audio any more: keep the clock, skip the work
+
+    def _feed(self, pcm: bytes) -> None:
+        bot = self.handler.on_caller_frame(AudioFrame(pcm, PIPELINE_RATE, self.now_s))
+        wire = self._down.push(bot) if self._down is not None else bot
+        self.outgoing.put(float_to_pcm16(wire))
+        if self._recorder is not None:
+            if self._recorder.rate == self.transport.wire_rate:
+                self._recorder.add_bot(wire, self.transport.wire_rate)
+            else:
+                self._recorder.add_bot(bot, PIPELINE_RATE)
+        self._frames += 1
+
+    def _send_handler_dtmf(self) -> None:
+        """Send the keypad digits the handler asked for (an outbound script step), if any."""
+        digits = self.handler.take_dtmf()
+        if digits:
+            self._safe(lambda: self.transport.send_dtmf(digits))
+
+    def _wait(self, until: Callable[[], bool], timeout_s: float, stop_on_dtmf: bool = True):
+        """Keep taking the transport's events (caller audio only moves the clock now) until ``until()``
+        or ``timeout_s`` of stream time (or of wall time, when no audio comes).
+
+        Returns "ok", "timeout", "hangup", ("transfer", status) or ("dtmf", digit)."""
+        stream_deadline = self.now_s + timeout_s
+        wall_deadline = time.monotonic() + timeout_s
+        while not until():
+            remaining = wall_deadline - time.monotonic()
+            if remaining <= 0 or self.now_s >= stream_deadline:
+                return "timeout"
+            try:
+                kind, value = self.inbox.get(timeout=min(remaining, 0.05))
+            except queue.Empty:
+                continue
+            if kind == "audio":
+                self._audio(*value, feed=False)
+            elif kind in ("hangup", "media_lost"):
+                self._remote_left(kind, value)
+                return "hangup"
+            elif kind == "transfer":
+                return ("transfer", value)
+            elif kind == "dtmf" and stop_on_dtmf:
+                return ("dtmf", value)
+        return "ok"
+
+    def _play_out(self, stop_on_dtmf: bool = False):
+        """Wait for the queued bot audio to reach the wire (plus the resampler's last block)."""
+        if self._down is not None:  # flush the resampler's last block
+            self.outgoing.put(float_to_pcm16(self._down.push(np.zeros(PIPELINE_FRAME, np.float32))))
+        result = self._wait(lambda: self.outgoing.drained, self.config.play_out_limit_s, stop_on_dtmf)
+        if result == "ok":  # the last frame leaves the transport's buffer
+            result = self._wait(lambda: False, 0.1, stop_on_dtmf)
+            result = "ok" if result == "timeout" else result
+        return result
+
+    def _say(self, text: str, stop_on_dtmf: bool = False):
+        if self.synthesizer is None:
+            return "ok"
+        rate = self.transport.wire_rate
+        try:
+            speech = self.synthesizer.synthesize(text, sample_rate=rate)
+        except Exception as exc:
+            log.error("call %s: TTS failed: %s", self.record.call_id, exc)
+            return "ok"
+        if self._recorder is not None:
+            self._recorder.align()
+            self._recorder.add_bot(speech.samples, rate)
+        pcm = float_to_pcm16(speech.samples)
+        step = self._wire_frame * 2
+        for offset in range(0, len(pcm), step):
+            self.outgoing.put(pcm[offset : offset + step].ljust(step, b"\x00"))
+        return self._play_out(stop_on_dtmf)
+
+    def _close(self) -> None:
+        """The handler ended the call: let its last words play, then transfer or hang up."""
+        if self._play_out() == "hangup":
+            self._file_abandoned_handoff()
+            return
+        if self.handler.ended_reason == "transfer":
+            self._transfer()
+        if not self._remote_gone:
+            self.record.hangup_by = self.record.hangup_by or "bot"
+            self._safe(self.transport.hangup)
+
+    def _transfer(self) -> None:
+        handoff_id = self._file_handoff()
+        cfg = self.config
+        status: int | None = None
+        if not self.transport.can_transfer:
+            self.record.transfer = "unavailable"
+        elif not cfg.agent_uri:
+            self.record.transfer = "not_configured"
+        else:
+            self.transport.transfer(cfg.agent_uri, {"X-Handoff-Id": handoff_id} if handoff_id else {})
+            result = self._wait(lambda: False, cfg.transfer_timeout_s, stop_on_dtmf=False)
+            if result == "hangup":
+                # the caller's side left the call after accepting the REFER: the usual blind transfer
+                self.record.hangup_by = "remote"
+                self.record.transfer = "ok"
+                self._update_handoff(handoff_id, transfer="ok")
+                return
+            status = result[1] if isinstance(result, tuple) and result[0] == "transfer" else None
+            if status is not None and 200 <= status < 300:
+                self.record.transfer = "ok"
+                self.record.hangup_by = "bot"
+                self._update_handoff(handoff_id, transfer="ok")
+                return
+            self.record.transfer = f"failed:{status if status is not None else 'timeout'}"
+        self._update_handoff(handoff_id, transfer=self.record.transfer)
+        self._offer_callback(handoff_id)
+
+    def _offer_callback(self, handoff_id: str | None) -> None:
+        self.transport.publish({"type": "state", "state": "callback_offer"})
+        answer = self._say(TRANSFER_FAILED_KO, stop_on_dtmf=True)  # a key during the prompt answers it
+        if answer == "hangup":
+            return
+        if isinstance(answer, tuple):
+            self.outgoing.clear()  # the caller answered: stop the question
+        else:
+            answer = self._wait(lambda: False, self.config.callback_wait_s)
+        if answer == "hangup":
+            return
+        wants = answer == ("dtmf", "1")
+        self.record.callback_requested = wants
+        self._update_handoff(handoff_id, callback_requested=wants)
+        self._say(CALLBACK_BOOKED_KO if wants else CALLBACK_DECLINED_KO)
+
+    def _file_abandoned_handoff(self) -> None:
+        """The caller hung up while the transfer was announced: the agent still gets the record, to call
+        back. Only when the handler handed the call over; nothing is transferred."""
+        if self.handler.handoff is None:
+            return
+        handoff_id = self._file_handoff()
+        self.record.transfer = "caller_hangup"
+        self._update_handoff(handoff_id, transfer="caller_hangup")
+
+    def _file_handoff(self) -> str | None:
+        self.record.handoff = self.handler.handoff
+        self.record.handoff_id = file_handoff(
+            self.handoffs, self.record.handoff, transport=self.transport.name, call_id=self.record.call_id
+        )
+        return self.record.handoff_id
+
+    def _update_handoff(self, handoff_id: str | None, **fields) -> None:
+        if self.handoffs is not None and handoff_id:
+            self.handoffs.update(handoff_id, **fields)
+
+    def _safe(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:
+            log.exception("call %s: transport request failed", self.record.call_id)
+
+    def _finish(self) -> None:
+        record = self.record
+        record.duration_s = self.now_s
+        record.ended_reason = record.ended_reason or self.handler.ended_reason or "error"
+        record.bot_speech_s = self.outgoing.played_speech * FRAME_S
+        try:
+            record.turns = [turn.as_dict() for turn in self.handler.turns]
+            if record.handoff is None:
+                record.handoff = self.handler.handoff
+        except Exception:
+            log.exception("call %s: no turns", record.call_id)
+        if self._recorder is not None and self.config.record_dir is not None:
+            try:
+                name = f"{time.strftime('%Y%m%d-%H%M%S')}-{record.call_id}.wav"
+                record.recording = str(self._recorder.write(self.config.record_dir / name))
+            except Exception:
+                log.exception("call %s: recording failed", record.call_id)
+        self._safe(
+            lambda: self.transport.publish(ended_message(record.ended_reason, record.callback_requested))
+        )
+        self.done.set()
+        if self.on_done is not None:
+            try:
+                self.on_done(record)
+            except Exception:
+                log.exception("call %s: end callback failed", record.call_id)

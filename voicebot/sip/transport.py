@@ -1,0 +1,42 @@
+"""A SIP call as a ``voicebot.call`` transport: the driver's requests, marshalled to PJSIP's loop thread.
+
+Caller audio comes from the call's conference-bridge port (``media.make_bridge_port``, 8 kHz) straight into
+``CallDriver.caller_audio``; the port plays ``CallDriver.outgoing``. Everything the driver asks for here
+only submits a job to the endpoint's loop and returns.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from voicebot.call.keypad import check_dtmf
+from voicebot.sip.media import TELEPHONY_RATE
+
+
+class SipCalls(Protocol):
+    """What ``SipEndpoint`` offers for one of its calls, by key (each runs on PJSIP's thread)."""
+
+    def hangup_call(self, key: str) -> None: ...
+    def transfer_call(self, key: str, target: str, headers: dict[str, str]) -> None: ...
+    def send_dtmf(self, key: str, digits: str) -> object: ...
+
+
+class SipTransport:
+    name = "sip"
+    wire_rate = TELEPHONY_RATE
+    can_transfer = True
+
+    def __init__(self, calls: SipCalls, key: str):
+        self.calls, self.key = calls, key
+
+    def hangup(self) -> None:
+        self.calls.hangup_call(self.key)
+
+    def transfer(self, target: str, headers: dict[str, str]) -> None:
+        self.calls.transfer_call(self.key, target, headers)
+
+    def send_dtmf(self, digits: str) -> None:
+        self.calls.send_dtmf(self.key, check_dtmf(digits))
+
+    def publish(self, message: dict) -> None:
+        """A phone line has no screen."""

@@ -230,7 +230,7 @@ def test_dial_baresip_answered_with_keypad_answer(tmp_path):
     phone = Baresip(tmp_path / "baresip", quiet, answer=True)
     try:
         dial = subprocess.Popen(
-            voice_cli("dial", phone.uri, "--script", "welfare_check", "--json", "--no-stt", "--ring-timeout", "10"),
+            voice_cli("dial", phone.uri, "--script", "line_check", "--json", "--no-stt", "--ring-timeout", "10"),
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(6.0)  # models load, the call is answered, the question starts
@@ -258,7 +258,7 @@ def test_dial_sends_keypad_digits_after_answer(tmp_path):
     phone = Baresip(tmp_path / "baresip", quiet, answer=True)
     try:
         result = subprocess.run(
-            voice_cli("dial", phone.uri, "--script", "notice", "--send-dtmf", "1234#", "--json", "--no-stt",
+            voice_cli("dial", phone.uri, "--script", "line_notice", "--send-dtmf", "1234#", "--json", "--no-stt",
                       "--ring-timeout", "10"),
             cwd=REPO, capture_output=True, text=True, timeout=90,
         )  # fmt: skip
@@ -435,7 +435,7 @@ def test_dial_outcomes(scenario, outcome, status):
     time.sleep(0.3)
     started = time.monotonic()
     result = subprocess.run(
-        voice_cli("dial", f"sip:01012345678@127.0.0.1:{port}", "--script", "notice", "--json", "--no-stt",
+        voice_cli("dial", f"sip:01012345678@127.0.0.1:{port}", "--script", "line_notice", "--json", "--no-stt",
                   "--ring-timeout", "2"),
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -459,7 +459,7 @@ def test_dial_registers_with_digest_auth_first(tmp_path):
     callee = sipp("uas_busy", port=callee_port)
     time.sleep(0.3)
     result = subprocess.run(
-        voice_cli("dial", f"sip:120@127.0.0.1:{callee_port}", "--script", "notice", "--json", "--no-stt",
+        voice_cli("dial", f"sip:120@127.0.0.1:{callee_port}", "--script", "line_notice", "--json", "--no-stt",
                   "--registrar", f"sip:127.0.0.1:{registrar_port}", "--username", "voicebot"),
         cwd=REPO, capture_output=True, text=True, timeout=60, env=dict(os.environ, VOICEBOT_SIP_PASSWORD="s3cret"),
     )  # fmt: skip

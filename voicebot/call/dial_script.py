@@ -53,8 +53,10 @@ class ScriptTurn:
         return asdict(self)
 
 
-SCRIPTS: dict[str, tuple[Prompt, ...]] = {
-    "welfare_check": (
+# Fixed scripts of ``voicebot dial``, for checking a line or a PBX route; named apart from the campaigns'
+# own scripts (outbound/scripts/*.yaml, run by ``ConversationSession``).
+DIAL_SCRIPTS: dict[str, tuple[Prompt, ...]] = {
+    "line_check": (
         Prompt(
             "wellbeing",
             "안녕하세요, 서울시 120 다산콜센터입니다. 어르신 안부를 여쭙고자 전화드렸습니다. "
@@ -62,7 +64,7 @@ SCRIPTS: dict[str, tuple[Prompt, ...]] = {
         ),
         Prompt("goodbye", "말씀 감사합니다. 늘 건강하시고 좋은 하루 보내세요. 안녕히 계세요.", expect="none"),
     ),
-    "notice": (
+    "line_notice": (
         Prompt(
             "notice",
             "안녕하세요, 서울시 120 다산콜센터입니다. 안내 말씀 드립니다. "
@@ -198,10 +200,10 @@ class ScriptSession(PromptLoop):
 
     @classmethod
     def named(cls, name: str, synthesizer, transcriber=None, send_dtmf: str = "") -> ScriptSession:
-        """A script from ``SCRIPTS``; ``send_dtmf`` digits go out first, right after answer."""
-        if name not in SCRIPTS:
-            raise ValueError(f"unknown script {name!r}: choose from {', '.join(sorted(SCRIPTS))}")
-        prompts = ((dial_digits_step(send_dtmf),) if send_dtmf else ()) + SCRIPTS[name]
+        """A script from ``DIAL_SCRIPTS``; ``send_dtmf`` digits go out first, right after answer."""
+        if name not in DIAL_SCRIPTS:
+            raise ValueError(f"unknown script {name!r}: choose from {', '.join(sorted(DIAL_SCRIPTS))}")
+        prompts = ((dial_digits_step(send_dtmf),) if send_dtmf else ()) + DIAL_SCRIPTS[name]
         return cls(prompts, synthesizer, transcriber)
 
     def start(self, now_s: float = 0.0) -> None:

@@ -91,18 +91,18 @@ def originate(endpoint, uri: str, handler_factory, timeout_s: float = 600.0) -> 
 def run_dial(args: argparse.Namespace, stt_config=None) -> int:
     """One outbound call running a named script (after ``--send-dtmf`` digits, if given); its outcome as
     one JSON object."""
-    from voicebot.call.dial_script import SCRIPTS, ScriptSession
+    from voicebot.call.dial_script import DIAL_SCRIPTS, ScriptSession
     from voicebot.call.keypad import check_dtmf
     from voicebot.sip.app import load_models
     from voicebot.sip.endpoint import SipEndpoint
 
-    if args.script not in SCRIPTS:
-        raise ValueError(f"unknown script {args.script!r}: choose from {', '.join(sorted(SCRIPTS))}")
+    if args.script not in DIAL_SCRIPTS:
+        raise ValueError(f"unknown script {args.script!r}: choose from {', '.join(sorted(DIAL_SCRIPTS))}")
     send_dtmf = getattr(args, "send_dtmf", None)
     send_dtmf = check_dtmf(send_dtmf) if send_dtmf is not None else ""
     require_pjsua2()
     config = sip_config(args)
-    needs_stt = any(p.expect == "any" for p in SCRIPTS[args.script]) and not args.no_stt
+    needs_stt = any(p.expect == "any" for p in DIAL_SCRIPTS[args.script]) and not args.no_stt
     models = load_models(stt_config, dialog=False, stt=needs_stt)
 
     def factory(call_id: str):

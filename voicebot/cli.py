@@ -339,7 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dial", help="place one SIP call running a script; print its outcome")
     p.add_argument("uri")
-    p.add_argument("--script", required=True, help="line_check | line_notice: a fixed test script (campaigns use outbound scripts)")
+    p.add_argument(
+        "--script",
+        required=True,
+        help="line_check | line_notice: a fixed test script (campaigns use outbound scripts)",
+    )
     p.add_argument("--max-call-s", type=float, default=300.0)
     p.add_argument("--no-stt", action="store_true", help="capture keypad answers only")
     p.add_argument("--send-dtmf", metavar="DIGITS", help="keypad digits (0-9*#A-D) sent right after answer")

@@ -37,7 +37,8 @@ Keypad (see ``dialog.session``): main menu 0 COVID-19, 1 transport, 2 water, 3 g
 main menu, 0 connects to an agent.
 """
 
-from .engine import DialogEngine, EngineConfig, Interpretation, effective_language, load_default_engine
+from .engine import DialogEngine, load_default_engine
+from .interpret import EngineConfig, Interpretation, Interpreter, effective_language
 from .kb import CATEGORIES, KBEntry, KBError, KnowledgeBase, load_kb, parse_kb
 from .matcher import Candidate, Matcher, MatcherConfig, MatchResult
 from .session import DialogSession
@@ -54,6 +55,7 @@ __all__ = [
     "Handoff",
     "HistoryItem",
     "Interpretation",
+    "Interpreter",
     "KBEntry",
     "KBError",
     "KnowledgeBase",

@@ -24,7 +24,7 @@ from enum import StrEnum
 from rapidfuzz import fuzz
 
 from . import prompts, rules
-from .engine import DialogEngine, Interpretation, effective_language, make_handoff, render
+from .interpret import Interpretation, Interpreter, effective_language, make_handoff, render
 from .kb import KBEntry
 from .normalize import compact
 from .turns import Action, BotTurn, Handoff, HistoryItem, Reason
@@ -45,7 +45,7 @@ class State(StrEnum):
 class DialogSession:
     """One call. Not thread-safe: the call loop feeds it events one at a time."""
 
-    def __init__(self, engine: DialogEngine, call_id: str | None = None):
+    def __init__(self, engine: Interpreter, call_id: str | None = None):
         self.engine = engine
         self.call_id = call_id
         self._state = State.MENU

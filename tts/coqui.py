@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from tts import Speech, TTSConfig
+    from tts.base import Speech, TTSConfig
 
 if __name__ == "__main__":
     # Worker process (`python -I tts/coqui.py --worker` in the Coqui venv): the project is not importable.
@@ -104,7 +104,7 @@ IMPORT_GUIDANCE = (
 
 
 def _tts_error(message: str) -> Exception:
-    from tts import TTSError
+    from tts.base import TTSError
 
     return TTSError(message)
 

@@ -45,7 +45,10 @@ class CallRequest:
 
 
 @dataclass
-class CallResult:
+class DialOutcome:
+    """What a :class:`Dialer` reports for one placed call: how it ended and, when answered, the script's
+    answers; :func:`run_due` records it as the attempt's outcome."""
+
     outcome: str  # answered | busy | no_answer | failed | voicemail
     sip_status: int | None = None
     duration_s: float = 0.0
@@ -63,7 +66,7 @@ class Dialer(Protocol):
     # call whose result is lost (worker crash) never passes for a real one.
     simulated: bool
 
-    def dial(self, request: CallRequest) -> CallResult: ...
+    def dial(self, request: CallRequest) -> DialOutcome: ...
 
 
 # --- the simulated dialer -----------------------------------------------------------------------------
@@ -134,7 +137,7 @@ class SimulatedDialer:
         """Calls take no real time: the worker may place them one after another."""
         return not self.call_seconds
 
-    def dial(self, request: CallRequest) -> CallResult:
+    def dial(self, request: CallRequest) -> DialOutcome:
         with self._lock:
             self.dialled.append(request.attempt_id)
             if self.ledger is not None:
@@ -151,11 +154,11 @@ class SimulatedDialer:
         if self.call_seconds:
             time.sleep(self.call_seconds)
         if callee is None:
-            return CallResult("no_answer", 408, simulated=True)
+            return DialOutcome("no_answer", 408, simulated=True)
         outcome = callee.outcomes[min(callee.calls, len(callee.outcomes) - 1)]
         callee.calls += 1
         if outcome != "answered":
-            return CallResult(outcome, _SIP_STATUS.get(outcome), simulated=True)
+            return DialOutcome(outcome, _SIP_STATUS.get(outcome), simulated=True)
         conv = Conversation(request.script, request.slots)
         conv.start()
         turns = 1
@@ -167,7 +170,7 @@ class SimulatedDialer:
             else:
                 conv.respond(text=reply)
             turns += 1
-        return CallResult(
+        return DialOutcome(
             "answered",
             200,
             duration_s=turns * self.seconds_per_turn,
@@ -293,7 +296,7 @@ def _place_all(
     no time (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
     if getattr(dialer, "instant", False):
         return _record(factory, worker_id, [(i, *_call(dialer, i, requests[i])) for i in ids], stamp())
-    done: queue.Queue[tuple[int, CallResult, bool]] = queue.Queue()
+    done: queue.Queue[tuple[int, DialOutcome, bool]] = queue.Queue()
     threads = [
         threading.Thread(
             target=lambda i=i: done.put((i, *_call(dialer, i, requests[i]))), name=f"call-{i}", daemon=True
@@ -325,7 +328,9 @@ def _place_all(
     return placed
 
 
-def _renew(factory: sessionmaker[Session], ids: list[int], worker_id: str, lease_s: float, now: datetime) -> None:
+def _renew(
+    factory: sessionmaker[Session], ids: list[int], worker_id: str, lease_s: float, now: datetime
+) -> None:
     if not ids:
         return
     try:
@@ -335,16 +340,16 @@ def _renew(factory: sessionmaker[Session], ids: list[int], worker_id: str, lease
         log.error("renewing the leases of attempts %s failed: %s", ids, type(exc).__name__)
 
 
-def _call(dialer: Dialer, attempt_id: int, request: CallRequest | str) -> tuple[CallResult, bool]:
+def _call(dialer: Dialer, attempt_id: int, request: CallRequest | str) -> tuple[DialOutcome, bool]:
     """Place one call; (result, whether something went wrong on our side)."""
     if isinstance(request, str):
         log.error("attempt %s: script problem, not dialled: %s", attempt_id, request)
-        return CallResult("failed", error=request[:500]), True
+        return DialOutcome("failed", error=request[:500]), True
     try:
         return dialer.dial(request), False
     except Exception as exc:  # one bad call never stops the worker
         log.exception("attempt %s: dialer failed", attempt_id)
-        return CallResult("failed", error=f"{type(exc).__name__}"), True
+        return DialOutcome("failed", error=f"{type(exc).__name__}"), True
 
 
 @dataclass(frozen=True)
@@ -359,7 +364,7 @@ class _Recorded:
 
 
 # One finished call: (attempt id, the dialer's result, whether something went wrong on our side).
-_Placed = tuple[int, CallResult, bool]
+_Placed = tuple[int, DialOutcome, bool]
 
 
 def _record(
@@ -382,7 +387,7 @@ def _record(
         attempt_id, result, _ = batch[0]
         why = f"result {result.outcome!r} could not be recorded ({type(exc).__name__}); result unknown"
         log.error("attempt %s: %s; closing it as failed", attempt_id, why)
-        unknown = CallResult(
+        unknown = DialOutcome(
             "failed", result.sip_status, result.duration_s, error=why[:500], simulated=result.simulated
         )
         return [
@@ -391,7 +396,7 @@ def _record(
         ]
 
 
-def _outcome(attempt_id: int, result: CallResult) -> store.Outcome:
+def _outcome(attempt_id: int, result: DialOutcome) -> store.Outcome:
     return store.Outcome(
         attempt_id,
         result.outcome,
@@ -478,7 +483,7 @@ _TOPIC_KO = {"meals": "식사", "health": "건강", "sleep": "수면", "mood": "
 
 
 def _raise_answer_alerts(
-    session: Session, attempt_id: int, campaign_id: int, contact_id: int, result: CallResult
+    session: Session, attempt_id: int, campaign_id: int, contact_id: int, result: DialOutcome
 ) -> None:
     conv = result.conversation or {}
     base = {"campaign_id": campaign_id, "contact_id": contact_id, "attempt_id": attempt_id}

@@ -17,7 +17,14 @@ from sqlalchemy import select
 
 import outbound
 from outbound import RetryPolicy, Schedule, import_contacts, parse_windows
-from outbound.runner import CallRequest, CallResult, SimulatedCallee, SimulatedDialer, run_due, run_until_done
+from outbound.runner import (
+    CallRequest,
+    DialOutcome,
+    SimulatedCallee,
+    SimulatedDialer,
+    run_due,
+    run_until_done,
+)
 from outbound.schema import IN_CALL_STATES, OUTCOMES, TRANSITIONS, Alert, Attempt, CampaignContact
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -99,11 +106,11 @@ class OneBadResult:
     instant = True
     simulated = True
 
-    def __init__(self, phone: str, bad: CallResult):
+    def __init__(self, phone: str, bad: DialOutcome):
         self.inner = SimulatedDialer(default=FINE)
         self.phone, self.bad = phone, bad
 
-    def dial(self, request: CallRequest) -> CallResult:
+    def dial(self, request: CallRequest) -> DialOutcome:
         result = self.inner.dial(request)
         return self.bad if request.phone_e164 == self.phone else result
 
@@ -111,16 +118,16 @@ class OneBadResult:
 @pytest.mark.parametrize(
     ("bad", "why"),
     [
-        (CallResult("hung_up", 200), "'hung_up' not recorded"),  # an outcome the state machine lacks
+        (DialOutcome("hung_up", 200), "'hung_up' not recorded"),  # an outcome the state machine lacks
         (  # a value the database cannot store: the batch's transaction fails as a whole
-            CallResult("answered", 200, conversation={"steps": {}, "odd": object()}),
+            DialOutcome("answered", 200, conversation={"steps": {}, "odd": object()}),
             "'answered' could not be recorded (StatementError)",
         ),
     ],
     ids=["unknown-outcome", "unstorable-value"],
 )
 def test_a_result_that_cannot_be_recorded_never_voids_the_others(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, bad: CallResult, why: str
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, bad: DialOutcome, why: str
 ) -> None:
     factory = campaign(tmp_path)
     with caplog.at_level(logging.INFO, logger="outbound"):
@@ -199,7 +206,9 @@ def test_alerts_and_results_of_a_simulated_run_say_so(tmp_path: Path) -> None:
     from outbound.results import campaign_summary
 
     factory = campaign(tmp_path)
-    run_until_done(factory, SimulatedDialer({VOICEMAIL: SimulatedCallee(["voicemail"])}, default=FINE), "w1", NOW)
+    run_until_done(
+        factory, SimulatedDialer({VOICEMAIL: SimulatedCallee(["voicemail"])}, default=FINE), "w1", NOW
+    )
     with factory() as s:
         (alert,) = s.scalars(select(Alert)).all()
         shown = service.alert_dict(alert, s)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outbound.runner import CallRequest, CallResult
+from outbound.runner import CallRequest, DialOutcome
 from outbound.script import Conversation
 from voicebot.call.conversation import ConversationSession
 
@@ -43,7 +43,7 @@ class SipDialer:
         self.no_input_s = no_input_s
         self.max_call_s = max_call_s  # waiting for the call's outcome and its end, ringing included
 
-    def dial(self, request: CallRequest) -> CallResult:
+    def dial(self, request: CallRequest) -> DialOutcome:
         conv = Conversation(request.script, request.slots)
         sessions: list[ConversationSession] = []
 
@@ -60,9 +60,9 @@ class SipDialer:
         outcome = {"rejected": "failed"}.get(outcome, outcome)
         duration_s = round(record.duration_s, 2)
         if outcome != "answered":
-            return CallResult(outcome, status, duration_s, error=record.error)
+            return DialOutcome(outcome, status, duration_s, error=record.error)
         if not sessions:
-            return CallResult("failed", status, duration_s, error=record.error or "answered without audio")
+            return DialOutcome("failed", status, duration_s, error=record.error or "answered without audio")
         conversation = conv.result()
         if not conv.ended:
             conversation["outcome"] = "caller_hangup"
@@ -74,7 +74,7 @@ class SipDialer:
             "callback_requested": record.callback_requested,
         }
         answers = [{"step": t.step, "via": t.via, **t.latency_ms} for t in sessions[0].turns if t.latency_ms]
-        return CallResult(
+        return DialOutcome(
             "answered",
             status,
             duration_s,

@@ -11,6 +11,8 @@ The call loop (VAD -> STT -> dialog -> TTS) uses a small interface::
     turn = session.on_dtmf("1")             # keypad: 0-9, *, #
     turn = session.on_no_input()            # the caller stayed silent after a prompt
     session.on_barge_in()                   # the caller spoke over the prompt (recorded only)
+    session.turn_status(text)               # TurnStatus: has the caller finished? (dialog.turn_end)
+    is_backchannel(text)                    # "네", "그렇죠" ...: an acknowledgement, not a barge-in
     session.ended, session.handoff, session.history
 
     engine.ask(text, language="ko") -> BotTurn      # single shot, for `voicebot ask TEXT --json`
@@ -42,6 +44,7 @@ from .interpret import EngineConfig, Interpretation, Interpreter, effective_lang
 from .kb import CATEGORIES, KBEntry, KBError, KnowledgeBase, load_kb, parse_kb
 from .matcher import Candidate, Matcher, MatcherConfig, MatchResult
 from .session import DialogSession
+from .turn_end import TurnStatus, is_backchannel, turn_status
 from .turns import Action, BotTurn, Handoff, HistoryItem, Reason, turn_to_dict
 
 __all__ = [
@@ -63,9 +66,12 @@ __all__ = [
     "Matcher",
     "MatcherConfig",
     "Reason",
+    "TurnStatus",
     "effective_language",
+    "is_backchannel",
     "load_default_engine",
     "load_kb",
     "parse_kb",
+    "turn_status",
     "turn_to_dict",
 ]

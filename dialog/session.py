@@ -27,6 +27,7 @@ from . import prompts, rules
 from .interpret import Interpretation, Interpreter, effective_language, make_handoff, render
 from .kb import KBEntry
 from .normalize import compact
+from .turn_end import TurnStatus, is_short_answer, turn_status
 from .turns import Action, BotTurn, Handoff, HistoryItem, Reason
 
 _REPEAT_SIMILARITY = 90.0
@@ -40,6 +41,10 @@ class State(StrEnum):
     SLOT = "slot"
     AGENT_OFFER = "agent_offer"
     ENDED = "ended"
+
+
+# States in which the bot asked for a short answer (yes/no, one of two, a district name).
+_SHORT_ANSWER_STATES = (State.CLARIFY, State.SLOT, State.AGENT_OFFER)
 
 
 class DialogSession:
@@ -165,6 +170,32 @@ class DialogSession:
             return self._goodbye(prompts.GOODBYE_NO_MORE)
         self._state = State.AGENT_OFFER
         return self._emit(BotTurn(Action.MENU, prompts.OFFER_AGENT, self._category, expects="yes_no"))
+
+    def checkpoint(self) -> dict:
+        """The call's dialog state, to ``rollback`` to when an answer is withdrawn before it was heard
+        (the caller went on talking: the next utterance is the rest of the same question)."""
+        state = dict(self.__dict__)
+        state["_history"] = list(self._history)
+        return state
+
+    def rollback(self, checkpoint: dict) -> None:
+        self.__dict__.update(checkpoint)
+        self._history = list(checkpoint["_history"])
+
+    def turn_status(self, text: str) -> TurnStatus:
+        """Whether the caller's words so far end their turn (``dialog.turn_end``), in this call's state:
+        after a yes/no, choice or slot question a short answer ("네", "강남구") is a whole turn, and a plain
+        statement is one when it is already a request this dialog would act on (an answer it knows, an
+        emergency, a request for an agent)."""
+        status = turn_status(text, self.engine.matcher.tokenize)
+        if self._state in _SHORT_ANSWER_STATES and (status is TurnStatus.STATEMENT or is_short_answer(text)):
+            return TurnStatus.COMPLETE
+        if status is not TurnStatus.STATEMENT:
+            return status
+        interp = self.engine.interpret(text, self._language, self._category)
+        if interp.kind in ("answer", "emergency", "agent_request", "frustration"):
+            return TurnStatus.COMPLETE
+        return TurnStatus.STATEMENT
 
     def on_barge_in(self) -> None:
         """The caller started speaking over the current prompt (the call loop stopped TTS)."""

@@ -2,7 +2,10 @@
 
 A ``VoiceActivityDetector`` scores one frame; the ``Endpointer`` turns those scores into speech-start and
 speech-end events with pre-roll, hangover, a minimum speech length and a maximum utterance length. While
-the bot is speaking (``bot_speaking``), a confirmed speech start is reported as a barge-in.
+the bot is speaking (``bot_speaking``), a confirmed speech start is reported as a barge-in, and a short
+one is closed after a shorter hangover, so the session can tell an acknowledgement ("네") quickly. The
+session can also lengthen (``hold_open``) or shorten (``allow_early_end``) the hangover of the open
+utterance from what its words say.
 """
 
 from __future__ import annotations
@@ -100,6 +103,13 @@ class EndpointConfig:
     # When the speculative transcript of a pause reads as a finished sentence, the session may let the
     # utterance close after this much silence instead of the full hangover (adaptive endpointing).
     early_hangover_ms: int = 360
+    # When it reads as a sentence the caller goes on after (-는데요, -거든요, "네,"), the session may hold
+    # the utterance open this long instead, so the second half is not answered out of context.
+    long_hangover_ms: int = 1_400
+    # Speech over the bot's prompt is closed after this much silence while it is no longer than
+    # ``backchannel_max_ms`` of voice: a "네" is judged quickly and the prompt goes on.
+    backchannel_hangover_ms: int = 300
+    backchannel_max_ms: int = 800
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,8 @@ class Endpointer:
         self._voiced_ms = 0
         self._paused = False  # SpeechPause already sent for the current silence run
         self._early_end_after: float | None = None  # stream time from which the short hangover applies
+        self._held_open = False  # the long hangover applies to the current silence run
+        self._over_bot = False  # the utterance started while the bot was speaking
 
     @property
     def in_speech(self) -> bool:
@@ -176,11 +188,24 @@ class Endpointer:
         pcm = b"".join(f.pcm for f in self._frames)
         return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
+    @property
+    def voiced_ms(self) -> int:
+        """Voiced milliseconds in the open utterance (0 when none is open)."""
+        return self._voiced_ms if self._in_speech else 0
+
+    def hold_open(self, last_voiced_s: float) -> None:
+        """Close the utterance only after ``long_hangover_ms`` of silence if no speech follows
+        ``last_voiced_s``; the session calls this when the sentence so far is one callers go on after."""
+        if self._in_speech and last_voiced_s == self._last_voiced_s:
+            self._held_open = True
+            self._early_end_after = None
+
     def allow_early_end(self, last_voiced_s: float, not_before_s: float) -> None:
         """Close the utterance after ``early_hangover_ms`` of silence (not before ``not_before_s``) if no
         speech follows ``last_voiced_s``; the session calls this once it knows the sentence is finished."""
         if self._in_speech and last_voiced_s == self._last_voiced_s:
             self._early_end_after = not_before_s
+            self._held_open = False
 
     def process(self, frame: AudioFrame) -> Iterator[EndpointEvent]:
         voiced = self.vad.is_speech(frame)
@@ -207,6 +232,7 @@ class Endpointer:
             self._last_voiced_s = max(f.end_s for f, v in self._recent if v)
             self._recent.clear()
             self._pre_roll.clear()
+            self._over_bot = self.bot_speaking
             yield SpeechStart(self._start_s, barge_in=self.bot_speaking)
 
     def _speaking(self, frame: AudioFrame, voiced: bool) -> Iterator[EndpointEvent]:
@@ -216,6 +242,7 @@ class Endpointer:
             self._last_voiced_s = frame.end_s
             self._paused = False
             self._early_end_after = None
+            self._held_open = False
         silence_ms = (frame.end_s - self._last_voiced_s) * 1000
         length_ms = (frame.end_s - self._frames[0].start_s) * 1000
         early = (
@@ -225,7 +252,7 @@ class Endpointer:
         )
         if length_ms >= self.config.max_utterance_ms:
             yield from self._close(frame.end_s, forced=True)
-        elif silence_ms >= self.config.hangover_ms or early:
+        elif silence_ms >= self._hangover_ms() or early:
             yield from self._close(frame.end_s, forced=False)
         elif (
             self.config.pause_ms
@@ -237,11 +264,19 @@ class Endpointer:
             samples, rate = self._utterance_samples(self._frames)
             yield SpeechPause(self._frames[0].start_s, self._last_voiced_s, frame.end_s, samples, rate)
 
+    def _hangover_ms(self) -> int:
+        config = self.config
+        if self._over_bot and self._voiced_ms <= config.backchannel_max_ms:
+            return config.backchannel_hangover_ms
+        return config.long_hangover_ms if self._held_open else config.hangover_ms
+
     def _close(self, now_s: float, forced: bool) -> Iterator[EndpointEvent]:
         frames, self._frames = self._frames, []
         self._in_speech = False
         self._paused = False
         self._early_end_after = None
+        self._held_open = False
+        self._over_bot = False
         if self._voiced_ms < self.config.min_speech_ms:
             yield SpeechDiscarded(self._start_s, now_s, f"only {self._voiced_ms} ms of speech")
             return

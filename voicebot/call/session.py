@@ -11,13 +11,12 @@ timeline shows, in real time and in fast simulation alike.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dialog import Action, BotTurn, DialogEngine
+from dialog import Action, BotTurn, DialogEngine, TurnStatus, is_backchannel
 from media.audio import AudioFrame
 from media.vad import (
     EndpointConfig,
@@ -51,18 +50,9 @@ class CallConfig:
     speculative_prefix: bool = True
 
 
-_KOREAN_FINAL = re.compile(r"(요|다|까|죠|네|니다|세요)[.?!…~\s]*$")
-_LATIN_FINAL = re.compile(r"[A-Za-z0-9][.?!]$")
-
-
-def sentence_finished(text: str) -> bool:
-    """Does the transcript end the way a finished Korean (or English) sentence does?
-
-    Korean sentences end in a final ending (-요, -다, -까, -죠, -네); a connective (-고, -는데, -서) or a
-    bare noun means the caller is probably still talking, so the full hangover applies.
-    """
-    text = text.strip()
-    return bool(_KOREAN_FINAL.search(text) or _LATIN_FINAL.search(text))
+# Speech that starts this soon after a spoken answer began is the caller going on, not a reaction to it
+# (people take longer than this to start answering what they hear).
+CONTINUATION_S = 0.5
 
 
 @dataclass
@@ -102,6 +92,10 @@ class TurnRecord:
     latency: Latency | None
     interrupted: bool = False  # the caller barged in on this reply
     handoff: dict | None = None
+    backchannels: list[str] = field(default_factory=list)  # "네" said over this reply, which went on
+    # The caller went on talking before this reply began (or within ``CONTINUATION_S`` of it): it was
+    # cut, and the next utterance was answered together with this one.
+    withdrawn: bool = False
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -125,14 +119,32 @@ class CallEvent:
 class BotAudio:
     """The bot's outgoing audio: chunks queued to start no earlier than a stream time."""
 
-    def __init__(self, sample_rate: int):
+    def __init__(self, sample_rate: int, rewind_s: float = 0.3):
         self.sample_rate = sample_rate
         self._chunks: list[np.ndarray] = []
         self._not_before = 0.0
+        self.held = False
+        self._tail = np.zeros(0, np.float32)  # the last ``rewind_s`` played, replayed on ``resume``
+        self._tail_size = int(rewind_s * sample_rate)
 
     @property
     def pending(self) -> bool:
         return bool(self._chunks)
+
+    def not_before(self, time_s: float) -> None:
+        """Nothing more plays before ``time_s`` (a resumed prompt waits for the decision to resume it)."""
+        self._not_before = max(self._not_before, time_s)
+
+    def hold(self) -> None:
+        """Stop playing (silence out) but keep what is queued: the caller may only be saying "네"."""
+        self.held = True
+
+    def resume(self) -> None:
+        """Play on from a little before where the hold cut in, so no syllable is lost."""
+        if self.held and self._chunks and len(self._tail):
+            self._chunks.insert(0, self._tail)
+        self.held = False
+        self._tail = np.zeros(0, np.float32)
 
     def schedule(self, samples: np.ndarray, not_before: float) -> None:
         if not self._chunks:
@@ -141,10 +153,12 @@ class BotAudio:
 
     def clear(self) -> None:
         self._chunks.clear()
+        self.held = False
+        self._tail = np.zeros(0, np.float32)
 
     def read(self, now_s: float, count: int) -> np.ndarray:
         out = np.zeros(count, dtype=np.float32)
-        if not self._chunks or now_s < self._not_before:
+        if not self._chunks or now_s < self._not_before or self.held:
             return out
         filled = 0
         while filled < count and self._chunks:
@@ -156,6 +170,8 @@ class BotAudio:
                 self._chunks.pop(0)
             else:
                 self._chunks[0] = head[take:]
+        if self._tail_size:
+            self._tail = np.concatenate([self._tail, out[:filled]])[-self._tail_size :]
         return out
 
 
@@ -182,6 +198,9 @@ class CallSession:
         self._current: TurnRecord | None = None
         self._current_turn: BotTurn | None = None
         self._speech_start: float | None = None
+        self._held_at = 0.0  # when speech over the prompt held it
+        self._checkpoint: dict | None = None  # the dialog before the last spoken turn
+        self._continued: TurnRecord | None = None  # a withdrawn turn the next utterance continues
         self._bot_done_at: float | None = 0.0  # when the last prompt finished; None while it plays
         self._frame_samples = config.sample_rate * config.frame_ms // 1000
         self._speculation: _Speculation | None = None
@@ -210,6 +229,7 @@ class CallSession:
         self.endpointer.bot_speaking = self.bot.pending
         for event in self.endpointer.process(frame):
             self._on_endpoint(event, frame.end_s)
+        self._check_held_prompt()
         out = self.bot.read(now, len(frame.pcm) // 2)
         self._track_playback(now)
         self._check_no_input(frame.end_s)
@@ -257,28 +277,89 @@ class CallSession:
         if isinstance(event, SpeechStart):
             self._speech_start = event.time_s
             self._event(event.time_s, "speech_start", {"barge_in": event.barge_in})
-            if event.barge_in:
-                self._interrupt(event.time_s, "speech")
+            if event.barge_in and self._interruptible:
+                # Stop the prompt at once, but keep it: a "네" or a cough lets it go on.
+                self.bot.hold()
+                self._held_at = event.time_s
+                self._event(event.time_s, "prompt_held")
         elif isinstance(event, SpeechDiscarded):
             self._speech_start = None
             self._event(event.time_s, "noise_ignored", {"reason": event.reason})
+            self._resume(event.time_s)
         elif isinstance(event, SpeechPause):
-            # A busy shared model (other calls decoding) would only queue a guess behind real work.
-            if self.config.speculative and not getattr(self.transcriber, "in_flight", 0):
+            # A busy shared model (other calls decoding) would only queue a guess behind real work;
+            # speech over a held prompt is judged whole once it ends.
+            busy = getattr(self.transcriber, "in_flight", 0)
+            if self.config.speculative and not busy and not self.bot.held:
                 self._speculate(event)
         elif isinstance(event, SpeechEnd):
-            self._on_utterance(event, now_s)
+            if self.bot.held:
+                self._judge_speech_over_prompt(event, now_s)
+            else:
+                self._on_utterance(event, now_s)
+
+    @property
+    def _interruptible(self) -> bool:
+        return self.bot.pending and self._current_turn is not None and self._current_turn.interruptible
 
     def _interrupt(self, now_s: float, by: str) -> None:
-        """Barge-in: stop the prompt if it may be interrupted."""
-        if not self.bot.pending or self._current_turn is None or not self._current_turn.interruptible:
+        """Barge-in: stop the prompt if it may be interrupted. A spoken answer that had not begun when
+        the caller went on talking is withdrawn: the dialog goes back to before it, and the caller's next
+        utterance is taken with the words that answer was for, as one question."""
+        if not self._interruptible:
             return
         self.bot.clear()
+        current = self._current
+        if (
+            by == "speech"
+            and current is not None
+            and current.trigger == "speech"
+            and now_s < current.bot_start_s + CONTINUATION_S
+            and self._checkpoint is not None
+        ):
+            self.dialog.rollback(self._checkpoint)
+            self._checkpoint = None
+            current.withdrawn = True
+            self._continued = current
+            self._bot_done_at = now_s
+            self._event(now_s, "reply_withdrawn", {"turn": current.index})
+            return
         self.dialog.on_barge_in()
         if self._current is not None:
             self._current.interrupted = True
         self._bot_done_at = now_s
         self._event(now_s, "barge_in", {"by": by})
+
+    def _check_held_prompt(self) -> None:
+        """Speech over a held prompt that outlasts any acknowledgement is a barge-in: the prompt stopped
+        when the speech began."""
+        if self.bot.held and self.endpointer.voiced_ms > self.config.endpoint.backchannel_max_ms:
+            self._interrupt(self._held_at, "speech")
+
+    def _resume(self, at_s: float) -> None:
+        if self.bot.held:
+            self.bot.resume()
+            self.bot.not_before(at_s)
+            self._event(at_s, "prompt_resumed")
+
+    def _judge_speech_over_prompt(self, event: SpeechEnd, now_s: float) -> None:
+        """A short utterance over the prompt: an acknowledgement (or nothing Whisper could read) lets the
+        prompt go on from where it stopped; anything else is a barge-in, answered as any utterance."""
+        started = time.perf_counter()
+        transcript = self.transcriber.transcribe(event.samples, language=self.config.language)
+        stt_ms = (time.perf_counter() - started) * 1000
+        decided_s = max(event.time_s, self._stt_free_at) + stt_ms / 1000
+        self._stt_free_at = decided_s
+        text = transcript.text.strip()
+        if not text or is_backchannel(text):
+            self._event(event.time_s, "backchannel", {"stt_ms": round(stt_ms, 1), "heard": bool(text)})
+            if text and self._current is not None:
+                self._current.backchannels.append(text)
+            self._speech_start = None
+            self._resume(decided_s)
+            return
+        self._interrupt(self._held_at, "speech")
+        self._on_utterance(event, now_s, (transcript, stt_ms, decided_s))
 
     def _speculate(self, pause: SpeechPause) -> None:
         previous = self._speculation
@@ -295,12 +376,20 @@ class CallSession:
             pause.start_s, pause.last_voiced_s, len(pause.samples), transcript, stt_s * 1000, ready_s
         )
         self._event(pause.time_s, "speculative_stt", {"stt_ms": round(stt_s * 1000, 1)})
-        if transcript.text and sentence_finished(transcript.text):
+        if not transcript.text:
+            return
+        status = self.dialog.turn_status(transcript.text)
+        self._event(pause.time_s, "turn_status", {"status": str(status)})
+        if status is TurnStatus.COMPLETE:
             self.endpointer.allow_early_end(pause.last_voiced_s, ready_s)
+        elif status is TurnStatus.INCOMPLETE:
+            self.endpointer.hold_open(pause.last_voiced_s)
 
-    def _on_utterance(self, event: SpeechEnd, now_s: float) -> None:
+    def _on_utterance(self, event: SpeechEnd, now_s: float, decoded: tuple | None = None) -> None:
         spec, self._speculation = self._speculation, None
-        if spec and spec.last_voiced_s == event.last_voiced_s and spec.samples == len(event.samples):
+        if decoded is not None:
+            transcript, stt_ms, decided_s = decoded
+        elif spec and spec.last_voiced_s == event.last_voiced_s and spec.samples == len(event.samples):
             transcript, stt_ms = spec.transcript, spec.stt_ms
             decided_s = max(event.time_s, spec.ready_s)
         else:
@@ -310,14 +399,17 @@ class CallSession:
             decided_s = max(event.time_s, self._stt_free_at) + stt_ms / 1000
             self._stt_free_at = decided_s
         self._event(event.time_s, "utterance", {"stt_ms": round(stt_ms, 1), "dropped": transcript.dropped})
-        if not transcript.text:
+        text, caller_start = transcript.text, event.start_s
+        continued, self._continued = self._continued, None
+        if continued is not None:  # the rest of a question whose answer was withdrawn
+            text, caller_start = f"{continued.caller_text} {text}".strip(), continued.caller_start_s
+        if not text:
             self._speech_start = None
             self._bot_done_at = now_s if not self.bot.pending else self._bot_done_at
             return
+        self._checkpoint = self.dialog.checkpoint()
         started = time.perf_counter()
-        turn = self.dialog.on_speech(
-            transcript.text, language=transcript.language, stt_confidence=transcript.confidence
-        )
+        turn = self.dialog.on_speech(text, language=transcript.language, stt_confidence=transcript.confidence)
         dialog_ms = (time.perf_counter() - started) * 1000
         latency = Latency(
             endpoint_ms=(event.time_s - event.last_voiced_s) * 1000,
@@ -329,9 +421,9 @@ class CallSession:
             turn,
             decided_s,
             "speech",
-            transcript.text,
+            text,
             transcript.language,
-            event.start_s,
+            caller_start,
             event.last_voiced_s,
             latency,
         )

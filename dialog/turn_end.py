@@ -1,0 +1,116 @@
+"""Has the caller finished their turn? And is what they said while the bot spoke only "네"?
+
+Both read the words, not the sound: kiwipiepy morphemes of the transcript so far.
+
+- ``turn_status``: a question or a request ending (-나요, -ㄹ까요, -습니까, -세요, -주세요 ...) closes the turn;
+  an ending that Korean callers go on after (-는데요, -거든요, -고요, -아서요, -면요, a bare connective, a
+  conjunction such as 그래서, an interjection such as "네," alone) keeps it open; a plain statement
+  (-어요, -습니다) is left to the caller's pause, unless the words already make a request the dialog
+  recognises with confidence (the caller of ``turn_status`` decides that).
+- ``is_backchannel``: an acknowledgement (네, 예, 응, 음, 아, 그렇죠, 맞아요 ...) said over the bot's prompt,
+  which is not a barge-in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Protocol
+
+
+class Morpheme(Protocol):
+    form: str
+    tag: str
+
+
+Tokenize = Callable[[str], Sequence[Morpheme]]
+
+
+class TurnStatus(StrEnum):
+    COMPLETE = "complete"  # a question or request: close the turn at a short pause
+    INCOMPLETE = "incomplete"  # the caller is going on: wait longer before answering
+    STATEMENT = "statement"  # a finished sentence that may or may not be the request
+
+
+# Final endings after which Korean speakers usually go on (kiwipiepy tags them EF).
+_CONTINUING_EF = {"거든요", "거든", "ᆫ데요", "는데요", "은데요", "던데요", "ᆫ데", "는데", "은데", "데요"}
+# Final endings of questions and requests.
+_ASKING_EF = re.compile(
+    r"(나요|까요|ᆯ까요|을까요|가요|습니까|ᆸ니까|니까|세요|으세요|십시오|으십시오|죠|지요|래요|ᆯ래요|나|니|냐|까|ᆯ까)$"
+)
+_PUNCT_TAGS = {"SF", "SP", "SS", "SE", "SO", "SW"}
+# Question words: a sentence with one that ends in a final ending is a question, "?" or not.
+_WH = {
+    "어디",
+    "언제",
+    "누구",
+    "무엇",
+    "뭐",
+    "무어",
+    "어떻게",
+    "왜",
+    "얼마",
+    "얼마나",
+    "몇",
+    "무슨",
+    "어느",
+    "어떤",
+    "어때",
+    "어떻",
+    "어떠",
+}
+
+_BACKCHANNEL = re.compile(
+    r"^(네|내|예|에|응|어|음|으음|흠|아|아하|오|와|그렇죠|그렇지요|그렇군요|그래요|그렇네요|맞아요|맞습니다|맞죠|"
+    r"알겠어요|알겠습니다|네네|예예|그럼요|그렇구나|좋아요|감사합니다)+$"
+)
+_NOT_WORDS = re.compile(r"[\s.,!?~…·\-'\"]+")
+
+
+def is_backchannel(text: str) -> bool:
+    """An acknowledgement only (one or more of 네/예/응/음/아/그렇죠/맞아요 ...), no request in it."""
+    compact = _NOT_WORDS.sub("", text)
+    return bool(compact) and len(compact) <= 12 and bool(_BACKCHANNEL.match(compact))
+
+
+def is_short_answer(text: str) -> bool:
+    """A word or two ("네", "아니요", "강남구요"): a whole answer to a yes/no or slot question."""
+    return 0 < len(_NOT_WORDS.sub(" ", text).split()) <= 2
+
+
+def turn_status(text: str, tokenize: Tokenize) -> TurnStatus:
+    """Where the transcript so far leaves the caller's turn (see the module docstring)."""
+    stripped = text.strip()
+    if not stripped:
+        return TurnStatus.INCOMPLETE
+    morphemes = [m for m in tokenize(stripped) if m.tag not in _PUNCT_TAGS]
+    if not morphemes:
+        return TurnStatus.INCOMPLETE
+    if all(m.tag in ("SL", "SN", "SH") for m in morphemes):  # English (or other Latin) words
+        return TurnStatus.COMPLETE if stripped[-1] in ".?!" else TurnStatus.STATEMENT
+    last = morphemes[-1]
+    before = morphemes[-2] if len(morphemes) > 1 else None
+    asked = stripped.rstrip().endswith("?")
+    if all(m.tag == "IC" for m in morphemes):  # "네," "음" "아니요?": the caller is only starting
+        return TurnStatus.INCOMPLETE
+    if last.form == "요" and before is not None:  # kiwipiepy tags this 요 JX (or MM, after -냐면)
+        last, before = before, None  # -는데요, -어서요, -고요: the polite form of a connective
+        if last.tag == "MAJ":  # 그러니까요
+            return TurnStatus.INCOMPLETE
+    if last.tag == "MAJ":
+        return TurnStatus.INCOMPLETE
+    if last.tag == "EC":
+        # banmal "-어/-아" ends sentences too ("어떻게 신청해"): with a question word it is a question
+        if last.form in ("어", "아", "여") and before is not None and any(m.form in _WH for m in morphemes):
+            return TurnStatus.COMPLETE
+        return TurnStatus.INCOMPLETE
+    if last.tag == "EF":
+        if last.form in _CONTINUING_EF:
+            return TurnStatus.INCOMPLETE
+        if asked or _ASKING_EF.search(last.form) or any(m.form in _WH for m in morphemes):
+            return TurnStatus.COMPLETE
+        return TurnStatus.STATEMENT
+    if asked:
+        return TurnStatus.COMPLETE
+    return TurnStatus.STATEMENT  # a noun phrase ("여권 재발급"): the ARS way of asking, or a pause

@@ -7,11 +7,13 @@ its own blocks and reads the bot's frames on its own clock; these pieces are the
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from media.audio import PIPELINE_RATE, float_to_pcm16, resample
+from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, resample
 
 _SILENCE_PEAK = 2  # int16 units: resampler tails below this are silence
 
@@ -115,3 +117,13 @@ class CallerAudio:
             out = self._resampler.push(block) if self._resampler else block
             frames.append(float_to_pcm16(out))
         return frames
+
+
+def paced(frames: Iterable[AudioFrame]) -> Iterator[AudioFrame]:
+    """Release each frame no earlier than its time in the stream, as a live source would."""
+    started = time.perf_counter()
+    for frame in frames:
+        delay = frame.end_s - (time.perf_counter() - started)
+        if delay > 0:
+            time.sleep(delay)
+        yield frame

@@ -1,4 +1,5 @@
-"""Imports between the project's packages run one way: media <- stt / tts / dialog <- outbound, voicebot.
+"""Imports between the project's packages run one way: media <- stt / tts / dialog <- outbound, voicebot,
+and inside voicebot: call <- sip / webrtc / simulate <- server <- cli.
 
 Every import is read from the source with ``ast``, including those inside functions, so a lazy import
 cannot hide a dependency. ``media`` imports nothing of ours; ``stt``, ``tts``, ``dialog`` and ``models``
@@ -59,6 +60,53 @@ def test_lower_layers_import_nothing_above_them(package: str) -> None:
     assert not wrong, "imports against the layer direction:\n" + "\n".join(wrong)
 
 
+# Inside voicebot: the call <- the transports (each on its own) <- the server <- the CLI. A module may
+# import its own part and the parts of lower rank, never a part of its own rank or above.
+VOICEBOT_PARTS: dict[str, int] = {
+    "voicebot.call": 0,
+    "voicebot.sip": 1,
+    "voicebot.webrtc": 1,
+    "voicebot.simulate": 1,
+    "voicebot.listen": 1,
+    "voicebot.server": 2,
+    "voicebot.cli": 3,
+}
+
+
+def voicebot_part(module: str) -> str | None:
+    return next((p for p in VOICEBOT_PARTS if module == p or module.startswith(p + ".")), None)
+
+
+def voicebot_imports(path: Path) -> set[tuple[str, int]]:
+    """(module of voicebot, line) for every import of a voicebot module in ``path``, at any depth."""
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {(name, node.lineno) for name in names if name.startswith("voicebot.")}
+    return found
+
+
+def test_voicebot_parts_import_downwards_only() -> None:
+    wrong = []
+    for path in sorted((REPO / "voicebot").rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        own = voicebot_part(module)
+        if own is None:
+            continue
+        for name, line in sorted(voicebot_imports(path)):
+            other = voicebot_part(name)
+            if other is not None and other != own and VOICEBOT_PARTS[other] >= VOICEBOT_PARTS[own]:
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {name}")
+    assert not wrong, "imports against the direction call <- transports <- server <- cli:\n" + "\n".join(
+        wrong
+    )
+
+
 def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
     sample = tmp_path / "probe.py"
     sample.write_text("def f():\n    from voicebot import cli\n    import stt.types\n    from . import x\n")
@@ -67,10 +115,8 @@ def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------- import cycles
 # The packages whose modules must not sit on an import cycle (counting imports inside functions and
-# under ``if TYPE_CHECKING:``). ``voicebot`` is still being restructured (issue 13): add it here once
-# its own cycles are gone. The graph itself always spans every package of ours in OURS, so a cycle that
-# passes through an unchecked package is still reported for the checked module on it.
-CYCLE_FREE = ("media", "stt", "tts", "dialog", "models", "outbound", "benchmarks")
+# under ``if TYPE_CHECKING:``): every package of ours. The graph spans every package in OURS.
+CYCLE_FREE = ("media", "stt", "tts", "dialog", "models", "outbound", "benchmarks", "voicebot")
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from media.audio import Audio, AudioFrame, iter_frames, silence
+from media.audio import Audio, iter_frames, silence
+from media.stream import paced
 from media.vad import EndpointConfig, Endpointer, create_vad
 from stt import Transcriber
 from stt.streaming import FinalTranscript, StreamingRecognizer
@@ -38,16 +38,6 @@ class Utterance:
             "forced": self.forced,
             "dropped": list(self.dropped),
         }
-
-
-def paced(frames: Iterable[AudioFrame]) -> Iterator[AudioFrame]:
-    """Release each frame no earlier than its time in the stream, as a live source would."""
-    started = time.perf_counter()
-    for frame in frames:
-        delay = frame.end_s - (time.perf_counter() - started)
-        if delay > 0:
-            time.sleep(delay)
-        yield frame
 
 
 def listen(

@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from media.audio import PIPELINE_RATE, Audio, AudioFrame, iter_frames, pcm16_to_float, write_wav
-from media.stream import FrameQueue
+from media.stream import FrameQueue, paced
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.protocols import CallHandler
 from voicebot.call.record import CallRecord
-from voicebot.listen import paced
 
 _DTMF = re.compile(r"^([0-9*#A-D])@(\d+(?:\.\d+)?)$")
 FRAME_MS = 20

@@ -383,3 +383,34 @@ def test_loopback_is_the_only_interface(engine, synthesizer, monkeypatch):
     with serve_calls(service) as base_url:
         asyncio.run(call(base_url))
         assert wait_until(lambda: service.active_calls == 0 and not call_threads(), 10), call_threads()
+
+
+def test_the_private_aiortc_parts_the_loopback_candidate_needs_are_still_there():
+    """voicebot/webrtc/ice.py is the one place that touches aiortc/aioice internals (the gatherer's
+    ``_connection`` and aioice's ``_local_candidates``); this fails by name when a new aiortc or aioice
+    moves them, before any call test fails in a less obvious way."""
+    import aioice
+    import aiortc
+
+    from voicebot.webrtc.ice import _ice_gatherers
+
+    async def check() -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        try:
+            pc.addTransceiver("audio")
+            (gatherer,) = _ice_gatherers(pc)
+            versions = f"aiortc {aiortc.__version__}, aioice {aioice.__version__}"
+            connection = getattr(gatherer, "_connection", None)
+            assert isinstance(connection, aioice.Connection), (
+                f"RTCIceGatherer._connection is gone ({versions})"
+            )
+            assert isinstance(getattr(connection, "_local_candidates", None), list), (
+                f"aioice Connection._local_candidates is gone ({versions})"
+            )
+            for public in ("gather_candidates", "get_component_candidates", "local_candidates"):
+                assert hasattr(connection, public), f"aioice Connection.{public} is gone ({versions})"
+            assert include_loopback(pc) == 1 and include_loopback(pc) == 0  # wrapped once
+        finally:
+            await pc.close()
+
+    asyncio.run(check())

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound.schema import CallLog
+from voicebot.call.session import CallSession
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class LiveCall:
     call_id: str
     transport: str
     started_at: datetime
-    session: Any
+    session: CallSession  # the ARS call handler
 
 
 class CallMonitor:
@@ -88,10 +89,12 @@ class CallMonitor:
         with self._lock:
             return sum(call.transport == transport for call in self._live.values())
 
-    def wrap(self, make_session: Callable[[str], Any], transport: str) -> Callable[[str], Any]:
+    def wrap(
+        self, make_session: Callable[[str], CallSession], transport: str
+    ) -> Callable[[str], CallSession]:
         """A session factory that registers each call it makes."""
 
-        def make(call_id: str) -> Any:
+        def make(call_id: str) -> CallSession:
             session = make_session(call_id)
             with self._lock:
                 self._live[call_id] = LiveCall(call_id, transport, datetime.now(UTC), session)
@@ -107,20 +110,20 @@ class CallMonitor:
     def _describe(self, call: LiveCall) -> dict[str, Any]:
         session = call.session
         transcript = []
-        for turn in list(getattr(session, "turns", [])):
+        for turn in list(session.turns):
             if turn.caller_text:
                 transcript.append({"who": "caller", "text": turn.caller_text})
             if turn.bot_text:
                 transcript.append({"who": "bot", "text": turn.bot_text})
-        events = list(getattr(session, "events", []))
-        state = "ended" if getattr(session, "ended", False) else (events[-1].kind if events else "starting")
+        events = list(session.events)
+        state = "ended" if session.ended else (events[-1].kind if events else "starting")
         return {
             "call_id": call.call_id,
             "transport": call.transport,
             "state": state,
             "started_at": call.started_at.isoformat(),
             "transcript": transcript,
-            "handoff": (getattr(session, "handoff", None) or {}).get("reason"),
+            "handoff": (session.handoff or {}).get("reason"),
         }
 
     def finished(self, call_id: str, ended_reason: str | None = None, duration_s: float = 0.0) -> None:
@@ -129,14 +132,14 @@ class CallMonitor:
             call = self._live.pop(call_id, None)
         if call is None:
             return
-        turns = list(getattr(call.session, "turns", []))
-        handoff = getattr(call.session, "handoff", None) or {}
+        turns = list(call.session.turns)
+        handoff = call.session.handoff or {}
         reason = ended_reason or ("transfer" if handoff else "ended")
         self.metrics.calls.labels(call.transport, reason).inc()
         v2v = []
         for turn in turns:
             self.metrics.turns.labels(turn.trigger).inc()
-            latency = getattr(turn, "latency", None)
+            latency = turn.latency
             if latency is None or turn.trigger != "speech":
                 continue
             self.metrics.stt.observe(latency.stt_ms / 1000)

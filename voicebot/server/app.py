@@ -49,8 +49,8 @@ class Runtime:
         self.config = config
         self.clock = clock
         store.upgrade(config.db_url)
-        self.engine = store.make_engine(config.db_url)
-        self.factory = store.session_factory(self.engine)
+        self.db = store.make_engine(config.db_url)  # the database engine (the dialog engine is models.engine)
+        self.factory = store.session_factory(self.db)
         self.metrics = Metrics()
         self.monitor = CallMonitor(self.metrics, self.factory)
         self.models = models
@@ -98,7 +98,7 @@ class Runtime:
             self.worker_thread.join(30)
         if self.sip_endpoint is not None:
             self.sip_endpoint.__exit__(None, None, None)
-        self.engine.dispose()
+        self.db.dispose()
 
     def _session_factory(self, transport: str) -> Callable[[str], Any]:
         from voicebot.sip.app import session_factory
@@ -206,7 +206,7 @@ class Runtime:
     def health(self) -> tuple[bool, dict[str, Any]]:
         checks: dict[str, Any] = {}
         try:
-            with self.engine.connect() as conn:
+            with self.db.connect() as conn:
                 conn.execute(text("select 1"))
             checks["database"] = "ok"
         except Exception as exc:  # noqa: BLE001 - any failure is "down"

@@ -57,3 +57,33 @@ def test_a_wasted_speculative_decode_delays_the_final_one(
     busy_until = wasted.time_s + wasted.detail["stt_ms"] / 1000
     final_stt = utterances[-1].detail["stt_ms"] / 1000
     assert reply.bot_start_s >= busy_until + final_stt - 0.001
+
+
+@pytest.mark.parametrize("stem", ["0352", "0294"])
+def test_fast_and_real_time_simulations_agree(engine, synthesizer, faster_transcriber, korean_clips, stem):
+    """``voicebot call --fast`` and the real-time run hear the same words and reply at the same stream
+    times (within a decode's jitter): the fast timeline is what a live caller would hear."""
+    from voicebot.simulate import simulate_call
+
+    clip = next(c for c in korean_clips if c.path.stem.endswith(stem))
+    caller = Audio(
+        np.concatenate([silence(36.0), load_audio(clip.path).samples]), 16_000
+    )  # after the greeting
+    runs = {}
+    for realtime in (False, True):
+        session = CallSession(
+            engine, faster_transcriber, synthesizer, CallConfig(max_call_s=60.0), call_id=stem
+        )
+        record = simulate_call(session, caller, realtime=realtime, max_call_s=caller.duration_s + 4.0).record
+        runs[realtime] = [t for t in record.turns if t["trigger"] == "speech"]
+    fast, live = runs[False], runs[True]
+    assert fast and [t["caller_text"] for t in fast] == [t["caller_text"] for t in live]
+    def compute_s(turn: dict) -> float:  # decoding, dialog and synthesis after the endpoint
+        latency = turn["latency_ms"]
+        return (latency["stt_wait_ms"] + latency["dialog_ms"] + latency["tts_first_ms"]) / 1000
+
+    for a, b in zip(fast, live, strict=True):
+        assert a["caller_end_s"] == b["caller_end_s"]  # the same frames, the same endpoint
+        # the replies start apart by no more than the two runs' compute times differ (a loaded CPU)
+        jitter = abs(compute_s(a) - compute_s(b))
+        assert abs(a["bot_start_s"] - b["bot_start_s"]) <= jitter + 0.05, (a, b)

@@ -40,6 +40,8 @@ _ASKING_EF = re.compile(
     r"(나요|까요|ᆯ까요|을까요|가요|습니까|ᆸ니까|니까|세요|으세요|십시오|으십시오|죠|지요|래요|ᆯ래요|나|니|냐|까|ᆯ까)$"
 )
 _PUNCT_TAGS = {"SF", "SP", "SS", "SE", "SO", "SW"}
+# Connective endings that also end spoken sentences (banmal and rhetorical questions).
+_FINAL_LIKE_EC = {"어", "아", "여", "나", "지", "니", "게", "네", "래", "데"}
 # Question words: a sentence with one that ends in a final ending is a question, "?" or not.
 _WH = {
     "어디",
@@ -101,9 +103,13 @@ def turn_status(text: str, tokenize: Tokenize) -> TurnStatus:
     if last.tag == "MAJ":
         return TurnStatus.INCOMPLETE
     if last.tag == "EC":
-        # banmal "-어/-아" ends sentences too ("어떻게 신청해"): with a question word it is a question
-        if last.form in ("어", "아", "여") and before is not None and any(m.form in _WH for m in morphemes):
-            return TurnStatus.COMPLETE
+        # Spoken endings kiwipiepy reads as connectives also end sentences ("어떻게 신청해", "어딨나."):
+        # Whisper's "?" or a question word makes it a question, its full stop (a falling pitch) a statement.
+        if last.form in _FINAL_LIKE_EC:
+            if asked or any(m.form in _WH for m in morphemes):
+                return TurnStatus.COMPLETE
+            if stripped[-1] in ".!":
+                return TurnStatus.STATEMENT
         return TurnStatus.INCOMPLETE
     if last.tag == "EF":
         if last.form in _CONTINUING_EF:

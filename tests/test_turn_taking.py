@@ -40,6 +40,8 @@ RATE = PIPELINE_RATE
         ("지금 단수예요?", "complete"),
         ("수도 요금이 너무 많이 나왔어요", "statement"),
         ("계량기가 얼었습니다", "statement"),
+        ("그건 아니지.", "statement"),  # a spoken ending read as a connective, closed by Whisper's full stop
+        ("이거 어떻게 신청해", "complete"),
         ("What time do you open?", "complete"),
     ],
 )

@@ -1,5 +1,5 @@
 """Imports between the project's packages run one way: media <- stt / tts / dialog <- outbound, voicebot,
-and inside voicebot: call <- sip / webrtc / simulate <- server <- cli.
+and inside voicebot: call <- sip / webrtc / simulate / chat <- server <- cli.
 
 Every import is read from the source with ``ast``, including those inside functions, so a lazy import
 cannot hide a dependency. ``media`` imports nothing of ours; ``stt``, ``tts``, ``dialog`` and ``models``
@@ -68,6 +68,7 @@ VOICEBOT_PARTS: dict[str, int] = {
     "voicebot.webrtc": 1,
     "voicebot.simulate": 1,
     "voicebot.listen": 1,
+    "voicebot.chat": 1,  # text channels: the dialog and call.handoff, never a voice transport
     "voicebot.server": 2,
     "voicebot.cli": 3,
 }

@@ -596,6 +596,7 @@ def test_migrations_match_the_models(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    import voicebot.chat.schema  # noqa: F401 - its tables (migration 0005) share outbound's metadata
     from outbound.schema import Base
 
     url = f"sqlite:///{tmp_path / 'schema.db'}"

@@ -27,7 +27,9 @@ from outbound import service, store
 from outbound.api import Auth, install_error_handlers, make_router
 from outbound.runner import Dialer
 from voicebot.call.handoff import HandoffRegistry
+from voicebot.chat import CallbackSender, ChatService, KakaoConfig, KakaoSkill
 from voicebot.server.apidocs import install_docs
+from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
 from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.monitor import CallMonitor, Metrics
@@ -45,7 +47,13 @@ def utc_now() -> datetime:
 class Runtime:
     """What the running server holds; ``app.state.runtime``."""
 
-    def __init__(self, config: ServeConfig, models: Any = None, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        config: ServeConfig,
+        models: Any = None,
+        clock: Callable[[], datetime] = utc_now,
+        kakao_sender: CallbackSender | None = None,
+    ):
         self.config = config
         self.clock = clock
         store.upgrade(config.db_url)
@@ -57,6 +65,30 @@ class Runtime:
         # One store of handoff records for every transport (the SIP section names its directory).
         handoff_dir = config.sip.handoff_dir
         self.handoffs = HandoffRegistry(Path(handoff_dir) if handoff_dir else None)
+        # Text channels (web chat, KakaoTalk) on the same dialog engine, once the models are loaded.
+        self.chat = ChatService(
+            lambda: getattr(self.models, "engine", None),
+            self.factory,
+            self.handoffs,
+            clock=clock,
+            idle_s=config.chat.idle_minutes * 60,
+            on_event=self.metrics.chat_event,
+        )
+        self.kakao: KakaoSkill | None = None
+        if config.chat.enabled and config.kakao.enabled and config.kakao.secret:
+            kakao = config.kakao
+            self.kakao = KakaoSkill(
+                self.chat,
+                KakaoConfig(
+                    secret=kakao.secret,
+                    header=kakao.header,
+                    budget_s=kakao.budget_ms / 1000,
+                    callback_hosts=tuple(
+                        h.strip().lower() for h in kakao.callback_hosts.split(",") if h.strip()
+                    ),
+                ),
+                kakao_sender,
+            )
         self.webrtc: Any = None
         self.sip_endpoint: Any = None
         self.worker_thread: threading.Thread | None = None
@@ -98,6 +130,8 @@ class Runtime:
             self.worker_thread.join(30)
         if self.sip_endpoint is not None:
             self.sip_endpoint.__exit__(None, None, None)
+        if self.kakao is not None:
+            self.kakao.close()
         self.db.dispose()
 
     def _session_factory(self, transport: str) -> Callable[[str], Any]:
@@ -238,15 +272,25 @@ def preflight(config: ServeConfig) -> None:
 
 
 def create_app(
-    config: ServeConfig, *, models: Any = None, clock: Callable[[], datetime] = utc_now
+    config: ServeConfig,
+    *,
+    models: Any = None,
+    clock: Callable[[], datetime] = utc_now,
+    kakao_sender: CallbackSender | None = None,
 ) -> FastAPI:
+    """``kakao_sender`` delivers late KakaoTalk replies to Open Builder's callback URL (default: HTTP POST;
+    tests pass their own: nothing calls Kakao)."""
     preflight(config)
-    runtime = Runtime(config, models, clock)
+    runtime = Runtime(config, models, clock, kakao_sender)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.start()
-        log.info("serving on http://%s:%d (console /console/, caller page /call)", config.host, config.port)
+        log.info(
+            "serving on http://%s:%d (console /console/, caller page /call, chat /chat)",
+            config.host,
+            config.port,
+        )
         try:
             yield
         finally:
@@ -282,6 +326,12 @@ def create_app(
     @app.get("/api/calls/live", tags=["operations"], summary="Calls in progress with their transcript")
     def live_calls(who: service.Principal = Depends(auth.require("operator"))) -> list[dict[str, Any]]:
         return runtime.monitor.live()
+
+    if config.chat.enabled:
+        app.include_router(make_chat_router(runtime.chat))
+        app.include_router(make_chat_staff_router(runtime.chat, auth))
+    if runtime.kakao is not None:
+        app.include_router(make_kakao_router(runtime.kakao))
 
     if config.webrtc.enabled:
         from voicebot.server.webrtc_routes import make_webrtc_router

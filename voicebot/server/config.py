@@ -66,6 +66,26 @@ class SpeechSection:
 
 
 @dataclass(frozen=True)
+class ChatSection:
+    enabled: bool = True  # the web chat at /chat and its API under /api/chat
+    idle_minutes: int = 30  # a KakaoTalk conversation left this long with the bot starts over
+
+
+KAKAO_SECRET_MIN_CHARS = 16
+
+
+@dataclass(frozen=True)
+class KakaoSection:
+    enabled: bool = False  # the Kakao i Open Builder skill at /kakao/skill
+    # The shared secret Open Builder sends in ``header`` (set it in the skill's header settings). Keep it out
+    # of the file: VOICEBOT_KAKAO_SECRET.
+    secret: str | None = None
+    header: str = "X-Voicebot-Skill-Secret"
+    budget_ms: int = 3500  # answer within this, else the callback form (Open Builder waits 5 s)
+    callback_hosts: str = "kakao.com"  # comma-separated: a callbackUrl must be https on one of these
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -75,6 +95,8 @@ class ServeConfig:
     webrtc: WebRTCSection = field(default_factory=WebRTCSection)
     outbound: OutboundSection = field(default_factory=OutboundSection)
     speech: SpeechSection = field(default_factory=SpeechSection)
+    chat: ChatSection = field(default_factory=ChatSection)
+    kakao: KakaoSection = field(default_factory=KakaoSection)
 
     @property
     def dialer(self) -> str:
@@ -89,12 +111,34 @@ class ServeConfig:
             raise ConfigError("outbound.dialer: sip needs sip.enabled: true")
         _check_uri_template(outbound.uri_template)
         if outbound.callees and outbound.dialer != "simulated":
-            raise ConfigError("outbound.callees is for the SIMULATED dialer only: set outbound.dialer: simulated")
+            raise ConfigError(
+                "outbound.callees is for the SIMULATED dialer only: set outbound.dialer: simulated"
+            )
+        _check_chat(self.chat, self.kakao)
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range")
         return self
+
+
+def _check_chat(chat: ChatSection, kakao: KakaoSection) -> None:
+    if chat.idle_minutes < 1:
+        raise ConfigError("chat.idle_minutes must be at least 1")
+    if not kakao.enabled:
+        return
+    if not chat.enabled:
+        raise ConfigError("kakao.enabled needs chat.enabled: true (KakaoTalk runs on the chat conversations)")
+    if not kakao.secret:
+        raise ConfigError("kakao.enabled needs a shared secret: set VOICEBOT_KAKAO_SECRET")
+    if len(kakao.secret) < KAKAO_SECRET_MIN_CHARS:
+        raise ConfigError(f"kakao.secret must be at least {KAKAO_SECRET_MIN_CHARS} characters")
+    if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", kakao.header):
+        raise ConfigError(f"kakao.header {kakao.header!r} is not a header name")
+    if not 100 <= kakao.budget_ms <= 4500:
+        raise ConfigError("kakao.budget_ms must be between 100 and 4500 (Open Builder waits 5 s)")
+    if not [h for h in kakao.callback_hosts.split(",") if h.strip()]:
+        raise ConfigError("kakao.callback_hosts needs at least one host")
 
 
 def _check_uri_template(template: str) -> None:
@@ -111,7 +155,14 @@ def _check_uri_template(template: str) -> None:
         )
 
 
-_SECTIONS = {"sip": SipSection, "webrtc": WebRTCSection, "outbound": OutboundSection, "speech": SpeechSection}
+_SECTIONS = {
+    "sip": SipSection,
+    "webrtc": WebRTCSection,
+    "outbound": OutboundSection,
+    "speech": SpeechSection,
+    "chat": ChatSection,
+    "kakao": KakaoSection,
+}
 _SHORT = {"VOICEBOT_DB_URL": "db_url", "VOICEBOT_HOST": "host", "VOICEBOT_PORT": "port"}
 
 

@@ -66,6 +66,38 @@ class Metrics:
         self.outbound_alerts = Counter(
             "voicebot_outbound_alerts_total", "Alerts raised by outbound calls", registry=r
         )
+        # Text channels (web chat, KakaoTalk): voicebot.chat reports events through chat_event.
+        self.chat_conversations = Counter(
+            "voicebot_chat_conversations_total", "Text conversations started", ["channel"], registry=r
+        )
+        self.chat_messages = Counter(
+            "voicebot_chat_messages_total", "Text messages", ["channel", "role"], registry=r
+        )
+        self.chat_handoffs = Counter(
+            "voicebot_chat_handoffs_total",
+            "Text conversations handed to an agent",
+            ["channel", "reason"],
+            registry=r,
+        )
+        self.chat_taken = Counter(
+            "voicebot_chat_taken_total", "Text conversations an operator took", ["channel"], registry=r
+        )
+        self.chat_ended = Counter(
+            "voicebot_chat_ended_total", "Text conversations ended", ["channel", "reason"], registry=r
+        )
+
+    def chat_event(self, event: str, *, channel: str, role: str = "", reason: str = "") -> None:
+        """One event of ``voicebot.chat.ChatService`` (its ``on_event``) as Prometheus counts."""
+        if event == "conversation":
+            self.chat_conversations.labels(channel).inc()
+        elif event == "message":
+            self.chat_messages.labels(channel, role).inc()
+        elif event == "handoff":
+            self.chat_handoffs.labels(channel, reason).inc()
+        elif event == "taken":
+            self.chat_taken.labels(channel).inc()
+        elif event == "ended":
+            self.chat_ended.labels(channel, reason).inc()
 
 
 @dataclass

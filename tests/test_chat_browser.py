@@ -1,0 +1,134 @@
+"""The web chat (/chat) in a real browser (issue 18): headless Debian Chromium on a phone-sized screen, driven
+by playwright-core (tests/browser/chat.mjs), against ``voicebot serve``'s app on 127.0.0.1 with the bundled
+dialog engine. Menu button, typed question, choice buttons, large text, reload, empty input, an emergency,
+and an operator taking the chat and answering live. Screenshots go to var/test-artifacts/chat/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import uvicorn
+from browser_support import BROWSER_DIR, REPO, browser_test_marks
+
+from outbound import service, store
+
+ARTIFACTS = REPO / "var" / "test-artifacts" / "chat"
+
+pytestmark = browser_test_marks()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def server(tmp_path: Path, engine):
+    from voicebot.server.app import create_app
+    from voicebot.server.config import load_config
+
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    store.upgrade(db)
+    database = store.make_engine(db)
+    with store.session_factory(database).begin() as s:
+        operator = service.create_token(s, "상담사 김하늘", "operator")
+    database.dispose()
+    port = free_port()
+    config = load_config(
+        None,
+        {
+            "VOICEBOT_DB_URL": db,
+            "VOICEBOT_PORT": str(port),
+            "VOICEBOT_WEBRTC_ENABLED": "false",
+            "VOICEBOT_SIP_HANDOFF_DIR": str(tmp_path / "handoffs"),
+        },
+    )
+    app = create_app(config, models=SimpleNamespace(engine=engine, transcriber=None, synthesizer=None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="test-chat-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", operator, app
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_web_chat_on_a_phone_screen(server, engine) -> None:
+    base_url, operator, app = server
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    run = subprocess.run(
+        [
+            "node",
+            "chat.mjs",
+            "--url",
+            base_url,
+            "--operator",
+            operator,
+            "--out",
+            str(ARTIFACTS),
+            "--timeout",
+            "60",
+        ],
+        cwd=BROWSER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"chat.mjs printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
+    result = json.loads(lines[-1])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    assert result["ok"], result.get("error")
+    assert result["externalRequests"] == [] and result["consoleErrors"] == []
+
+    # What the page showed is what the dialog answers on the phone.
+    session = engine.new_session("direct")
+    greeting = session.start().reply
+    assert result["greeting"] == greeting
+    assert result["menuButtons"] == [
+        "코로나19",
+        "교통",
+        "상수도",
+        "일반 시정",
+        "전화번호 안내",
+        "외국어 상담",
+        "상담원 연결",
+    ]
+    assert result["transport"] == session.on_dtmf("1").reply
+    assert result["clarify"] == session.on_speech("분실물").reply
+    assert result["choiceButtons"][:2] == ["택시 분실물", "지하철 분실물"]
+    assert result["answer"] == session.on_dtmf("2").reply
+    assert result["answerButtons"][:2] == ["네", "아니요"]
+
+    # Large text, no sideways scrolling on a 390-pixel screen, and both survive a reload.
+    assert (result["fontBefore"], result["fontAfter"], result["largePressed"]) == ("18px", "24px", "true")
+    assert result["overflow"] <= 0
+    assert result["afterReload"]["messages"] == result["afterReload"]["shownBefore"]
+    assert result["afterReload"]["font"] == "24px"
+    assert result["emptyError"] == "메시지를 입력해 주세요." and result["emptyBots"] == 0
+
+    emergency = result["emergency"]
+    assert "119" in emergency["text"] and "tel:119" in emergency["links"] and "tel:112" in emergency["links"]
+    assert result["emergencyRole"] == "alert" and "상담사 연결을 기다리고" in result["waitingStatus"]
+
+    assert result["queue"] == [{"id": True, "state": "waiting", "reason": "emergency"}]
+    assert (result["take"], result["takeAgain"], result["reply"]) == (200, 409, 200)
+    assert result["agentText"].startswith("119에 신고하셨나요?")
+    assert "상담사와 대화 중" in result["agentStatus"]
+    assert len(result["screenshots"]) == 5

@@ -41,7 +41,7 @@ def server(tmp_path: Path, engine):
     store.upgrade(db)
     database = store.make_engine(db)
     with store.session_factory(database).begin() as s:
-        operator = service.create_token(s, "상담사 김하늘", "operator")
+        operators = [service.create_token(s, name, "operator") for name in ("상담사 김하늘", "상담사 이바다")]
     database.dispose()
     port = free_port()
     config = load_config(
@@ -62,39 +62,33 @@ def server(tmp_path: Path, engine):
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", operator, app
+        yield f"http://127.0.0.1:{port}", operators, app
     finally:
         server.should_exit = True
         thread.join(30)
 
 
-def test_web_chat_on_a_phone_screen(server, engine) -> None:
-    base_url, operator, app = server
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+def run_script(script: str, out: Path, *args: str) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
     run = subprocess.run(
-        [
-            "node",
-            "chat.mjs",
-            "--url",
-            base_url,
-            "--operator",
-            operator,
-            "--out",
-            str(ARTIFACTS),
-            "--timeout",
-            "60",
-        ],
+        ["node", script, *args, "--out", str(out), "--timeout", "60"],
         cwd=BROWSER_DIR,
         capture_output=True,
         text=True,
         timeout=120,
     )
     lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"chat.mjs printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
+    assert lines, f"{script} printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
     result = json.loads(lines[-1])
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     assert result["ok"], result.get("error")
+    return result
+
+
+def test_web_chat_on_a_phone_screen(server, engine) -> None:
+    base_url, operators, app = server
+    result = run_script("chat.mjs", ARTIFACTS, "--url", base_url, "--operator", operators[0])
     assert result["externalRequests"] == [] and result["consoleErrors"] == []
 
     # What the page showed is what the dialog answers on the phone.
@@ -132,3 +126,34 @@ def test_web_chat_on_a_phone_screen(server, engine) -> None:
     assert result["agentText"].startswith("119에 신고하셨나요?")
     assert "상담사와 대화 중" in result["agentStatus"]
     assert len(result["screenshots"]) == 5
+
+
+def test_two_operators_race_for_one_chat_in_the_console(server) -> None:
+    """Live takeover: the chat in the console's queue, 맡기 pressed by two operators at once (one wins, the
+    other is told), the winner's answer on the citizen's screen and theirs in the console, then the bot."""
+    base_url, operators, app = server
+    result = run_script(
+        "chat-console.mjs",
+        REPO / "var" / "test-artifacts" / "chat-console",
+        "--url",
+        base_url,
+        "--first",
+        operators[0],
+        "--second",
+        operators[1],
+    )
+    assert result["externalRequests"] == [] and result["consoleErrors"] == []
+    assert sorted(result["race"]) == ["lost", "won"]
+    assert len(result["expectedHttpErrors"]) == 1  # the loser's 409
+    assert "이미 다른 상담사가 맡았" in result["loserError"]
+    assert result["loserTakeButtons"] == 0 and "상담 중" in result["loserCard"]
+    assert result["queueCard"]["channel"] == "web" and "상담원 연결 요청" in result["queueCard"]["text"]
+    assert "수도가 새는데" in result["queueCard"]["text"]  # the handoff summary
+    assert result["badge"] == "1"
+    roles = [role for role, _ in result["winnerTranscript"]]
+    assert roles[:4] == ["bot", "user", "bot", "system"]
+    assert result["citizenSystem"] == ["상담사가 연결되었습니다."]
+    assert result["citizenAgent"] == "안녕하세요, 상담사입니다. 물이 새는 곳이 어디인가요?"
+    assert "상담사와 대화 중" in result["citizenStatus"]
+    assert "상담사가 상담을 마치고 상담봇으로 돌려 드렸습니다." in result["citizenAfter"]["notice"]
+    assert result["citizenAfter"]["buttons"][:2] == ["코로나19", "교통"]

@@ -404,12 +404,21 @@ class ChatService:
             return [
                 {
                     **_view(c).to_dict(staff=True),
+                    "emergency": c.handoff_reason == str(Reason.EMERGENCY),
+                    "summary": self._summary(c.handoff_id),
                     "waiting_since": c.waiting_since.isoformat() if c.waiting_since else None,
                     "agent_since": c.agent_since.isoformat() if c.agent_since else None,
                     "updated_at": c.updated_at.isoformat(),
                 }
                 for c in rows
             ]
+
+    def _summary(self, handoff_id: str | None) -> str | None:
+        """The handoff record's one-line summary for the operator (what the citizen said)."""
+        if self.handoffs is None or not handoff_id:
+            return None
+        record = self.handoffs.get(handoff_id)
+        return record.get("summary") if record else None
 
     def take(self, conversation_id: str, agent_name: str, agent_token_id: int | None = None) -> ChatReply:
         """An operator takes a waiting conversation. Exactly one of two operators racing wins: the state
@@ -432,7 +441,7 @@ class ChatService:
             ).rowcount
             conv = self._load(db, conversation_id)
             if taken != 1:
-                who = f" ({conv.agent_name} 상담사)" if conv.state == "agent" and conv.agent_name else ""
+                who = f" (담당: {conv.agent_name})" if conv.state == "agent" and conv.agent_name else ""
                 raise ChatConflict(f"이 상담은 이미 다른 상담사가 맡았거나 대기 중이 아닙니다{who}.")
             db.refresh(conv)
             step = _Step(db, conv, now)
@@ -447,6 +456,7 @@ class ChatService:
         def act(step: _Step) -> None:
             self._require_agent(step.conv, agent_token_id)
             step.add("agent", "text", cleaned, meta={"agent": step.conv.agent_name})
+            self._on_event("message", channel=step.conv.channel, role="agent")
 
         return self._locked(conversation_id, act, None)
 

@@ -35,8 +35,12 @@ class BadBody(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+def error(status: int, code: str, message: str, *, staff: bool = False) -> JSONResponse:
+    """The error body; the staff API also says it as ``detail``, as the rest of the console's API does."""
+    body = {"error": code, "message": message}
+    if staff:
+        body["detail"] = message
+    return JSONResponse(body, status_code=status)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -52,11 +56,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def run(call: Callable[[], Any], status: int = 200) -> JSONResponse:
+async def run(call: Callable[[], Any], status: int = 200, *, staff: bool = False) -> JSONResponse:
     try:
         reply = await run_in_threadpool(call)
     except ChatError as exc:
-        return error(exc.status, exc.code, exc.message)
+        return error(exc.status, exc.code, exc.message, staff=staff)
     body = reply.to_dict() if hasattr(reply, "to_dict") else reply
     return JSONResponse(body, status_code=status)
 
@@ -167,7 +171,7 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
 
     @router.get("/queue", summary="Chats waiting for an agent or with one, oldest first")
     async def queue(who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(chat.queue)
+        return await run(chat.queue, staff=True)
 
     @router.get("/{conversation_id}", summary="One chat with all its messages (staff view)")
     async def one(conversation_id: str, after: int = 0, who: outbound_service.Principal = operator):
@@ -178,11 +182,11 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
                 "messages": [m.to_dict() for m in reply.messages],
             }
 
-        return await run(view)
+        return await run(view, staff=True)
 
     @router.post("/{conversation_id}/take", summary="Take a waiting chat (one operator only)")
     async def take(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(lambda: chat.take(conversation_id, who.name, who.token_id))
+        return await run(lambda: chat.take(conversation_id, who.name, who.token_id), staff=True)
 
     @router.post(
         "/{conversation_id}/reply", summary="Reply to the citizen as the agent", openapi_extra=REPLY_DOC
@@ -193,18 +197,18 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
         try:
             body = await json_body(request)
         except BadBody as exc:
-            return error(exc.status, exc.code, exc.message)
+            return error(exc.status, exc.code, exc.message, staff=True)
         if "text" not in body:
-            return error(422, "bad_input", "메시지(text)가 없습니다.")
-        return await run(lambda: chat.agent_reply(conversation_id, body["text"], who.token_id))
+            return error(422, "bad_input", "메시지(text)가 없습니다.", staff=True)
+        return await run(lambda: chat.agent_reply(conversation_id, body["text"], who.token_id), staff=True)
 
     @router.post("/{conversation_id}/hand-back", summary="Give the chat back to the bot (menu again)")
     async def hand_back(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(lambda: chat.hand_back(conversation_id, who.token_id))
+        return await run(lambda: chat.hand_back(conversation_id, who.token_id), staff=True)
 
     @router.post("/{conversation_id}/close", summary="Close the chat")
     async def close(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(lambda: chat.close(conversation_id, who.token_id))
+        return await run(lambda: chat.close(conversation_id, who.token_id), staff=True)
 
     return router
 

@@ -1,9 +1,10 @@
-// The staff console: login with an API token (kept in sessionStorage for this tab only), the five tabs,
+// The staff console: login with an API token (kept in sessionStorage for this tab only), the six tabs,
 // and polling of whichever tab is shown. Roles come from GET /api/me; controls a role may not use are
 // hidden (the API refuses them anyway).
-import { ApiError, api, health, session, setUnauthorizedHandler } from "./api.js";
+import { ApiError, allows, api, health, request, session, setUnauthorizedHandler } from "./api.js";
 import { createAlertsView } from "./alerts.js";
 import { createCampaignsView } from "./campaigns.js";
+import { createChatsView } from "./chats.js";
 import { label } from "./format.js";
 import { setupHistoryDialog } from "./history.js";
 import { createLiveView } from "./live.js";
@@ -12,7 +13,7 @@ import { createStatsView } from "./stats.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "stats"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -29,6 +30,12 @@ const ctx = {
     badge.textContent = n ? String(n) : "";
     badge.hidden = !n;
     badge.setAttribute("aria-label", `확인 안 한 알림 ${n}건`);
+  },
+  setChatCount(n) {
+    const badge = $("chat-count");
+    badge.textContent = n ? String(n) : "";
+    badge.hidden = !n;
+    badge.setAttribute("aria-label", `상담사를 기다리는 채팅 ${n}건`);
   },
   goto,
 };
@@ -151,6 +158,7 @@ async function enter(me) {
     results: createResultsView($("panel-results"), ctx),
     alerts: createAlertsView($("panel-alerts"), ctx),
     live: createLiveView($("panel-live"), ctx),
+    chats: createChatsView($("panel-chats"), ctx),
     stats: createStatsView($("panel-stats"), ctx),
   };
   const fromHash = location.hash.slice(1);
@@ -170,6 +178,7 @@ function logout(message, expired = false) {
   delete document.body.dataset.role;
   for (const tab of TABS) $(`panel-${tab}`).replaceChildren();
   ctx.setAlertCount(0);
+  ctx.setChatCount(0);
   $("notice").hidden = true;
   showLogin(message, expired ? "error" : "ok");
 }
@@ -242,6 +251,10 @@ async function background() {
       const [open, campaigns] = await Promise.all([api.alerts({ open: "true" }), api.campaigns()]);
       ctx.setAlertCount(open.length);
       ctx.setCampaigns(campaigns);
+      if (allows("operator")) {
+        const chats = await request("/api/chats/queue");
+        ctx.setChatCount(chats.filter((c) => c.state === "waiting").length);
+      }
     } catch {
       /* the tab's own refresh reports errors */
     }

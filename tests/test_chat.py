@@ -597,3 +597,34 @@ def test_chat_page_and_assets_are_local(client: TestClient) -> None:
     assert "/api/chat/{conversation_id}/messages" in spec and "/kakao/skill" in spec
     body = spec["/api/chat/{conversation_id}/messages"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"]["required"] == ["text"]
+
+
+def test_kakao_holds_the_callback_for_the_agent_reply(tmp_path: Path, engine) -> None:
+    sender = RecordingSender()
+    with TestClient(make_app(tmp_path, engine, sender)) as http:
+        first, _, _ = operators(http)
+        kakao(http, "callback-user", "상담원 연결해 주세요")
+        (queued,) = http.get("/api/chats/queue", headers=first).json()
+        http.post(f"/api/chats/{queued['id']}/take", headers=first)
+        status, body = kakao(
+            http, "callback-user", "지갑을 잃어버렸어요", callback="https://bot-api.kakao.com/cb/agent"
+        )
+        # The first message after the take shows the notice at once; the next one waits for the agent.
+        assert status == 200 and simple_texts(body) == ["상담사가 연결되었습니다."]
+        status, body = kakao(
+            http, "callback-user", "검정색이에요", callback="https://bot-api.kakao.com/cb/agent-2"
+        )
+        assert status == 200 and body["useCallback"] is True and "상담사" in body["data"]["text"]
+        assert not sender.sent
+        http.post(
+            f"/api/chats/{queued['id']}/reply", json={"text": "어디에서 잃어버리셨나요?"}, headers=first
+        )
+        assert sender.arrived.wait(10)
+        ((url, payload),) = sender.sent
+        assert url == "https://bot-api.kakao.com/cb/agent-2"
+        assert simple_texts(payload) == ["[상담사] 어디에서 잃어버리셨나요?"]
+        # Shown once: the next message does not repeat it.
+        status, body = kakao(http, "callback-user", "지하철이요")
+        assert simple_texts(body) == [
+            "상담사에게 전달했습니다. 상담사의 답변은 다음 메시지를 보내실 때 함께 보여 드립니다."
+        ]

@@ -19,7 +19,9 @@ optional block parameter ``key`` (0-9, * or #) presses that keypad key. An emerg
 ``budget_s`` (3.5 s); past that, with a ``callbackUrl``, the answer is ``{"version": "2.0", "useCallback":
 true, "data": {"text": "…"}}`` at once and the full response goes to the callback URL through a
 :class:`CallbackSender` when ready (within Kakao's minute); without one, a short "please wait" reply, and
-the late answer is shown before the reply to the user's next message.
+the late answer is shown before the reply to the user's next message. While an agent has the chat, a
+message with a ``callbackUrl`` is answered ``useCallback`` and the callback is held (``agent_wait_s``, 50 s)
+for the agent's reply; without one, the agent's replies come with the reply to the user's next message.
 
 Every request must carry the operator's shared secret in a header (``X-Voicebot-Skill-Secret`` by
 default: Open Builder's skill settings add custom headers). A request that repeats the ``callbackUrl`` (one
@@ -33,6 +35,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
 import urllib.request
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,6 +57,8 @@ KEY_PARAM = "key"
 WAIT_TEXT = "답변을 준비하고 있습니다. 잠시만 기다려 주세요."
 LATE_TEXT = "답변을 준비하는 데 시간이 걸리고 있습니다. 잠시 후 아무 말이나 보내 주시면 준비된 답변을 보여 드리겠습니다."
 AGENT_PREFIX = "[상담사] "
+AGENT_WAIT_TEXT = "상담사에게 전달했습니다. 상담사가 답변을 쓰고 있습니다."
+AGENT_LATER_TEXT = "상담사가 아직 답변을 쓰고 있습니다. 답변은 다음 메시지를 보내실 때 함께 보여 드립니다."
 AGENT_RELAYED = "상담사에게 전달했습니다. 상담사의 답변은 다음 메시지를 보내실 때 함께 보여 드립니다."
 
 
@@ -82,6 +88,8 @@ class KakaoConfig:
     secret: str
     header: str = "X-Voicebot-Skill-Secret"
     budget_s: float = 3.5  # Open Builder gives up after 5 s
+    agent_wait_s: float = 50.0  # how long a callback is held for an agent's reply (Kakao keeps it 1 min)
+    agent_poll_s: float = 0.5
     callback_hosts: tuple[str, ...] = ("kakao.com",)  # callbackUrl must be https on one of these (or below)
 
 
@@ -118,8 +126,13 @@ class KakaoSkill:
         self.config = config
         self.sender: CallbackSender = sender or HttpCallbackSender()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kakao-skill")
+        # Callbacks held for an agent's reply wait here, apart from the pool that answers messages.
+        self._waits = ThreadPoolExecutor(max_workers=16, thread_name_prefix="kakao-agent-wait")
+        self._closing = threading.Event()
 
     def close(self) -> None:
+        self._closing.set()
+        self._waits.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=False)
 
     # ------------------------------------------------------------------------------------ request
@@ -211,8 +224,48 @@ class KakaoSkill:
         except ChatError as exc:
             log.info("kakao skill message refused: %s", exc.code)
             return exc.status, {"error": exc.code, "message": exc.message}
+        if _awaits_agent(reply) and request.callback_url is not None:
+            # A person answers: hold the one-time callback for the agent's reply (Kakao keeps it a minute).
+            url = request.callback_url
+            self._waits.submit(self._agent_reply, url, reply)
+            log.info("kakao skill: the agent's reply goes through the callback")
+            return 200, {"version": "2.0", "useCallback": True, "data": {"text": AGENT_WAIT_TEXT}}
         self._delivered(reply)
         return 200, skill_response(reply)
+
+    def _agent_reply(self, url: str, reply: ChatReply) -> None:
+        """Poll the conversation for what the agent writes, up to ``agent_wait_s``; send it (or, when none
+        came, that the answer will follow with the next message) to the callback URL."""
+        conversation = reply.conversation.id
+        after = reply.messages[-1].seq if reply.messages else 0
+        shown = reply.messages
+        deadline = time.monotonic() + self.config.agent_wait_s
+        current = reply
+        while time.monotonic() < deadline and not self._closing.is_set():
+            try:
+                current = self.chat.history(conversation, after)
+            except ChatError:
+                break
+            if (
+                any(m.role in ("agent", "system") for m in current.messages)
+                or current.conversation.state != "agent"
+            ):
+                break
+            self._closing.wait(self.config.agent_poll_s)
+        news = tuple(m for m in current.messages if m.role in ("agent", "system"))
+        if news:
+            late = ChatReply(current.conversation, (*shown, *news))
+            payload = skill_response(late)
+        else:
+            late = None
+            payload = text_response(AGENT_LATER_TEXT)
+        try:
+            self.sender.send(url, payload)
+        except Exception as exc:  # noqa: BLE001 - Kakao unreachable: shown with the next reply instead
+            log.warning("kakao skill: callback delivery failed (%s)", type(exc).__name__)
+            return
+        if late is not None:
+            self._delivered(late)
 
     def _slow(self, request: SkillRequest, future: Future[ChatReply]) -> tuple[int, dict[str, Any]]:
         if request.callback_url is not None:
@@ -245,6 +298,13 @@ class KakaoSkill:
             return
         if reply is not None:
             self._delivered(reply)
+
+
+def _awaits_agent(reply: ChatReply) -> bool:
+    """The message went to an agent who has not answered it yet (nothing new to show but the user's own)."""
+    return reply.conversation.state == "agent" and not any(
+        m.role in ("agent", "system") for m in reply.messages
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -1,6 +1,7 @@
 """The turn-taking sets of issue 14 (``scripts/make_turn_sets.py``, ``benchmarks/turn_sets.py``): the same
 seed gives the same files, and every item has the properties the script's docstring claims (pause
-lengths, where the caller's turn really ends, onsets over the prompt). Fast: no Whisper (the word timestamps are
+lengths, where the caller's turn really ends, onsets over the prompt). Also: ``benchmarks.latency``
+hands the Pipecat anchor exactly the clips it ran itself. Fast: no Whisper (the word timestamps are
 committed in tests/data/turns/words.json), espeak-ng and webrtcvad only.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +140,40 @@ def test_real_acknowledgements_are_found_in_word_timestamps():
     assert turn_sets.find_real_acks(words) == [("a.wav", "네,", 0.5, 0.8), ("b.wav", "그렇죠.", 0.7, 1.1)]
     committed = turn_sets.load_words()
     assert len(committed) == 11 and all(committed.values())
+
+
+FAKE_ANCHOR = """
+import json, os, sys
+args = sys.argv[1:]
+folder = args[args.index("--audio-dir") + 1]
+names = sorted(n for n in os.listdir(folder) if n.startswith("ko_") and n.endswith(".wav"))
+with open(os.environ["FAKE_ANCHOR_LOG"], "w") as log:
+    json.dump({"folder": folder, "names": names, "manifest": open(os.path.join(folder, "manifest.tsv")).read()}, log)
+clips = [{"file": n, "v2v_from_last_voiced_ms": 1000.0 + i, "premature_replies": 0} for i, n in enumerate(names)]
+summary = {"v2v_from_last_voiced_ms": {"p50": 1000.0, "p95": 1010.0}, "clips_with_premature_reply": 0,
+           "clips_without_reply": 0, "cer_macro": 0.1}
+print(json.dumps({"clips": clips, "summary": summary}))
+"""
+
+
+def test_the_anchor_runs_on_exactly_our_clips(built, tmp_path, monkeypatch):
+    """The issue's bug: ``--peer --audio-dir DIR`` ran the anchor on ../shared/audio. Now it is handed a
+    folder holding exactly the clips we ran, whatever their names, and its clip list is checked."""
+    out, _ = built
+    clips = latency.load_clips(out / "multi")[:3]
+    anchor = tmp_path / "anchor.py"
+    anchor.write_text(FAKE_ANCHOR)
+    log = tmp_path / "anchor.json"
+    monkeypatch.setenv("FAKE_ANCHOR_LOG", str(log))
+    monkeypatch.setattr(latency, "ANCHOR", anchor)
+    monkeypatch.setattr(latency, "PEER_PYTHON", Path(sys.executable))
+    peer = latency.run_peer(tmp_path, clips, lambda message: None)
+    assert peer is not None
+    seen = json.loads(log.read_text())
+    assert Path(seen["folder"]) != latency.SHARED_AUDIO
+    assert len(seen["names"]) == 3
+    assert [c["clip"] for c in peer["clips"]] == [c.name for c in clips]
+    for clip, staged in zip(clips, seen["names"], strict=True):
+        assert clip.transcript in seen["manifest"]
+        assert Path(clip.name).stem in staged
+    assert latency.peer_summary(peer)["clips"] == 3

@@ -28,12 +28,18 @@ STATE = {
     "completed": "완료",
     "cancelled": "취소됨",
 }
+# The typed outcomes of outbound.schema.OUTCOMES, as the console shows them (format.js LABELS.outcome).
 OUTCOME = {
+    "human": "사람이 받음",
     "answered": "통화 연결",
-    "busy": "통화 중",
-    "no_answer": "받지 않음",
-    "failed": "연결 실패",
     "voicemail": "음성사서함",
+    "carrier_message": "통신사 안내 (결번·전원 꺼짐)",
+    "screened": "통화 선별 (자동 응대)",
+    "no_answer": "받지 않음",
+    "busy": "통화 중",
+    "rejected": "수신 거부",
+    "hung_up_early": "받자마자 끊음",
+    "failed": "연결 실패",
 }
 OVERALL = {
     "fine": "괜찮음",
@@ -98,6 +104,11 @@ def results(out: dict[str, Any]) -> str:
         f"연락 안 됨 {s['unreachable']}명 · 예약 통화 {s['pending_attempts']}건",
         f"통화 결과: {_counts(s['outcomes'], OUTCOME)}",
     ]
+    if s.get("machines"):
+        left = f", 음성 메시지 남김 {s['voicemail_messages']}건" if s.get("voicemail_messages") else ""
+        lines.append(
+            f"기계 응답(음성사서함·통신사 안내·통화 선별) {s['machines']}건{left}: 연결로 세지 않습니다."
+        )
     if s.get("simulated_attempts"):
         lines.append(f"모의 발신: 통화 시도 {s['simulated_attempts']}건은 실제로 걸지 않은 모의 통화입니다.")
     if s.get("welfare"):

@@ -17,7 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outbound.phones import mask_name, mask_phone
-from outbound.schema import Alert, Attempt, Campaign, CampaignContact, Contact
+from outbound.schema import (
+    MACHINE_OUTCOMES,
+    REACHED_OUTCOMES,
+    Alert,
+    Attempt,
+    Campaign,
+    CampaignContact,
+    Contact,
+)
 
 EXPORT_COLUMNS = (
     "attempt_id",
@@ -26,8 +34,12 @@ EXPORT_COLUMNS = (
     "phone",
     "attempt_number",
     "state",
-    "outcome",
+    "outcome",  # human | answered | voicemail | carrier_message | screened | no_answer | busy | …
     "simulated",  # true: placed by the SIMULATED dialer, no real call was made
+    "amd_outcome",  # what the answering-machine detector decided, and why (blank: it did not listen)
+    "amd_reason",
+    "amd_decision_s",  # seconds after answer
+    "voicemail_message",  # true: a message was left after the beep
     "call_outcome",
     "overall",
     "answers",
@@ -69,6 +81,7 @@ def export_attempts_csv(
     ).all()
     for attempt, contact in rows:
         conv = attempt.answers or {}
+        amd = attempt.amd or {}
         steps = conv.get("steps", {})
         answers = ";".join(f"{k}={v.get('value')}" for k, v in steps.items())
 
@@ -85,6 +98,10 @@ def export_attempts_csv(
                 attempt.state,
                 attempt.outcome or "",
                 "true" if attempt.simulated else "false",
+                amd.get("outcome", ""),
+                amd.get("reason", ""),
+                amd.get("decided_s", ""),
+                "true" if amd.get("message_left") else ("false" if amd else ""),
                 conv.get("outcome", ""),
                 conv.get("overall", ""),
                 answers,
@@ -115,14 +132,11 @@ def campaign_summary(session: Session, campaign_id: int) -> dict[str, Any]:
     attempts = session.scalars(select(Attempt).where(Attempt.campaign_id == campaign_id)).all()
     alerts = session.scalars(select(Alert).where(Alert.campaign_id == campaign_id)).all()
     outcomes = Counter(a.outcome for a in attempts if a.outcome)
-    reached = {a.contact_id for a in attempts if a.outcome == "answered"}
-    overall = Counter(
-        (a.answers or {}).get("overall") for a in attempts if a.outcome == "answered" and a.answers
-    )
+    spoke = [a for a in attempts if a.outcome in REACHED_OUTCOMES]
+    reached = {a.contact_id for a in spoke}
+    overall = Counter((a.answers or {}).get("overall") for a in spoke if a.answers)
     overall.pop(None, None)
-    call_outcomes = Counter(
-        (a.answers or {}).get("outcome") for a in attempts if a.outcome == "answered" and a.answers
-    )
+    call_outcomes = Counter((a.answers or {}).get("outcome") for a in spoke if a.answers)
     call_outcomes.pop(None, None)
     total = len(members)
     return {
@@ -135,6 +149,8 @@ def campaign_summary(session: Session, campaign_id: int) -> dict[str, Any]:
         "simulated_attempts": sum(a.simulated for a in attempts),
         "reached": len(reached),
         "reached_rate": round(len(reached) / total, 4) if total else 0.0,
+        "machines": sum(a.outcome in MACHINE_OUTCOMES for a in attempts),
+        "voicemail_messages": sum(bool((a.amd or {}).get("message_left")) for a in attempts),
         "unreachable": sum(m.status == "unreachable" for m in members),
         "outcomes": dict(sorted(outcomes.items())),
         "call_outcomes": dict(sorted(call_outcomes.items())),

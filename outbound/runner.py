@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import members, service, store
-from outbound.schema import Alert, Attempt, Campaign, CampaignContact
+from outbound.schema import REACHED_OUTCOMES, Alert, Attempt, Campaign, CampaignContact
 from outbound.script import Conversation, Script, ScriptError, load_script
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,17 @@ class DialOutcome:
     """What a :class:`Dialer` reports for one placed call: how it ended and, when answered, the script's
     answers; :func:`run_due` records it as the attempt's outcome."""
 
-    outcome: str  # answered | busy | no_answer | failed | voicemail
+    outcome: str  # one of outbound.schema.OUTCOMES: human | answered | voicemail | carrier_message | …
     sip_status: int | None = None
     duration_s: float = 0.0
-    conversation: dict[str, Any] | None = None  # Conversation.result() when answered
+    conversation: dict[str, Any] | None = None  # Conversation.result() when a person was reached
     transcript: str | None = None
     keypad: str | None = None
     error: str | None = None
     recording_path: str | None = None  # two-channel WAV of the call, when the endpoint records
     latency_ms: dict[str, Any] | None = None  # reply latency figures of the call, when measured
     simulated: bool = False  # made up by the SIMULATED dialer: no real call was placed
+    amd: dict[str, Any] | None = None  # how the answering-machine detector decided, when it listened
 
 
 class Dialer(Protocol):
@@ -71,12 +72,25 @@ class Dialer(Protocol):
 
 # --- the simulated dialer -----------------------------------------------------------------------------
 
-_SIP_STATUS = {"answered": 200, "busy": 486, "no_answer": 408, "failed": 503, "voicemail": 200}
+_SIP_STATUS = {
+    "human": 200,
+    "answered": 200,
+    "voicemail": 200,
+    "carrier_message": 200,
+    "screened": 200,
+    "hung_up_early": 200,
+    "busy": 486,
+    "no_answer": 408,
+    "rejected": 603,
+    "failed": 503,
+}
 
 
 @dataclass
 class SimulatedCallee:
     """What one phone does: ``outcomes`` per attempt (the last repeats) and ``replies`` when answered.
+    An outcome is any of ``outbound.schema.OUTCOMES``: "answered" and "human" run the script (and are
+    reported as given), the others end the call without it.
 
     A reply that is one keypad character ("1", "9", "0", "*", "#") is a key press; ``None`` is silence
     until the step times out; any other string is what the person says (as STT would give it).
@@ -157,7 +171,7 @@ class SimulatedDialer:
             return DialOutcome("no_answer", 408, simulated=True)
         outcome = callee.outcomes[min(callee.calls, len(callee.outcomes) - 1)]
         callee.calls += 1
-        if outcome != "answered":
+        if outcome not in REACHED_OUTCOMES:
             return DialOutcome(outcome, _SIP_STATUS.get(outcome), simulated=True)
         conv = Conversation(request.script, request.slots)
         conv.start()
@@ -171,7 +185,7 @@ class SimulatedDialer:
                 conv.respond(text=reply)
             turns += 1
         return DialOutcome(
-            "answered",
+            outcome,
             200,
             duration_s=turns * self.seconds_per_turn,
             conversation=conv.result(),
@@ -410,6 +424,7 @@ def _outcome(attempt_id: int, result: DialOutcome) -> store.Outcome:
             "recording_path": result.recording_path,
             "latency_ms": result.latency_ms,
             "simulated": result.simulated,
+            "amd": result.amd,
         },
     )
 
@@ -485,6 +500,10 @@ _TOPIC_KO = {"meals": "식사", "health": "건강", "sleep": "수면", "mood": "
 def _raise_answer_alerts(
     session: Session, attempt_id: int, campaign_id: int, contact_id: int, result: DialOutcome
 ) -> None:
+    """Alerts from what a person said. Never for a machine (a voicemail greeting answers no question) or
+    anyone else not reached, whatever the dialer put in ``conversation``."""
+    if result.outcome not in REACHED_OUTCOMES:
+        return
     conv = result.conversation or {}
     base = {"campaign_id": campaign_id, "contact_id": contact_id, "attempt_id": attempt_id}
     if conv.get("emergency"):

@@ -18,8 +18,11 @@ SEOUL = "Asia/Seoul"
 ALL_DAYS = frozenset(range(7))  # Monday = 0 … Sunday = 6, as date.weekday()
 WEEKDAY_NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 WEEKDAY_NAMES_KO = {"월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6}
-# Outcomes worth another call: a voicemail greeting is not the person reached, so it counts as no answer.
-RETRYABLE = frozenset({"busy", "no_answer", "failed", "voicemail"})
+# Outcomes worth another call: every outcome that reached nobody is retried (a machine that answered reached nobody); a person reached
+# ("human", "answered") is not. As outbound.schema.NOT_REACHED_OUTCOMES.
+RETRYABLE = frozenset(
+    {"voicemail", "carrier_message", "screened", "no_answer", "busy", "rejected", "hung_up_early", "failed"}
+)
 
 
 class ScheduleError(ValueError):

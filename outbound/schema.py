@@ -30,20 +30,26 @@ from sqlalchemy.types import TypeDecorator
 
 CAMPAIGN_KINDS = ("covid_notice", "welfare_check")
 CAMPAIGN_STATUSES = ("draft", "running", "paused", "cancelled", "completed")
+# How a call ended, typed (issue 16). A person: "human" (the answering-machine detector heard one, or a key
+# or an answer came), "answered" (picked up, the script ran, but who answered is not known: the SIMULATED
+# dialer, calls placed before detection existed, a line silent throughout). A machine: "voicemail",
+# "carrier_message" (the network's announcement: number not in service, phone off), "screened" (the phone's
+# call screening). Nobody: "no_answer", "busy", "rejected" (403/603: declined), "hung_up_early" (picked up
+# and hung up before anyone could tell who), "failed" (our side or the network; the SIP status is kept).
+REACHED_OUTCOMES = ("human", "answered")
+MACHINE_OUTCOMES = ("voicemail", "carrier_message", "screened")
+NOT_REACHED_OUTCOMES = (*MACHINE_OUTCOMES, "no_answer", "busy", "rejected", "hung_up_early", "failed")
+# Outcomes an attempt ends with before it becomes "completed".
+OUTCOMES = (*REACHED_OUTCOMES, *NOT_REACHED_OUTCOMES)
 ATTEMPT_STATES = (
     "scheduled",
     "dialing",
     "ringing",
     "answered",
-    "busy",
-    "no_answer",
-    "failed",
-    "voicemail",
+    *(o for o in OUTCOMES if o != "answered"),
     "completed",
     "cancelled",
 )
-# Outcomes an attempt ends with before it becomes "completed".
-OUTCOMES = ("answered", "busy", "no_answer", "failed", "voicemail")
 IN_CALL_STATES = ("dialing", "ringing", "answered")
 TRANSITIONS: dict[str, frozenset[str]] = {
     "scheduled": frozenset({"dialing", "cancelled"}),
@@ -51,12 +57,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # call can be in when it ends: straight from dialing (the worker records no ringing step) or ringing.
     "dialing": frozenset({"ringing", *OUTCOMES}),
     "ringing": frozenset(OUTCOMES),
-    # An answering machine is often only recognised after the line was picked up.
-    "answered": frozenset({"completed", "failed", "voicemail"}),
-    "busy": frozenset({"completed"}),
-    "no_answer": frozenset({"completed"}),
-    "failed": frozenset({"completed"}),
-    "voicemail": frozenset({"completed"}),
+    # Who answered (a person, a machine) is only known after the line was picked up.
+    "answered": frozenset({"completed", "human", *MACHINE_OUTCOMES, "hung_up_early", "failed"}),
+    **{outcome: frozenset({"completed"}) for outcome in OUTCOMES if outcome != "answered"},
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
@@ -192,7 +195,7 @@ class Attempt(Base):
     attempt_number: Mapped[int] = mapped_column(Integer, default=1)
     round_date: Mapped[date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16), default="scheduled")
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # one of OUTCOMES
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dialing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -206,6 +209,9 @@ class Attempt(Base):
     keypad: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     latency_ms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # How the answering-machine detector decided (outcome, reason, decision and beep times, the words it
+    # heard), for calls it listened to.
+    amd: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recording_path: Mapped[str | None] = mapped_column(String(500))
     error: Mapped[str | None] = mapped_column(String(500))
     # Placed by the SIMULATED dialer: no real call was made, whatever the outcome and answers say.

@@ -27,7 +27,9 @@ from outbound.scheduler import RetryPolicy, Schedule, ScheduleError, parse_weekd
 from outbound.schema import (
     CAMPAIGN_KINDS,
     IN_CALL_STATES,
+    MACHINE_OUTCOMES,
     OUTCOMES,
+    REACHED_OUTCOMES,
     ROLES,
     Alert,
     ApiToken,
@@ -548,8 +550,9 @@ def contact_history(session: Session, contact_id: int) -> dict[str, Any]:
         "checkins": checkins,
         "series": series,
         "trend": _trend(overall),
-        "reached": sum(c["outcome"] == "answered" for c in checkins),
-        "not_reached": sum(c["outcome"] not in (None, "answered") for c in checkins),
+        "reached": sum(c["outcome"] in REACHED_OUTCOMES for c in checkins),
+        "not_reached": sum(c["outcome"] not in (None, *REACHED_OUTCOMES) for c in checkins),
+        "machines": sum(c["outcome"] in MACHINE_OUTCOMES for c in checkins),
     }
 
 
@@ -737,7 +740,37 @@ def attempt_dict(attempt: Attempt, *, masked: bool = True) -> dict[str, Any]:
         "has_recording": bool(attempt.recording_path),
         "error": attempt.error,
         "simulated": attempt.simulated,  # SIMULATED dialer: no real call was placed
+        "amd": amd_dict(attempt.amd, masked=masked),
     }
+
+
+def amd_dict(amd: dict[str, Any] | None, *, masked: bool = True) -> dict[str, Any] | None:
+    """How the answering-machine detector decided. The words it heard (a voicemail greeting may say a
+    name) only unmasked."""
+    if not amd:
+        return None
+    shown = {k: amd.get(k) for k in AMD_FIELDS if k in amd}
+    if not masked and amd.get("text"):
+        shown["text"] = amd["text"]
+    return shown
+
+
+# What the API shows of a stored detection (voicebot.call.amd.Detection.as_dict), besides the words.
+AMD_FIELDS = (
+    "outcome",
+    "reason",
+    "decided_s",
+    "typed_s",
+    "type_reason",
+    "phrase",
+    "greeting_s",
+    "voiced_s",
+    "words",
+    "beep_s",
+    "beep_hz",
+    "message_from_s",
+    "message_left",
+)
 
 
 def alert_dict(

@@ -38,6 +38,7 @@ from outbound.scheduler import (
 from outbound.schema import (
     IN_CALL_STATES,
     OUTCOMES,
+    REACHED_OUTCOMES,
     Alert,
     Attempt,
     Campaign,
@@ -554,11 +555,16 @@ def renew_leases(
 
 
 _OUTCOME_KO = {
+    "human": "사람이 받음",
     "answered": "받음",
+    "voicemail": "음성사서함",
+    "carrier_message": "통신사 안내",
+    "screened": "통화 선별",
     "busy": "통화 중",
     "no_answer": "받지 않음",
+    "rejected": "수신 거부",
+    "hung_up_early": "받자마자 끊음",
     "failed": "연결 실패",
-    "voicemail": "음성사서함",
 }
 _STAMPS = {"dialing": "dialing_at", "ringing": "ringing_at", "answered": "answered_at"}
 
@@ -789,7 +795,7 @@ def _complete_rows(
                 now,
                 preferred=_preferred(contacts[row.contact_id]),
             )
-        if retry_at is None and outcome != "answered":
+        if retry_at is None and outcome not in REACHED_OUTCOMES:
             session.add(
                 Alert(
                     kind="unreachable",
@@ -797,7 +803,7 @@ def _complete_rows(
                     campaign_id=campaign.id,
                     contact_id=row.contact_id,
                     attempt_id=row.id,
-                    message=f"{row.attempt_number}번 걸었지만 연결되지 않았습니다 (마지막 결과: {_OUTCOME_KO[outcome]}).",
+                    message=_unreachable_message(session, row, outcome),
                 )
             )
         retry = None
@@ -823,13 +829,36 @@ def _complete_rows(
             "status": "pending",
         }
         if retry is None:
-            change["status"] = "done" if outcome == "answered" else "unreachable"
+            change["status"] = "done" if outcome in REACHED_OUTCOMES else "unreachable"
         member_changes.append(change)
         booked[row.id] = retry
     session.execute(update(CampaignContact), member_changes)
     _expire(session, CampaignContact, {c["id"] for c in member_changes})
     session.flush()
     return booked
+
+
+def _unreachable_message(session: Session, row: Any, outcome: str) -> str:
+    """The alert for a person no call of this round reached: how many calls reached nobody, and what each
+    ended as (a machine that answered reached nobody). Counted from the round's attempts, this one
+    included (its row is recorded already)."""
+    outcomes = session.scalars(
+        select(Attempt.outcome).where(
+            Attempt.campaign_contact_id == row.campaign_contact_id,
+            Attempt.round_date.is_(None) if row.round_date is None else Attempt.round_date == row.round_date,
+            Attempt.state == "completed",
+            Attempt.outcome.is_not(None),
+            Attempt.outcome.not_in(REACHED_OUTCOMES),
+        )
+    ).all()
+    counts: dict[str, int] = {}
+    for each in outcomes or [outcome]:
+        counts[each] = counts.get(each, 0) + 1
+    detail = ", ".join(
+        f"{_OUTCOME_KO.get(o, o)} {n}번" for o, n in sorted(counts.items(), key=lambda c: -c[1])
+    )
+    last = _OUTCOME_KO.get(outcome, outcome)
+    return f"{sum(counts.values())}번 걸었지만 본인과 통화하지 못했습니다 ({detail}; 마지막 결과: {last})."
 
 
 def acknowledge_alert(session: Session, alert_id: int, user: str, note: str, now: datetime) -> Alert:

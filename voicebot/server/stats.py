@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from outbound import service
 from outbound.api import Auth
-from outbound.schema import OUTCOMES, Attempt, CallLog, Campaign, CampaignContact
+from outbound.schema import OUTCOMES, REACHED_OUTCOMES, Attempt, CallLog, Campaign, CampaignContact
 
 SEOUL = ZoneInfo("Asia/Seoul")
 HISTOGRAM_LE_MS = (400, 600, 800, 1000, 1250, 1500, 2000, 3000, 5000)
@@ -49,7 +49,7 @@ def outbound_stats(session: Session, campaign_id: int | None, since: datetime) -
         )
         reached = session.scalar(
             select(func.count(Attempt.contact_id.distinct())).where(
-                Attempt.campaign_id == campaign.id, Attempt.outcome == "answered"
+                Attempt.campaign_id == campaign.id, Attempt.outcome.in_(REACHED_OUTCOMES)
             )
         )
         rates.append(

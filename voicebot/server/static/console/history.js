@@ -63,7 +63,8 @@ function render(body, history) {
       { class: "trend" },
       "최근 변화: ",
       badge(label("trend", history.trend), TREND_TONE[history.trend]),
-      ` · 연결 ${history.reached ?? 0}회, 연결 안 됨 ${history.not_reached ?? 0}회`,
+      ` · 연결 ${history.reached ?? 0}회, 연결 안 됨 ${history.not_reached ?? 0}회`
+        + (history.machines ? ` (그중 음성사서함·자동 응대 ${history.machines}회)` : ""),
     ),
     h(
       "div",

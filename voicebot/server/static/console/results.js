@@ -1,14 +1,34 @@
 // 결과 tab: attempts filtered by campaign, outcome and dates (Seoul days), newest first, a page at a time;
 // each person's check-in history; the campaign's CSV export (operator; with transcripts for admin).
 import { allows, api, saveResponse } from "./api.js";
-import { fill, h, label, phone, seconds, seoulMidnight, when } from "./format.js";
+import { LABELS, fill, h, label, phone, seconds, seoulMidnight, when } from "./format.js";
 import { openHistory } from "./history.js";
 import { applyRole, badge, busy, campaignChooser, errorBox, notify, showError, simulatedTag, table } from "./ui.js";
 
 const PAGE = 50;
 const OVERALL_TONE = { fine: "good", not_fine: "warn", concern: "bad", unclear: "neutral", no_input: "neutral", emergency: "bad" };
 const CALL_OUTCOME_TONE = { transfer: "warn", emergency: "bad", wrong_person: "warn", no_response: "neutral", hangup: "neutral", caller_hangup: "neutral" };
-const OUTCOME_TONE = { answered: "good", busy: "warn", no_answer: "neutral", failed: "bad", voicemail: "neutral" };
+const OUTCOME_TONE = {
+  human: "good",
+  answered: "good",
+  voicemail: "neutral",
+  carrier_message: "warn",
+  screened: "neutral",
+  no_answer: "neutral",
+  busy: "warn",
+  rejected: "warn",
+  hung_up_early: "neutral",
+  failed: "bad",
+};
+
+/** How the answering-machine detector decided, in a line under the outcome: the reason and when. */
+function amdNote(amd) {
+  if (!amd || !amd.reason) return null;
+  const parts = [`자동 판별: ${label("amdReason", amd.reason)}`];
+  if (amd.decided_s != null) parts.push(`${amd.decided_s}초`);
+  if (amd.message_left) parts.push("음성 메시지 남김");
+  return h("div", { class: "hint amd-note" }, parts.join(" · "));
+}
 
 export function createResultsView(panel, ctx) {
   let offset = 0;
@@ -18,9 +38,7 @@ export function createResultsView(panel, ctx) {
     "select",
     { id: "results-outcome", name: "outcome" },
     h("option", { value: "" }, "전체"),
-    Object.entries({ answered: 0, busy: 0, no_answer: 0, failed: 0, voicemail: 0 }).map(([value]) =>
-      h("option", { value }, label("outcome", value)),
-    ),
+    Object.keys(LABELS.outcome).map((value) => h("option", { value }, label("outcome", value))),
   );
   const since = h("input", { id: "results-since", type: "date", name: "since" });
   const until = h("input", { id: "results-until", type: "date", name: "until" });
@@ -146,6 +164,7 @@ export function createResultsView(panel, ctx) {
           a.outcome ? badge(label("outcome", a.outcome), OUTCOME_TONE[a.outcome]) : label("state", a.state),
           a.call_outcome && a.call_outcome !== "completed" ? badge(label("callOutcome", a.call_outcome), CALL_OUTCOME_TONE[a.call_outcome]) : null,
           a.simulated ? simulatedTag() : null,
+          amdNote(a.amd),
         ),
         h("td", {}, a.overall ? badge(label("overall", a.overall), OVERALL_TONE[a.overall]) : "-", a.emergency ? badge(label("emergency", a.emergency), "bad") : null),
         answers(a.answers),

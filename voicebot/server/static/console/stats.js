@@ -5,13 +5,19 @@ import { histogram, horizontalBars, stackedColumns } from "./charts.js";
 import { dayLabel, fill, h, hourLabel, label, percent } from "./format.js";
 import { campaignChooser, errorBox, showError } from "./ui.js";
 
-const OUTCOME_SERIES = [
-  { key: "answered", label: "통화 연결", color: "#11723a" },
-  { key: "busy", label: "통화 중", color: "#b45309" },
-  { key: "no_answer", label: "받지 않음", color: "#64748b" },
-  { key: "voicemail", label: "음성사서함", color: "#6d28d9" },
-  { key: "failed", label: "연결 실패", color: "#b42318" },
-];
+const OUTCOME_COLORS = {
+  human: "#11723a",
+  answered: "#4d9e6b",
+  voicemail: "#6d28d9",
+  carrier_message: "#a78bfa",
+  screened: "#c4b5fd",
+  busy: "#b45309",
+  no_answer: "#64748b",
+  rejected: "#d97706",
+  hung_up_early: "#94a3b8",
+  failed: "#b42318",
+};
+const OUTCOME_SERIES = Object.entries(OUTCOME_COLORS).map(([key, color]) => ({ key, label: label("outcome", key), color }));
 const TOP_INTENTS = 10;
 
 export function createStatsView(panel, ctx) {

@@ -9,6 +9,13 @@ A script file::
     agent_say: "..."               # said before a transfer to an agent
     emergency_say: "..."           # said before an emergency transfer
     max_repeats: 2                 # re-prompts per step (no answer, unclear answer, 9)
+    answering_machine:             # optional: when a machine answers (voicebot.call.amd)
+      voicemail: hang_up           # or leave_message: say ``message`` after the beep, then hang up
+      message: "..."               # no {slot}: anyone may play a mailbox back
+      screened: hang_up            # or identify: say ``identify`` to the phone's call screening
+      identify: "..."
+      detect: true                 # false: no detection, the script starts at once
+      detector: {greeting_s: 1.8}  # the detector's settings (AMD_DETECTOR_SETTINGS)
     steps:
       - id: meals                  # unique, letters/digits/_
         say: "{name} 어르신, 식사는 잘 챙겨 드세요?"   # {slot} placeholders
@@ -57,6 +64,30 @@ _TOP_KEYS = {
     "max_repeats",
     "steps",
     "description",
+    "answering_machine",
+}
+_MACHINE_KEYS = {"voicemail", "message", "screened", "identify", "detect", "detector"}
+# The answering-machine detector's settings a script may set (voicebot.call.amd.AmdConfig, whose own check
+# runs when a call is placed; outbound does not import voicebot, a test keeps the two lists the same):
+# name -> "number" | "whole" | "flag".
+AMD_DETECTOR_SETTINGS = {
+    "initial_silence_s": "number",
+    "greeting_s": "number",
+    "after_greeting_silence_s": "number",
+    "total_analysis_s": "number",
+    "min_word_s": "number",
+    "between_words_silence_s": "number",
+    "max_words": "whole",
+    "vad_aggressiveness": "whole",
+    "words": "flag",
+    "transcribe_every_s": "number",
+    "word_pause_s": "number",
+    "words_grace_s": "number",
+    "message_end_silence_s": "number",
+    "max_message_s": "number",
+    "beep_min_ms": "whole",
+    "beep_low_hz": "number",
+    "beep_high_hz": "number",
 }
 _STEP_KEYS = {"id", "say", "expect", "topic", "keys", "then", "when", "end", "outcome"}
 
@@ -100,6 +131,9 @@ class Script:
     emergency_say: str = "지금 바로 상담원에게 연결해 드리겠습니다. 전화를 끊지 말고 기다려 주세요."
     max_repeats: int = 2
     source: str = ""
+    # What a call does when a machine answers: {"voicemail": "hang_up" | "leave_message", "message": …,
+    # "screened": "hang_up" | "identify", "identify": …, "detect": bool, "detector": {…}}; see the module.
+    answering_machine: dict[str, Any] = field(default_factory=dict)
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -229,7 +263,64 @@ def parse_script(data: Any, source: str = "<script>") -> Script:
         emergency_say=check_text("emergency_say", data.get("emergency_say", Script.emergency_say)),
         max_repeats=max_repeats,
         source=source,
+        answering_machine=_answering_machine(data.get("answering_machine"), fail),
     )
+
+
+def _answering_machine(raw: Any, fail: Any) -> dict[str, Any]:
+    """The ``answering_machine`` section, checked: what to do with a voicemail or a call screening, and
+    the detector's settings. Messages for a machine take no {slot}: they are not said to an identified
+    person."""
+    where = "answering_machine"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise fail(where, "expected a mapping (voicemail, message, screened, identify, detect, detector)")
+    unknown = set(raw) - _MACHINE_KEYS
+    if unknown:
+        raise fail(where, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    out: dict[str, Any] = {}
+    for key, choices in (("voicemail", ("hang_up", "leave_message")), ("screened", ("hang_up", "identify"))):
+        value = raw.get(key, "hang_up")
+        if value not in choices:
+            raise fail(f"{where}.{key}", f"{value!r} is not one of {', '.join(choices)}")
+        out[key] = value
+    for key, needed in (
+        ("message", out["voicemail"] == "leave_message"),
+        ("identify", out["screened"] == "identify"),
+    ):
+        text = raw.get(key)
+        if text is None:
+            if needed:
+                raise fail(f"{where}.{key}", "needs the words to say")
+            continue
+        if not isinstance(text, str) or not text.strip():
+            raise fail(f"{where}.{key}", "needs non-empty text")
+        if _placeholders(text):
+            raise fail(f"{where}.{key}", "may not use {slots}: a machine is not the person")
+        out[key] = " ".join(text.split())
+    detect = raw.get("detect", True)
+    if not isinstance(detect, bool):
+        raise fail(f"{where}.detect", "must be true or false")
+    out["detect"] = detect
+    settings = raw.get("detector") or {}
+    if not isinstance(settings, dict):
+        raise fail(f"{where}.detector", "expected a mapping of settings")
+    detector = {}
+    for name, value in settings.items():
+        kind = AMD_DETECTOR_SETTINGS.get(str(name))
+        if kind is None:
+            raise fail(f"{where}.detector", f"unknown setting {name!r}")
+        if kind == "flag" and not isinstance(value, bool):
+            raise fail(f"{where}.detector.{name}", "must be true or false")
+        if kind != "flag" and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
+            raise fail(f"{where}.detector.{name}", "must be a number, 0 or more")
+        if kind == "whole" and int(value) != value:
+            raise fail(f"{where}.detector.{name}", "must be a whole number")
+        detector[str(name)] = value
+    if detector:
+        out["detector"] = detector
+    return out
 
 
 def load_script(name_or_path: str | Path) -> Script:

@@ -4,7 +4,9 @@
 The fast tests drive a session frame by frame with a tone for each prompt and a fixed transcript. The slow
 ones load Whisper base and espeak-ng once, run one ``SipEndpoint`` in this process, and let
 ``outbound.runner.run_due`` place each call while the test presses the callee's keys through baresip's
-ctrl_tcp or plays a real Korean recording as the callee's microphone.
+ctrl_tcp or plays a real Korean recording as the callee's microphone. Every call first listens for who
+answered (``voicebot.call.amd``): a key is a person; a voicemail greeting played by the callee is a
+machine, stored as such (issue 16).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from benchmarks.metrics import character_error_rate
 from media.audio import AudioFrame, float_to_pcm16, load_audio, resample, silence
 from outbound import Schedule, import_contacts, parse_windows, store
 from outbound.runner import RunReport, run_due
-from outbound.schema import Alert, Attempt
+from outbound.schema import Alert, Attempt, CampaignContact
 from outbound.script import Conversation, load_script
 from voicebot.call.conversation import ConversationSession
 from voicebot.sip.dialer import SipDialer
@@ -218,9 +220,11 @@ def test_welfare_check_by_keypad_raises_a_concern(models, endpoint, tmp_path):
         )
     finally:
         phone.close()  # the call is over once run_due returns
-    assert report.outcomes == {"answered": 1} and report.alerts == 1
+    assert report.outcomes == {"human": 1} and report.alerts == 1
     attempt, alerts = the_attempt(factory)
-    assert attempt.state == "completed" and attempt.outcome == "answered" and attempt.sip_status == 200
+    assert attempt.state == "completed" and attempt.outcome == "human" and attempt.sip_status == 200
+    # the line was silent until the first key: a key is a person (and answers the first question)
+    assert attempt.amd["outcome"] == "human" and attempt.amd["reason"] == "dtmf"
     assert attempt.keypad == "129211" and attempt.transcript is None
     steps = attempt.answers["steps"]
     assert {k: (v["value"], v["via"]) for k, v in steps.items()} == {
@@ -271,9 +275,9 @@ def test_welfare_check_answered_by_voice(models, endpoint, korean_clips, tmp_pat
         )
     finally:
         phone.close()  # the call is over once run_due returns
-    assert report.outcomes == {"answered": 1}
+    assert report.outcomes == {"human": 1}
     attempt, _ = the_attempt(factory)
-    assert attempt.state == "completed" and attempt.outcome == "answered"
+    assert attempt.state == "completed" and attempt.outcome == "human"
     cer = character_error_rate(clip.transcript, attempt.transcript)
     assert cer < 0.35, (attempt.transcript, cer)
     steps = attempt.answers["steps"]
@@ -300,9 +304,9 @@ def test_covid_notice_confirmed_with_1(models, endpoint, tmp_path):
         report = place(factory, dialer, phone, [(1.5, "1"), (1.5, "9"), (1.5, "1")])
     finally:
         phone.close()  # the call is over once run_due returns
-    assert report.outcomes == {"answered": 1} and report.alerts == 0
+    assert report.outcomes == {"human": 1} and report.alerts == 0
     attempt, alerts = the_attempt(factory)
-    assert attempt.state == "completed" and attempt.outcome == "answered" and not alerts
+    assert attempt.state == "completed" and attempt.outcome == "human" and not alerts
     steps = attempt.answers["steps"]
     assert {k: (v["value"], v["via"]) for k, v in steps.items()} == {
         "identify": ("yes", "dtmf"),
@@ -324,7 +328,7 @@ def test_0_transfers_to_an_agent_with_a_handoff_record(models, endpoint, agent, 
         report = place(factory, dialer, phone, [(1.5, "1"), (1.0, "0")])
     finally:
         phone.close()  # the call is over once run_due returns
-    assert report.outcomes == {"answered": 1} and report.alerts == 0
+    assert report.outcomes == {"human": 1} and report.alerts == 0
     attempt, _ = the_attempt(factory)
     assert attempt.answers["outcome"] == "transfer" and attempt.keypad == "10"
     call = attempt.answers["call"]
@@ -335,3 +339,95 @@ def test_0_transfers_to_an_agent_with_a_handoff_record(models, endpoint, agent, 
     assert agent.wait_event("CALL_ESTABLISHED", 5)["peeruri"].startswith(
         f"sip:{CALLEE}@"
     )  # the callee's phone
+
+
+# --- a machine answers (issue 16) ------------------------------------------------------------------------
+
+VOICEMAIL_KO = "고객이 전화를 받을 수 없어 삐 소리 후 소리샘으로 연결됩니다. 통화료가 부과됩니다."
+
+
+def voicemail_callee(models, tmp_path: Path) -> tuple[Baresip, float]:
+    """A softphone whose microphone plays a network voicemail greeting (espeak-ng saying the real SKT
+    sentence), a 1 kHz beep and then the silence of the recording; returns it and when its beep starts."""
+    rate = 8000
+    said = models.synthesizer.synthesize(VOICEMAIL_KO, sample_rate=rate).samples
+    t = np.arange(int(0.5 * rate)) / rate
+    beep = (0.25 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    lead, gap = 0.3, 0.5
+    greeting = np.concatenate([silence(lead, rate), said, silence(gap, rate), beep, silence(40.0, rate)])
+    mic = tmp_path / "voicemail.wav"
+    sf.write(mic, greeting, rate)
+    phone = Baresip(tmp_path / "baresip", mic, answer=True, user=CALLEE, mic_rate=rate)
+    return phone, lead + len(said) / rate + gap
+
+
+def place_machine(factory, dialer, phone: Baresip) -> RunReport:
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run_due, factory, dialer, "w1", NOW)
+        phone.wait_event("CALL_ESTABLISHED", 30)
+        return running.result(timeout=120)
+
+
+def retry_of(factory, attempt: Attempt) -> Attempt | None:
+    with factory() as session:
+        return session.scalars(
+            select(Attempt).where(Attempt.attempt_number == attempt.attempt_number + 1)
+        ).first()
+
+
+@needs_baresip
+def test_covid_voicemail_is_classified_and_gets_a_short_message_after_the_beep(models, endpoint, tmp_path):
+    """The callee's phone plays a voicemail greeting: the bot says nothing over it, decides "machine"
+    before the beep, leaves the campaign's short message (nothing personal) after it and hangs up; the
+    attempt is stored as voicemail with the SIP status and the detector's decision, no alert is raised
+    and a retry is booked."""
+    phone, beep_s = voicemail_callee(models, tmp_path)
+    factory = campaign(tmp_path, "covid_notice", "date=3월 5일; place=중구 보건소; result=음성")
+    dialer = SipDialer(endpoint, uri_template(phone), models.synthesizer, models.transcriber)
+    try:
+        report = place_machine(factory, dialer, phone)
+    finally:
+        phone.close()
+    assert report.outcomes == {"voicemail": 1} and report.alerts == 0 and report.retries == 1
+    attempt, alerts = the_attempt_of(factory, 1)
+    assert attempt.state == "completed" and attempt.outcome == "voicemail" and attempt.sip_status == 200
+    assert not alerts and attempt.answers is None and attempt.keypad is None
+    amd = attempt.amd
+    assert amd["outcome"] == "voicemail" and amd["message_left"] is True, amd
+    assert amd["decided_s"] < beep_s, amd  # decided before the beep (stream time from answer)
+    assert amd["beep_s"] == pytest.approx(beep_s, abs=0.3) and amd["message_from_s"] > amd["beep_s"]
+    assert amd["call"]["ended_reason"] == "voicemail" and amd["call"]["hangup_by"] == "bot"
+    # the call's recording (callee left, bot right): silence over the greeting, the message after the beep
+    stereo, rate = sf.read(attempt.recording_path, dtype="float32")
+    assert rms(stereo[: int(beep_s * rate), 0]) > 0.01
+    assert rms(stereo[: int((beep_s - 0.2) * rate), 1]) < 0.003
+    assert rms(stereo[int((beep_s + 0.6) * rate) :, 1]) > 0.01
+    assert rms(phone.heard()) > 0.01  # the mailbox got the message
+    assert attempt.duration_s > beep_s + 3
+    assert retry_of(factory, attempt) is not None
+    with factory() as session:
+        assert session.get(CampaignContact, attempt.campaign_contact_id).last_outcome == "voicemail"
+
+
+@needs_baresip
+def test_welfare_voicemail_hangs_up_without_a_word_and_retries(models, endpoint, tmp_path):
+    phone, beep_s = voicemail_callee(models, tmp_path)
+    factory = campaign(tmp_path, "welfare_check")
+    dialer = SipDialer(endpoint, uri_template(phone), models.synthesizer, models.transcriber)
+    try:
+        report = place_machine(factory, dialer, phone)
+    finally:
+        phone.close()
+    assert report.outcomes == {"voicemail": 1} and report.alerts == 0 and report.retries == 1
+    attempt, alerts = the_attempt_of(factory, 1)
+    assert attempt.outcome == "voicemail" and not alerts and attempt.answers is None
+    assert attempt.amd["message_left"] is False and attempt.amd["decided_s"] < beep_s
+    assert attempt.duration_s < beep_s + 3  # hung up once the beep told which machine
+    stereo, _ = sf.read(attempt.recording_path, dtype="float32")
+    assert rms(stereo[:, 0]) > 0.01 and rms(stereo[:, 1]) < 0.003  # not a word to a machine
+
+
+def the_attempt_of(factory, number: int) -> tuple[Attempt, list[Alert]]:
+    with factory() as session:
+        attempt = session.scalars(select(Attempt).where(Attempt.attempt_number == number)).one()
+        return attempt, list(session.scalars(select(Alert)))

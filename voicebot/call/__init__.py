@@ -16,6 +16,10 @@ Public interface
     The inbound ARS handler: VAD/endpointing -> STT -> dialog -> TTS, with barge-in and keypad.
 ``ConversationSession`` (``conversation``) and ``ScriptSession`` (``dial_script``)
     Outbound handlers: a campaign's conversation, and the fixed prompts of ``voicebot dial``.
+``AnsweringMachineDetector`` / ``AmdConfig`` / ``MachinePolicy`` (``amd``)
+    Who answered an outbound call (a person, a voicemail, a carrier announcement, a call screening), from
+    the first seconds after answer: timing, the recognised Korean words and the beep; a campaign's
+    ``ConversationSession`` stays silent until it is decided and then follows the campaign's policy.
 ``HandoffRegistry`` / ``file_handoff`` (``handoff``)
     The records an agent picks a handed-over call up from, kept for every transport.
 ``check_dtmf`` / ``DTMF_KEYS`` (``keypad``)

@@ -10,7 +10,12 @@ from typing import Any
 
 from outbound.runner import CallRequest, DialOutcome
 from outbound.script import Conversation
+from voicebot.call.amd import MachinePolicy
 from voicebot.call.conversation import ConversationSession
+
+# Of the statuses the endpoint calls "rejected", those that are the callee (or the network on its
+# behalf) declining the call; 488/606 (no common codec) are our failure.
+DECLINED = {403, 603}
 
 
 class SipDialer:
@@ -18,10 +23,18 @@ class SipDialer:
     with ``voicebot.call.conversation.ConversationSession``: answers by keypad or speech, 9 repeats, 0 or
     emergency words transfer the call to the endpoint's agent URI with a handoff record.
 
-    The result's ``conversation`` is :meth:`Conversation.result` plus ``call`` (how the call ended, the
-    transfer and its handoff id); a callee who hangs up mid-script leaves the outcome ``caller_hangup``.
-    ``latency_ms`` has per answer the milliseconds from the end of the callee's speech (or the key) to
-    the reply being ready: endpointing, STT, script and TTS.
+    Who answered is detected first (``voicebot.call.amd``, the script's ``answering_machine`` policy;
+    ``detect: false`` turns it off) and the result is a typed outcome: ``human`` (a person: the detector
+    heard one, or a key or an answer came), ``answered`` (the script ran but nobody ever replied and the
+    detector could not tell: a silent line), ``voicemail`` / ``carrier_message`` / ``screened`` (a
+    machine: no script, no answers, so no welfare alert), ``hung_up_early`` (hung up before anyone could
+    tell), or ``busy`` / ``no_answer`` / ``rejected`` / ``failed`` from the SIP status, which is kept.
+    ``amd`` holds how the detector decided (and ``message_left`` for a voicemail message).
+
+    For a person the result's ``conversation`` is :meth:`Conversation.result` plus ``call`` (how the call
+    ended, the transfer and its handoff id); a callee who hangs up mid-script leaves the outcome
+    ``caller_hangup``. ``latency_ms`` has per answer the milliseconds from the end of the callee's speech
+    (or the key) to the reply being ready: endpointing, STT, script and TTS.
     """
 
     simulated = False
@@ -45,11 +58,17 @@ class SipDialer:
 
     def dial(self, request: CallRequest) -> DialOutcome:
         conv = Conversation(request.script, request.slots)
+        policy = MachinePolicy.from_dict(getattr(request.script, "answering_machine", None))
         sessions: list[ConversationSession] = []
 
         def session_for(call_id: str) -> ConversationSession:  # on PJSIP's thread, once media is up
             session = ConversationSession(
-                conv, self.synthesizer, self.transcriber, no_input_s=self.no_input_s, call_id=call_id
+                conv,
+                self.synthesizer,
+                self.transcriber,
+                no_input_s=self.no_input_s,
+                call_id=call_id,
+                machines=policy,
             )
             sessions.append(session)
             return session
@@ -57,25 +76,46 @@ class SipDialer:
         state = self.endpoint.place_call(self.uri_template.format(phone=request.phone_e164), session_for)
         outcome, status = state.outcome.result(self.max_call_s)
         record = state.finished.result(self.max_call_s)
-        outcome = {"rejected": "failed"}.get(outcome, outcome)
         duration_s = round(record.duration_s, 2)
+        if outcome == "rejected" and status not in DECLINED:
+            outcome = "failed"
         if outcome != "answered":
             return DialOutcome(outcome, status, duration_s, error=record.error)
         if not sessions:
             return DialOutcome("failed", status, duration_s, error=record.error or "answered without audio")
-        conversation = conv.result()
-        if not conv.ended:
-            conversation["outcome"] = "caller_hangup"
-        conversation["call"] = {
+        session = sessions[0]
+        detection = session.detection
+        amd = None
+        if detection is not None:
+            amd = {**detection.as_dict(), "message_left": session.message_left}
+        call = {
             "ended_reason": record.ended_reason,
             "hangup_by": record.hangup_by,
             "transfer": record.transfer,
             "handoff_id": record.handoff_id,
             "callback_requested": record.callback_requested,
         }
-        answers = [{"step": t.step, "via": t.via, **t.latency_ms} for t in sessions[0].turns if t.latency_ms]
+        if session.machines is not None and detection is None:  # gone before anyone could tell who
+            typed = "failed" if record.error else "hung_up_early"
+            return DialOutcome(typed, status, duration_s, error=record.error, amd={"call": call})
+        if detection is not None and detection.machine:
+            return DialOutcome(
+                detection.outcome,
+                status,
+                duration_s,
+                error=record.error,
+                recording_path=record.recording,
+                amd={**(amd or {}), "call": call},
+            )
+        replied = bool(conv.heard or conv.keypad)
+        person = detection is not None and detection.outcome == "human"
+        conversation = conv.result()
+        if not conv.ended:
+            conversation["outcome"] = "caller_hangup"
+        conversation["call"] = call
+        answers = [{"step": t.step, "via": t.via, **t.latency_ms} for t in session.turns if t.latency_ms]
         return DialOutcome(
-            "answered",
+            "human" if person or replied else "answered",
             status,
             duration_s,
             conversation=conversation,
@@ -84,4 +124,5 @@ class SipDialer:
             error=record.error,
             recording_path=record.recording,
             latency_ms={"answers": answers, "max_total": max((a["total"] for a in answers), default=None)},
+            amd=amd,
         )

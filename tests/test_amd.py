@@ -361,3 +361,94 @@ def test_detection_off_starts_the_script_at_answer():
     session = ConversationSession(conv, ToneSynth(), machines=policy)
     session.start(0.0)
     assert session.detector is None and session.turns[0].step == "meals"
+
+
+# --- the SIP dialer's typed outcome, on a fake endpoint -----------------------------------------------------
+
+
+class FakeEndpoint:
+    """Answers (or not) with ``status``, plays ``audio`` into the call's session frame by frame and then
+    hangs up as the far end, as ``SipEndpoint.place_call`` reports it."""
+
+    def __init__(self, status: int = 200, audio: np.ndarray | None = None, keys: dict | None = None):
+        self.status, self.audio, self.keys = status, audio, keys or {}
+
+    def place_call(self, uri, session_for):
+        from concurrent.futures import Future
+
+        from voicebot.call.record import CallRecord
+
+        record = CallRecord("c1", "sip", direction="outbound")
+        outcome, finished = Future(), Future()
+        if self.status != 200:
+            outcome.set_result(("rejected" if self.status in (403, 488, 603, 606) else "failed", self.status))
+            finished.set_result(record)
+            return SimpleNamespace(outcome=outcome, finished=finished)
+        outcome.set_result(("answered", 200))
+        session = session_for("c1")
+        session.start(0.0)
+        now = 0.0
+        for frame in frames(self.audio):
+            session.on_caller_frame(frame)
+            now = frame.end_s
+            for at_s, key in self.keys.items():
+                if abs(now - at_s) < 1e-6:
+                    session.on_dtmf(key, now)
+            if session.ended:
+                record.ended_reason, record.hangup_by = session.ended_reason, "bot"
+                break
+        else:
+            session.hangup(now)
+            record.ended_reason, record.hangup_by = "caller_hangup", "remote"
+        record.duration_s = now
+        finished.set_result(record)
+        return SimpleNamespace(outcome=outcome, finished=finished)
+
+
+def dial(endpoint: FakeEndpoint, kind: str = "welfare_check"):
+    from outbound.runner import CallRequest
+    from voicebot.sip.dialer import SipDialer
+
+    script = load_script(kind)
+    slots = COVID_SLOTS if kind == "covid_notice" else {"name": "김순자"}
+    dialer = SipDialer(endpoint, "sip:{phone}@127.0.0.1", ToneSynth(), None)
+    return dialer.dial(CallRequest(1, "+821011110001", script, slots))
+
+
+def test_the_sip_dialer_reports_who_answered(machine_speech, greetings):
+    said = machine_speech[VOICEMAIL_KO]
+    voicemail = dial(
+        FakeEndpoint(audio=np.concatenate([silence(0.3), said, silence(0.4), tone(1000, 0.4), silence(2)]))
+    )
+    assert voicemail.outcome == "voicemail" and voicemail.conversation is None and voicemail.sip_status == 200
+    assert voicemail.amd["message_left"] is False and voicemail.amd["call"]["ended_reason"] == "voicemail"
+    early = dial(FakeEndpoint(audio=silence(1.0)))  # picked up and gone before anyone could tell
+    assert early.outcome == "hung_up_early" and early.conversation is None and early.amd["call"]
+    greeting = amd_set.at_level(greetings[0]["samples"], -20)
+    person = dial(FakeEndpoint(audio=np.concatenate([silence(0.3), greeting, silence(3.0)])))
+    assert person.outcome == "human" and person.amd["outcome"] == "human"
+    assert person.conversation["outcome"] == "caller_hangup"  # hung up during the first question
+    silent = dial(FakeEndpoint(audio=silence(4.0)))  # nobody to tell from: the script ran, nobody replied
+    assert silent.outcome == "answered" and silent.amd["outcome"] == "unknown"
+    keyed = dial(FakeEndpoint(audio=silence(4.0), keys={3.0: "1"}))  # a reply to the script: a person
+    assert keyed.outcome == "human" and keyed.keypad == "1"
+    assert dial(FakeEndpoint(603)).outcome == "rejected" and dial(FakeEndpoint(488)).outcome == "failed"
+
+
+# --- the labelled set and the benchmark ---------------------------------------------------------------------
+
+
+def test_the_labelled_set_is_half_machines_and_the_detector_tells_people_from_machines(clips, tmp_path):
+    """``scripts/make_amd_set.py``'s set, built here, run through ``benchmarks.amd`` without the words
+    (Whisper adds nothing on espeak-ng's voice): every person is a person, every machine a machine and
+    decided before its beep. Timings are printed by the benchmark, never asserted."""
+    from benchmarks import amd as bench
+
+    items = amd_set.load_items(amd_set.ensure_built(tmp_path / "set"))
+    labels = [i["label"] for i in items]
+    assert len(items) >= 40 and labels.count("human") * 2 == len(items)
+    assert {i["sha256"] for i in items} == {i["sha256"] for i in amd_set.build(tmp_path / "again")}
+    summary = bench.run(items, AmdConfig(words=False), None)
+    assert summary["person_or_machine_accuracy"] == 1.0 and summary["people_taken_for_machines"] == []
+    assert summary["machines_decided_before_beep"] == "12/12"
+    assert summary["confusion"]["rows"]["human"][0] == 24

@@ -71,7 +71,7 @@ class AmdConfig:
     words: bool = True  # match the transcribed greeting against the Korean phrases
     transcribe_every_s: float = 1.0  # during continuous speech
     word_pause_s: float = 0.25  # a pause this long sends the greeting so far to the transcriber
-    words_grace_s: float = 0.5  # how long a human decision waits for a transcription still running
+    words_grace_s: float = 0.3  # how long a human decision waits for a transcription still running
     message_end_silence_s: float = 1.5  # a machine's silence this long without a beep: its message ended
     max_message_s: float = 30.0  # the longest announcement waited for (then: voicemail)
     beep_min_ms: int = 150

@@ -8,8 +8,9 @@ OUT_DIR defaults to ~/.cache/voicebot/turn-sets (``$XDG_CACHE_HOME`` respected);
 tens of MB and are not committed. What is committed is small: ``tests/data/turns/words.json`` (the word
 timestamps the builder cuts at) and ``tests/data/turns/sets.json`` (every item: how it was made, its
 marks and the SHA-256 of its WAV), which ``tests/test_turn_sets.py`` checks a fresh build against.
-The same seed gives the same files, byte for byte. ``benchmarks.latency`` builds the sets itself when
-they are missing.
+The same seed gives the same files, byte for byte (espeak-ng carries state from one utterance to the
+next inside a process, so all synthesis runs in one fresh child process, always the same list in the
+same order). ``benchmarks.latency`` builds the sets itself when they are missing.
 
 Sources: the 11 Korean clips of ``../shared/audio/manifest.tsv`` (language ko; 10 Zeroth-Korean read
 sentences and one Picovoice clip), their word timestamps, espeak-ng's Korean voice through the project's

@@ -105,7 +105,7 @@ class Setup:
 
 BASE_CALL = CallConfig(max_call_s=120.0)
 FIXED = replace(BASE_CALL, speculative=False)
-NO_PREFIX = replace(BASE_CALL, speculative_prefix=False)
+WITH_PREFIX = replace(BASE_CALL, speculative_prefix=True)
 SETUPS = (
     Setup(
         "faster full-window beam5, fixed 600 ms hangover (baseline)",
@@ -113,23 +113,27 @@ SETUPS = (
         FIXED,
     ),
     Setup("faster adaptive beam5, fixed hangover", STTConfig(beam_size=5), FIXED),
-    Setup("faster adaptive beam5, speculative + early end", STTConfig(beam_size=5), NO_PREFIX),
-    Setup(
-        "faster adaptive beam5, speculative with prefix + early end (default)",
-        STTConfig(beam_size=5),
-        BASE_CALL,
+    Setup("faster adaptive beam5, speculative with prefix + early end", STTConfig(beam_size=5), WITH_PREFIX),
+    Setup("faster adaptive beam5, speculative + early end (default)", STTConfig(beam_size=5), BASE_CALL),
+    *(
+        Setup(
+            f"faster adaptive beam5, speculative + early end, statement hangover {ms} ms",
+            STTConfig(beam_size=5),
+            replace(BASE_CALL, endpoint=replace(BASE_CALL.endpoint, statement_hangover_ms=ms)),
+        )
+        for ms in (600, 800, 1200)
     ),
     Setup(
         "faster adaptive beam5, speculative at a 150 ms pause",
         STTConfig(beam_size=5),
         replace(BASE_CALL, endpoint=replace(BASE_CALL.endpoint, pause_ms=150)),
     ),
-    Setup("faster adaptive beam2, speculative with prefix + early end", STTConfig(beam_size=2), BASE_CALL),
+    Setup("faster adaptive beam2, speculative + early end", STTConfig(beam_size=2), BASE_CALL),
     Setup(
         "openai full-window beam5, fixed hangover", STTConfig(backend="openai-whisper", window="full"), FIXED
     ),
     Setup(
-        "openai adaptive beam5, speculative with prefix + early end",
+        "openai adaptive beam5, speculative + early end",
         STTConfig(backend="openai-whisper", beam_size=5),
         BASE_CALL,
     ),

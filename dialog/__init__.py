@@ -12,6 +12,7 @@ The call loop (VAD -> STT -> dialog -> TTS) uses a small interface::
     turn = session.on_no_input()            # the caller stayed silent after a prompt
     session.on_barge_in()                   # the caller spoke over the prompt (recorded only)
     session.turn_status(text)               # TurnStatus: has the caller finished? (dialog.turn_end)
+    session.barges_in(text)                 # short words over the prompt: meant to stop it?
     is_backchannel(text)                    # "네", "그렇죠" ...: an acknowledgement, not a barge-in
     session.ended, session.handoff, session.history
 

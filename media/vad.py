@@ -103,9 +103,13 @@ class EndpointConfig:
     # When the speculative transcript of a pause reads as a finished sentence, the session may let the
     # utterance close after this much silence instead of the full hangover (adaptive endpointing).
     early_hangover_ms: int = 360
-    # When it reads as a sentence the caller goes on after (-는데요, -거든요, "네,"), the session may hold
-    # the utterance open this long instead, so the second half is not answered out of context.
-    long_hangover_ms: int = 1_400
+    # When it reads as a sentence the caller goes on after (-는데요, -거든요, "네,", a particle), the
+    # session may hold the utterance open this long instead, so the second half is not answered out of
+    # context. Callers searching for a word mid-sentence pause for well over a second.
+    long_hangover_ms: int = 2_000
+    # When it reads as a finished statement that is not yet a request the dialog can act on ("수도 요금이
+    # 많이 나왔어요."), the caller often goes on with the question: wait this long.
+    statement_hangover_ms: int = 1_000
     # Speech over the bot's prompt is closed after this much silence while it is no longer than
     # ``backchannel_max_ms`` of voice: a "네" is judged quickly and the prompt goes on.
     backchannel_hangover_ms: int = 300
@@ -176,7 +180,7 @@ class Endpointer:
         self._voiced_ms = 0
         self._paused = False  # SpeechPause already sent for the current silence run
         self._early_end_after: float | None = None  # stream time from which the short hangover applies
-        self._held_open = False  # the long hangover applies to the current silence run
+        self._held_ms: int | None = None  # a longer hangover for the current silence run
         self._over_bot = False  # the utterance started while the bot was speaking
 
     @property
@@ -193,11 +197,12 @@ class Endpointer:
         """Voiced milliseconds in the open utterance (0 when none is open)."""
         return self._voiced_ms if self._in_speech else 0
 
-    def hold_open(self, last_voiced_s: float) -> None:
-        """Close the utterance only after ``long_hangover_ms`` of silence if no speech follows
-        ``last_voiced_s``; the session calls this when the sentence so far is one callers go on after."""
+    def hold_open(self, last_voiced_s: float, hangover_ms: int | None = None) -> None:
+        """Close the utterance only after ``hangover_ms`` (default ``long_hangover_ms``) of silence if no
+        speech follows ``last_voiced_s``; the session calls this when the sentence so far is one callers
+        go on after."""
         if self._in_speech and last_voiced_s == self._last_voiced_s:
-            self._held_open = True
+            self._held_ms = self.config.long_hangover_ms if hangover_ms is None else hangover_ms
             self._early_end_after = None
 
     def allow_early_end(self, last_voiced_s: float, not_before_s: float) -> None:
@@ -205,7 +210,7 @@ class Endpointer:
         speech follows ``last_voiced_s``; the session calls this once it knows the sentence is finished."""
         if self._in_speech and last_voiced_s == self._last_voiced_s:
             self._early_end_after = not_before_s
-            self._held_open = False
+            self._held_ms = None
 
     def process(self, frame: AudioFrame) -> Iterator[EndpointEvent]:
         voiced = self.vad.is_speech(frame)
@@ -242,7 +247,7 @@ class Endpointer:
             self._last_voiced_s = frame.end_s
             self._paused = False
             self._early_end_after = None
-            self._held_open = False
+            self._held_ms = None
         silence_ms = (frame.end_s - self._last_voiced_s) * 1000
         length_ms = (frame.end_s - self._frames[0].start_s) * 1000
         early = (
@@ -268,14 +273,14 @@ class Endpointer:
         config = self.config
         if self._over_bot and self._voiced_ms <= config.backchannel_max_ms:
             return config.backchannel_hangover_ms
-        return config.long_hangover_ms if self._held_open else config.hangover_ms
+        return self._held_ms if self._held_ms is not None else config.hangover_ms
 
     def _close(self, now_s: float, forced: bool) -> Iterator[EndpointEvent]:
         frames, self._frames = self._frames, []
         self._in_speech = False
         self._paused = False
         self._early_end_after = None
-        self._held_open = False
+        self._held_ms = None
         self._over_bot = False
         if self._voiced_ms < self.config.min_speech_ms:
             yield SpeechDiscarded(self._start_s, now_s, f"only {self._voiced_ms} ms of speech")

@@ -43,6 +43,25 @@ RATE = PIPELINE_RATE
         ("그건 아니지.", "statement"),  # a spoken ending read as a connective, closed by Whisper's full stop
         ("이거 어떻게 신청해", "complete"),
         ("What time do you open?", "complete"),
+        # Words that cannot end a Korean sentence: the caller paused to find the next word.
+        ("안철수 대표와 국민의당은", "incomplete"),  # a topic particle
+        ("비슷한 실수를 저질렀을 때 자신을", "incomplete"),  # an object particle
+        ("전해지기 위해서는 여러", "incomplete"),  # a determiner
+        ("그 바람에 한참 피어난", "incomplete"),  # an adnominal ending
+        ("제가 어제", "incomplete"),  # an adverb
+        ("지하철 시간표 좀", "incomplete"),
+        ("손을 내밀면 안철수", "incomplete"),  # a clause, then the first noun of the next one
+        ("한잔의 커피가 소비자", "incomplete"),  # a subject, then a noun, and no full stop
+        ("대부분 전기는 기업이 사용.", "statement"),  # the same with Whisper's full stop
+        ("버스 카드 충전", "statement"),
+        ("버스 카드 충전은 어디서?", "complete"),  # an elliptical question
+        ("버스 분실물은요?", "complete"),
+        ("강남구에서요", "statement"),  # a polite short answer: the dialog's state decides
+        ("여권이요", "statement"),
+        ("여권 재발급", "statement"),  # the ARS way of asking
+        ("등본 떼려고요", "statement"),
+        ("문의드릴 게 있어서요", "incomplete"),
+        ("여권을 재발급 받고 싶어요", "complete"),  # a wish is a request
     ],
 )
 def test_turn_status_reads_korean_endings(engine, text, status):
@@ -60,6 +79,32 @@ def test_the_dialog_knows_a_whole_request_and_a_short_answer(engine):
         turn = dialog.on_no_input()  # silence after every prompt: the dialog offers an agent (yes/no)
     assert turn.expects == "yes_no" and dialog.state == "agent_offer", turn
     assert dialog.turn_status("네") is TurnStatus.COMPLETE  # now a whole answer
+
+
+def test_short_words_over_the_prompt_stop_it_only_when_meant_to(engine):
+    dialog = engine.new_session("t")
+    dialog.start()  # greeting and menu
+    for text in (
+        "잠깐만요",
+        "아니요 그게 아니라",
+        "저기요",
+        "여보세요?",
+        "뭐라고요?",
+        "상담원",
+        "2번이요",
+        "교통이요",
+    ):
+        assert dialog.barges_in(text), text
+    assert dialog.barges_in("여권 재발급")  # a question the dialog answers
+    assert dialog.barges_in("불이 났어요")  # an emergency
+    # An acknowledgement, nothing, or what Whisper made of a cough or a mumble: the prompt goes on.
+    for text in ("", "네", "네네", "음", "그렇죠", "어이", "으잉", "릴리", "그땄트 히올", "Good not kill."):
+        assert not dialog.barges_in(text), text
+    # Other words: stop the prompt when Whisper heard them clearly, not when it was guessing.
+    assert dialog.barges_in("그 바람에", stt_confidence=0.74)
+    assert not dialog.barges_in("그 바람에", stt_confidence=0.2)
+    assert not dialog.barges_in("그버트 히옷", stt_confidence=0.26)
+    assert not dialog.barges_in("어휴", stt_confidence=0.9)  # an interjection, however clear
 
 
 @pytest.mark.parametrize("text", ["네", "네.", "네네", "예, 예", "음...", "그렇죠", "네 맞아요", "아", "응"])
@@ -226,6 +271,37 @@ def test_an_acknowledgement_over_the_prompt_lets_it_go_on(make_session, synthesi
     # all of the greeting was played, and the bit cut by the hold was played again
     assert sounding_s(without) < sounding_s(with_yes) < sounding_s(without) + 0.35
     assert len(with_yes) / RATE > len(without) / RATE + (resumed - held) - 0.1
+
+
+@pytest.mark.parametrize(
+    ("said", "heard", "stops"),
+    [
+        ("네네", "릴리", False),  # Whisper made words of a short mumble: nothing the dialog can act on
+        ("응", "어이", False),
+        ("이번", "2번이요", True),  # a short menu choice over the menu is meant to stop it
+        ("잠깐만", "잠깐만요", True),
+    ],
+)
+def test_short_words_over_the_prompt_stop_it_only_when_they_mean_something(
+    make_session, synthesizer, said, heard, stops
+):
+    audio = np.concatenate([silence(2.0), speech(synthesizer, said), silence(12.0)])
+    session = make_session(ByLength([(0.0, heard)]))
+    run(session, audio)
+    greeting = session.turns[0]
+    assert greeting.interrupted is stops
+    assert bool(events(session, "barge_in")) is stops
+    if not stops:
+        assert [e.kind for e in session.events if e.kind.startswith("prompt_")] == [
+            "prompt_held",
+            "prompt_resumed",
+        ]
+        (judged,) = events(session, "backchannel")
+        assert judged.detail["heard"] and not judged.detail["ack"]
+        assert greeting.backchannels == []  # not logged as an acknowledgement either
+        assert not [t for t in session.turns if t.trigger == "speech"]
+    else:
+        assert [t for t in session.turns if t.trigger == "speech"]
 
 
 def test_a_noise_burst_over_the_prompt_is_not_a_barge_in(make_session):

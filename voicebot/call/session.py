@@ -45,9 +45,10 @@ class CallConfig:
     # Decode at each short pause, so the transcript is usually ready when the endpoint is declared, and
     # close the utterance early when that transcript reads as a finished sentence.
     speculative: bool = True
-    # Each speculative decode starts from the previous one's text (minus its last word), so the
-    # decoder only generates the words spoken since; the encoder still sees the whole utterance.
-    speculative_prefix: bool = True
+    # Each speculative decode starts from the previous one's text (minus its last word). Off: with
+    # CTranslate2 the forced prefix saves no decoding time, and it carries a misheard word forward
+    # (Korean CER 8.2 % without it, 10.6 % with it on the multi-sentence turn set; benchmarks.latency).
+    speculative_prefix: bool = False
 
 
 # Speech that starts this soon after a spoken answer began is the caller going on, not a reaction to it
@@ -343,17 +344,21 @@ class CallSession:
             self._event(at_s, "prompt_resumed")
 
     def _judge_speech_over_prompt(self, event: SpeechEnd, now_s: float) -> None:
-        """A short utterance over the prompt: an acknowledgement (or nothing Whisper could read) lets the
-        prompt go on from where it stopped; anything else is a barge-in, answered as any utterance."""
+        """A short utterance over the prompt: an acknowledgement, or words that mean nothing to the dialog
+        (a cough or line noise Whisper made words of), lets the prompt go on from where it stopped; words
+        meant to stop it (``DialogSession.barges_in``) are a barge-in, answered as any utterance."""
         started = time.perf_counter()
         transcript = self.transcriber.transcribe(event.samples, language=self.config.language)
         stt_ms = (time.perf_counter() - started) * 1000
         decided_s = max(event.time_s, self._stt_free_at) + stt_ms / 1000
         self._stt_free_at = decided_s
         text = transcript.text.strip()
-        if not text or is_backchannel(text):
-            self._event(event.time_s, "backchannel", {"stt_ms": round(stt_ms, 1), "heard": bool(text)})
-            if text and self._current is not None:
+        if not self.dialog.barges_in(text, transcript.confidence):
+            ack = is_backchannel(text)
+            self._event(
+                event.time_s, "backchannel", {"stt_ms": round(stt_ms, 1), "heard": bool(text), "ack": ack}
+            )
+            if ack and self._current is not None:
                 self._current.backchannels.append(text)
             self._speech_start = None
             self._resume(decided_s)
@@ -384,6 +389,8 @@ class CallSession:
             self.endpointer.allow_early_end(pause.last_voiced_s, ready_s)
         elif status is TurnStatus.INCOMPLETE:
             self.endpointer.hold_open(pause.last_voiced_s)
+        else:
+            self.endpointer.hold_open(pause.last_voiced_s, self.config.endpoint.statement_hangover_ms)
 
     def _on_utterance(self, event: SpeechEnd, now_s: float, decoded: tuple | None = None) -> None:
         spec, self._speculation = self._speculation, None

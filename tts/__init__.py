@@ -11,7 +11,10 @@ Public interface:
 - ``Speech``: ``samples`` (float32 mono), ``sample_rate``, ``text`` (as given), ``spoken_text``
   (normalised), ``engine``, ``elapsed_s``, ``source`` ("synth" | "cache" | "override"), ``duration_s``.
 - ``TTSConfig``: ``engine``, ``voice``, ``rate_wpm``, ``pitch``, ``word_gap_ms``, ``cache_dir``,
-  ``overrides_dir``, ``coqui_model_dir``, ``coqui_python``, ``use_cache``.
+  ``overrides_dir``, ``prompts_dir``, ``use_prompts``, ``coqui_model_dir``, ``coqui_python``, ``use_cache``.
+- ``PromptLibrary`` (``tts.library``): staff recordings by text hash, versioned, played at once by every
+  call; ``tts.units`` assembles numbers, dates, times and slot sentences from recorded units;
+  ``tts.editing`` trims, levels and crossfades recordings.
 - ``TTSError``: a RuntimeError whose message can be shown to an operator.
 - ``normalize_korean(text)``: numbers, dates, times, units and Latin letters as a 120 agent says them;
   ``number_to_sino(n)`` and ``number_to_native(n)`` for the number words themselves.
@@ -23,10 +26,12 @@ from __future__ import annotations
 
 from tts.base import Speech, Synthesizer, TTSConfig, TTSError, split_for_speech
 from tts.cache import CachedSynthesizer, OverrideStore, PromptCache, default_cache_dir
+from tts.library import PromptLibrary, default_prompts_dir
 from tts.normalize import normalize_korean
 from tts.numbers import number_to_native, number_to_sino
 
 __all__ = [
+    "PromptLibrary",
     "Speech",
     "Synthesizer",
     "TTSConfig",
@@ -86,4 +91,7 @@ def create_synthesizer(config: TTSConfig | None = None) -> CachedSynthesizer:
     engine = _create_engine(config)
     cache = PromptCache(config.cache_dir or default_cache_dir()) if config.use_cache else None
     overrides = OverrideStore(config.overrides_dir) if config.overrides_dir else None
-    return CachedSynthesizer(engine, cache, overrides, settings=_engine_settings(engine, config))
+    library = PromptLibrary(config.prompts_dir or default_prompts_dir()) if config.use_prompts else None
+    return CachedSynthesizer(
+        engine, cache, overrides, settings=_engine_settings(engine, config), library=library
+    )

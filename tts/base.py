@@ -33,8 +33,10 @@ class TTSError(RuntimeError):
 class Speech:
     """Synthesised (or recorded) mono float32 audio for one piece of text.
 
-    ``source`` is "synth" (an engine ran), "cache" (read from the prompt cache) or "override" (an
-    operator's studio recording); ``engine`` is the configured engine's name in every case.
+    ``source`` is "synth" (an engine ran), "cache" (read from the prompt cache), "override" (a file in
+    the overrides folder), "recorded" (the prompt library's recording of the whole text) or "composed"
+    (assembled from recorded sentences, pieces and units, any unrecorded rest synthesised); ``engine``
+    is the configured engine's name in every case.
     """
 
     samples: np.ndarray
@@ -86,6 +88,9 @@ class TTSConfig:
     word_gap_ms: int = DEFAULT_WORD_GAP_MS
     cache_dir: Path | None = None  # None: $XDG_CACHE_HOME/voicebot/tts or ~/.cache/voicebot/tts
     overrides_dir: Path | None = None
+    # The prompt studio's recordings (tts.library); None: $VOICEBOT_PROMPTS_DIR or var/prompts.
+    prompts_dir: Path | None = None
+    use_prompts: bool = True
     coqui_model_dir: Path | None = None
     coqui_python: str | None = None  # interpreter of the separate venv that has Coqui TTS installed
     use_cache: bool = True

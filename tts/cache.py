@@ -18,6 +18,10 @@ found, in this order, by
      ``python -m tts.cache "문장"`` prints the name to use.
 Recordings are converted to mono at the requested rate. A missing or unreadable recording is logged
 as a warning and the text is synthesised instead: an override never breaks a call.
+
+Prompt library: the recordings staff make in the console's prompt studio (``tts.library``), found by the
+hash of the normalised text after the overrides. Text nobody recorded whole is assembled sentence by
+sentence, and a sentence from recorded pieces and units (``tts.units``), synthesising only what is missing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
@@ -49,12 +54,23 @@ from tts.base import (
 )
 from tts.normalize import normalize_korean
 
+
+class RecordingSource(Protocol):
+    """The prompt library as the synthesizer reads it (``tts.library.PromptLibrary``)."""
+
+    def has(self, spoken_text: str) -> bool: ...
+    def load(self, spoken_text: str, sample_rate: int) -> np.ndarray | None: ...
+    def recordings_present(self) -> bool: ...
+    def templates(self) -> list[str]: ...
+
+
 log = logging.getLogger(__name__)
 
 OVERRIDES_FILE = "overrides.yaml"
 OVERRIDE_EXTENSIONS = (".wav", ".flac", ".ogg")
 # Text longer than this is synthesised sentence by sentence and joined (engines have input limits).
 ENGINE_MAX_CHARS = 400
+SENTENCE_GAP_S = 0.3  # between sentences joined from recorded and synthesised parts
 
 
 def _match_key(spoken_text: str) -> str:
@@ -194,7 +210,8 @@ class OverrideStore:
 
 
 class CachedSynthesizer(Synthesizer):
-    """Overrides first, then the prompt cache, then the wrapped engine (whose result is cached)."""
+    """Overrides, then the prompt library (whole text, then sentence by sentence and piece by piece), then
+    the prompt cache, then the wrapped engine (whose result is cached)."""
 
     def __init__(
         self,
@@ -202,6 +219,7 @@ class CachedSynthesizer(Synthesizer):
         cache: PromptCache | None = None,
         overrides: OverrideStore | None = None,
         settings: dict[str, object] | None = None,
+        library: RecordingSource | None = None,
     ) -> None:
         if not callable(getattr(engine, "synthesize", None)):
             raise TTSError(f"{type(engine).__name__} has no synthesize(text, sample_rate) method")
@@ -209,6 +227,7 @@ class CachedSynthesizer(Synthesizer):
         self.name = str(getattr(engine, "name", type(engine).__name__))
         self.cache = cache
         self.overrides = overrides
+        self.library = library
         self._settings = settings if settings is not None else dict(getattr(engine, "settings", {}) or {})
 
     @property
@@ -220,21 +239,74 @@ class CachedSynthesizer(Synthesizer):
         sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
-        recorded = self._recording(spoken, sample_rate, prompt_id)
-        if recorded is not None:
-            return self._speech(recorded, sample_rate, text, spoken, started, "override")
+        found = self._recording(spoken, sample_rate, prompt_id)
+        if found is not None:
+            return self._speech(found[0], sample_rate, text, spoken, started, found[1])
+        assembled = self._assembled(text, sample_rate)
+        if assembled is not None:
+            return self._speech(assembled, sample_rate, text, spoken, started, "composed")
+        samples, source = self._plain(spoken, sample_rate)
+        return self._speech(samples, sample_rate, text, spoken, started, source)
+
+    def _plain(self, spoken: str, sample_rate: int) -> tuple[np.ndarray, str]:
+        """The engine's audio for normalised text, through the prompt cache."""
         key = cache_key(self.name, self._settings, sample_rate, spoken)
         if self.cache is not None:
             cached = self.cache.load(key, sample_rate)
             if cached is not None:
-                return self._speech(cached, sample_rate, text, spoken, started, "cache")
+                return cached, "cache"
         samples = self._render(spoken, sample_rate)
         if self.cache is not None:
             self.cache.store(key, samples, sample_rate)
-        return self._speech(samples, sample_rate, text, spoken, started, "synth")
+        return samples, "synth"
 
-    def _recording(self, spoken: str, sample_rate: int, prompt_id: str | None) -> np.ndarray | None:
-        return None if self.overrides is None else self.overrides.load(spoken, sample_rate, prompt_id)
+    def _recording(
+        self, spoken: str, sample_rate: int, prompt_id: str | None
+    ) -> tuple[np.ndarray, str] | None:
+        if self.overrides is not None:
+            samples = self.overrides.load(spoken, sample_rate, prompt_id)
+            if samples is not None:
+                return samples, "override"
+        if self.library is not None:
+            samples = self.library.load(spoken, sample_rate)
+            if samples is not None:
+                return samples, "recorded"
+        return None
+
+    def _assembled(self, text: str, sample_rate: int) -> np.ndarray | None:
+        """``text`` from recorded sentences, pieces and units, with only the unrecorded rest synthesised;
+        None when nothing of it is recorded."""
+        if self.library is None or not self.library.recordings_present():
+            return None
+        from tts.editing import join_crossfaded
+        from tts.units import DEFAULT_TEMPLATES, Assembler, render
+
+        assembler = Assembler(
+            self.library.has, self.library.load, lambda words, rate: self._plain(words, rate)[0]
+        )
+        templates = self.library.templates() + list(DEFAULT_TEMPLATES)
+        sentences = split_for_speech(text)
+        if len(sentences) == 1:
+            pieces = assembler.sentence(sentences[0], sample_rate, templates)
+            return None if pieces is None else render(pieces, sample_rate)
+        parts: list[np.ndarray | str] = []
+        for sentence in sentences:
+            try:
+                spoken = spoken_or_raise(sentence)
+            except TTSError:
+                continue
+            whole = self.library.load(spoken, sample_rate)
+            if whole is None:
+                pieces = assembler.sentence(sentence, sample_rate, templates)
+                whole = None if pieces is None else render(pieces, sample_rate)
+            parts.append(spoken if whole is None else whole)
+        if all(isinstance(part, str) for part in parts):
+            return None
+        gap = np.zeros(int(SENTENCE_GAP_S * sample_rate), dtype=np.float32)
+        audio: list[np.ndarray] = []
+        for part in parts:
+            audio += [self._plain(part, sample_rate)[0] if isinstance(part, str) else part, gap]
+        return join_crossfaded(audio[:-1], sample_rate)
 
     def _speech(
         self, samples: np.ndarray, sample_rate: int, text: str, spoken: str, started: float, source: str
@@ -266,9 +338,9 @@ class CachedSynthesizer(Synthesizer):
         sample_rate = check_sample_rate(sample_rate)
         spoken = spoken_or_raise(text)
         started = time.perf_counter()
-        recorded = self._recording(spoken, sample_rate, prompt_id)
-        if recorded is not None:
-            yield self._speech(recorded, sample_rate, text, spoken, started, "override")
+        found = self._recording(spoken, sample_rate, prompt_id)
+        if found is not None:
+            yield self._speech(found[0], sample_rate, text, spoken, started, found[1])
             return
         yield from super().stream(text, sample_rate)
 

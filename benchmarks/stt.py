@@ -2,6 +2,8 @@
 
     python -m benchmarks.stt --json            # all configurations
     python -m benchmarks.stt --only faster     # just the faster-whisper rows
+    python -m benchmarks.stt --channel all --json   # Korean CER per telephone channel, side by side
+    python -m benchmarks.stt --channel g711u --channel g722 --variant default --variant prompt
 
 For each configuration (backend, compute type, encoder window strategy, beam size): Korean CER (spaces and
 punctuation ignored, numbers spelled out), English WER, the real-time factor (total decode time / total
@@ -9,6 +11,11 @@ audio), per-clip decode time p50/p95, and ratios to the baseline (faster-whisper
 "English on ko": the English clips decoded on the Korean default (language "ko"), the way an English caller
 reaches the voicebot: WER, RTF and the languages the recogniser reported (stt/language.py switches them).
 Each model is warmed up on one clip before timing.
+
+``--channel`` (issue 15) runs the production recogniser (``STTConfig()``: faster-whisper int8, adaptive
+window, beam 5) on the Korean clips after each simulated telephone line (benchmarks/channels.py: wideband,
+g711u, g711a, g722, loss1, loss3), once per ``--variant`` (front-end or decoding options, see VARIANTS),
+and prints CER per channel and variant side by side.
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.channels import CHANNELS, UPSAMPLERS
 from benchmarks.metrics import character_error_rate, word_error_rate
 from media.audio import load_audio
 from stt import STTConfig, create_transcriber
+from stt.frontend import FRONTENDS
 
 SHARED_AUDIO = Path(
     os.environ.get("VOICEBOT_SHARED_AUDIO", Path(__file__).resolve().parents[2] / "shared" / "audio")
@@ -51,6 +60,76 @@ SETUPS = (
     Setup("openai int8 adaptive beam5", "openai-whisper", "adaptive", 5),
     Setup("openai int8 adaptive beam1", "openai-whisper", "adaptive", 1),
 )
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One front-end/decoding choice tried on every channel: STTConfig overrides plus a front end."""
+
+    overrides: tuple[tuple[str, object], ...] = ()
+    frontend: str = "none"
+    kb_prompt: bool = False
+    kb_hotwords: bool = False
+    upsampler: str = "production"  # 8 kHz -> 16 kHz in the narrowband channels
+
+
+VARIANTS = {
+    "default": Variant(),
+    "beam1": Variant((("beam_size", 1),)),
+    "beam8": Variant((("beam_size", 8),)),
+    "no-fallback": Variant((("temperatures", (0.0,)),)),
+    "no-speech-0.8": Variant((("no_speech_threshold", 0.8), ("compression_ratio_threshold", 2.8))),
+    "normalise": Variant(frontend="normalise"),
+    "pre-emphasis": Variant(frontend="pre-emphasis"),
+    "hq-upsample": Variant(upsampler="hq"),
+    "prompt": Variant(kb_prompt=True),
+    "hotwords": Variant(kb_hotwords=True),
+}
+
+
+def variant_config(variant: Variant, device: str) -> STTConfig:
+    options = dict(variant.overrides)
+    if variant.kb_prompt or variant.kb_hotwords:
+        from dialog.vocabulary import recognition_prompt
+
+        text = recognition_prompt()
+        options["initial_prompt" if variant.kb_prompt else "hotwords"] = text
+    return STTConfig(device=device, **options)
+
+
+def run_channels(channels: list[str], variants: list[str], clips, device: str, json_out: bool) -> dict:
+    """CER of the Korean clips per (variant, channel); the channel audio is made once per clip."""
+    korean = [c for c in clips if c[1] == "ko"]
+    results: dict[str, dict] = {}
+    for name in variants:
+        variant = VARIANTS[name]
+        up = UPSAMPLERS[variant.upsampler]
+        lines = {ch: [CHANNELS[ch](samples, up) for _, _, _, samples in korean] for ch in channels}
+        transcriber = create_transcriber(variant_config(variant, device))
+        frontend = FRONTENDS[variant.frontend]
+        transcriber.transcribe(frontend(korean[0][3]), language="ko")  # warm-up
+        row: dict[str, dict] = {}
+        for channel in channels:
+            scores, texts, elapsed, audio = [], [], 0.0, 0.0
+            for (_, _, reference, _), samples in zip(korean, lines[channel], strict=True):
+                result = transcriber.transcribe(frontend(samples), language="ko")
+                scores.append(character_error_rate(reference, result.text))
+                texts.append(result.text)
+                elapsed += result.elapsed_s
+                audio += result.audio_s
+            row[channel] = {"cer": round(float(np.mean(scores)), 4), "rtf": round(elapsed / audio, 3),
+                            "per_clip": [round(x, 4) for x in scores], "texts": texts}  # fmt: skip
+            if not json_out:
+                print(f"{name:14} {channel:9} CER {row[channel]['cer']:.4f}  RTF {row[channel]['rtf']}",
+                      file=sys.stderr)  # fmt: skip
+        results[name] = row
+    return results
+
+
+def print_channel_table(results: dict, channels: list[str]) -> None:
+    print(f"{'variant':14} " + " ".join(f"{c:>9}" for c in channels))
+    for name, row in results.items():
+        print(f"{name:14} " + " ".join(f"{100 * row[c]['cer']:8.2f}%" for c in channels))
 
 
 def load_clips(directory: Path) -> list[tuple[str, str, str, np.ndarray]]:
@@ -120,9 +199,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--audio-dir", type=Path, default=SHARED_AUDIO)
     parser.add_argument("--korean-only", action="store_true")
+    parser.add_argument("--channel", action="append", choices=[*CHANNELS, "all"],
+                        help="Korean CER after this telephone channel (repeatable; 'all': every one)")  # fmt: skip
+    parser.add_argument("--variant", action="append", choices=list(VARIANTS),
+                        help="with --channel: front-end/decoding variant (repeatable; default: 'default')")  # fmt: skip
     args = parser.parse_args(argv)
 
     clips = load_clips(args.audio_dir)
+    if args.channel:
+        channels = list(CHANNELS) if "all" in args.channel else list(dict.fromkeys(args.channel))
+        started = time.perf_counter()
+        results = run_channels(channels, args.variant or ["default"], clips, args.device, args.json)
+        if args.json:
+            report = {"channels": channels, "clips": sum(c[1] == "ko" for c in clips),
+                      "variants": results, "wall_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            print_channel_table(results, channels)
+        return 0
     if args.korean_only:
         clips = [c for c in clips if c[1] == "ko"]
     setups = [s for s in SETUPS if not args.only or args.only in s.label]

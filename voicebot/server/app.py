@@ -26,6 +26,7 @@ from sqlalchemy import text
 from outbound import service, store
 from outbound.api import Auth, install_error_handlers, make_router
 from outbound.runner import Dialer
+from tts.library import PromptLibrary, default_prompts_dir
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.chat import CallbackSender, ChatService, KakaoConfig, KakaoSkill
 from voicebot.server.apidocs import install_docs
@@ -34,6 +35,7 @@ from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.stats import make_stats_router
+from voicebot.server.studio_routes import make_studio_router
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +313,13 @@ def create_app(
     app.include_router(make_router(runtime.factory, clock, auth))
     app.include_router(make_stats_router(runtime, auth))
     app.include_router(make_handoff_router(runtime.handoffs, auth))
+    app.include_router(
+        make_studio_router(
+            PromptLibrary(default_prompts_dir()),
+            auth,
+            lambda: runtime.models.transcriber if runtime.models is not None else None,
+        )
+    )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and readiness")
     def healthz() -> JSONResponse:

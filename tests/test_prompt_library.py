@@ -166,3 +166,14 @@ def test_a_voice_pack_round_trips(tmp_path):
     assert target.get("감사합니다.").current_version.origin == "import"
     with pytest.raises(ValueError):
         target.import_pack(b"not a zip")
+
+
+def test_a_take_that_failed_its_check_is_kept_but_not_played(tmp_path):
+    library = PromptLibrary(tmp_path / "prompts")
+    synth = synth_for(tmp_path, tmp_path / "prompts")
+    text = "수도 요금 안내입니다."
+    kept = library.save(text, tone(300), RATE, cer=0.9, make_current=False)
+    assert kept.current == 0 and not library.has("수도 요금 안내입니다") and not library.recordings_present()
+    assert synth.synthesize(text).source == "synth"
+    library.set_current(kept.key, 1)
+    assert synth.synthesize(text).source == "recorded"

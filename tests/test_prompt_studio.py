@@ -132,12 +132,13 @@ def test_record_check_and_play_through_the_api(studio_app, tmp_path, korean_clip
         headers={**admin, "Content-Type": "audio/wav"},
     ).json()
     assert warned["cer"] > 0.5 and "다릅니다" in warned["warning"]
-    assert warned["recording"]["current"] == 2
+    assert warned["version"] == 2 and not warned["in_use"]  # a mismatch is kept, not played
+    assert warned["recording"]["current"] == 1
     key = warned["recording"]["key"]
-    assert (
-        client.post("/api/prompts/current", params={"key": key, "version": 1}, headers=admin).status_code
-        == 200
-    )
+    chosen = client.post("/api/prompts/current", params={"key": key, "version": 2}, headers=admin)
+    assert chosen.json()["current"] == 2  # the staff member decides
+    back = client.post("/api/prompts/current", params={"key": key, "version": 1}, headers=admin)
+    assert back.status_code == 200
 
     listing = client.get("/api/prompts", headers=admin).json()
     entry = next(e for e in listing["entries"] if e["id"] == f"kb:{ENTRY_ID}#0")

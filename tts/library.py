@@ -173,12 +173,18 @@ class PromptLibrary:
             return self._data
 
     def recordings_present(self) -> bool:
-        return bool(self._manifest()["prompts"])
+        return any(raw.get("current") for raw in self._manifest()["prompts"].values())
 
-    def recordings(self) -> dict[str, Recording]:
-        return {key: _recording(key, raw) for key, raw in self._manifest()["prompts"].items()}
+    def recordings(self, playable: bool = True) -> dict[str, Recording]:
+        """Recordings by key; with ``playable`` only those with a current version (what calls play)."""
+        return {
+            key: _recording(key, raw)
+            for key, raw in self._manifest()["prompts"].items()
+            if raw.get("current") or not playable
+        }
 
     def get(self, text: str) -> Recording | None:
+        """Every version of the recording of ``text`` (current 0: none is played yet)."""
         raw = self._manifest()["prompts"].get(prompt_key(text))
         return None if raw is None else _recording(prompt_key(text), raw)
 
@@ -196,7 +202,8 @@ class PromptLibrary:
 
     def has(self, spoken_text: str) -> bool:
         """Whether a current recording exists for already-normalised text."""
-        return spoken_key(spoken_text) in self._manifest()["prompts"]
+        raw = self._manifest()["prompts"].get(spoken_key(spoken_text))
+        return bool(raw and raw.get("current"))
 
     def load(self, spoken_text: str, sample_rate: int) -> np.ndarray | None:
         """The current recording of already-normalised text at ``sample_rate``, or None."""
@@ -230,8 +237,10 @@ class PromptLibrary:
         origin: str = "studio",
         transcript: str | None = None,
         cer: float | None = None,
+        make_current: bool = True,
     ) -> Recording:
-        """Store a new version of the recording of ``text`` and make it current."""
+        """Store a new version of the recording of ``text``; it is played from now on when ``make_current``
+        (a take that failed its check is kept without replacing what calls play)."""
         if not normalize_korean(text).strip():
             raise ValueError("a recording needs the text it says")
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -260,7 +269,8 @@ class PromptLibrary:
                 cer=None if cer is None else round(float(cer), 4),
             )
             raw["versions"].append(version.as_dict())
-            raw["current"] = number
+            if make_current:
+                raw["current"] = number
             raw["text"] = text
             if prompt_id and prompt_id not in raw["prompt_ids"]:
                 raw["prompt_ids"].append(prompt_id)

@@ -212,7 +212,7 @@ def build_catalogue(library: PromptLibrary, sources: list[Source]) -> Catalogue:
 
     recordings = library.recordings()
     by_prompt_id: dict[str, Recording] = {}
-    for recording in recordings.values():
+    for recording in library.recordings(playable=False).values():
         for prompt_id in recording.prompt_ids:
             by_prompt_id[prompt_id] = recording
     for entry in by_key.values():
@@ -221,7 +221,7 @@ def build_catalogue(library: PromptLibrary, sources: list[Source]) -> Catalogue:
             entry.state, entry.recording = "recorded", _stamp(found)
             continue
         old = next((by_prompt_id[i] for i in entry.ids if i in by_prompt_id), None)
-        if old is not None:
+        if old is not None and old.key != entry.key:
             entry.state, entry.stale_recording = "stale", _stamp(old)
     return Catalogue(list(by_key.values()), list(templates))
 

@@ -113,18 +113,32 @@ def make_studio_router(
             result = await asyncio.to_thread(model.transcribe, samples, language="ko")
             transcript = result.text.strip()
             cer = prompt_cer(entry.text, transcript)
+        mismatch = cer is not None and cer > CER_WARN
         recording = library.save(
-            entry.text, samples, STORE_RATE, prompt_id=entry.id, origin=origin, transcript=transcript, cer=cer
+            entry.text,
+            samples,
+            STORE_RATE,
+            prompt_id=entry.id,
+            origin=origin,
+            transcript=transcript,
+            cer=cer,
+            make_current=not mismatch,
         )
-        log.info("prompt recording saved: %s v%d (%s)", recording.key[:12], recording.current, origin)
+        version = max(v.version for v in recording.versions)
+        log.info("prompt recording saved: %s v%d (%s)", recording.key[:12], version, origin)
         warning = None
         if cer is None:
             warning = "음성 인식을 사용할 수 없어 녹음 내용을 확인하지 못했습니다."
-        elif cer > CER_WARN:
-            warning = f"녹음 내용이 문구와 다릅니다 (문자 오류율 {cer:.0%}). 다시 들어 보시고 필요하면 다시 녹음해 주세요."
+        elif mismatch:
+            warning = (
+                f"녹음 내용이 문구와 다릅니다 (문자 오류율 {cer:.0%}). 이 녹음은 아직 통화에 쓰이지 않습니다. "
+                "다시 들어 보시고, 문구대로 녹음하셨다면 '이 녹음 사용'을 누르세요."
+            )
         return JSONResponse(
             {
                 "recording": recording.as_dict(),
+                "version": version,
+                "in_use": recording.current == version,
                 "transcript": transcript,
                 "cer": None if cer is None else round(cer, 3),
                 "warning": warning,

@@ -8,12 +8,13 @@ import { createChatsView } from "./chats.js";
 import { label } from "./format.js";
 import { setupHistoryDialog } from "./history.js";
 import { createLiveView } from "./live.js";
+import { createPromptsView } from "./prompts.js";
 import { createResultsView } from "./results.js";
 import { createStatsView } from "./stats.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "prompts"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -160,6 +161,7 @@ async function enter(me) {
     live: createLiveView($("panel-live"), ctx),
     chats: createChatsView($("panel-chats"), ctx),
     stats: createStatsView($("panel-stats"), ctx),
+    prompts: createPromptsView($("panel-prompts"), ctx),
   };
   const fromHash = location.hash.slice(1);
   await goto(TABS.includes(fromHash) ? fromHash : "campaigns", {}, false);

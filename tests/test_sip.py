@@ -144,6 +144,20 @@ def test_outbound_audio_keeps_speech_and_drops_surplus_silence():
     assert frames[3:13] == [speech] * 10 and frames[13] == SILENT_FRAME and out.underruns == 1
 
 
+def test_codec_rates_and_preference_config():
+    from voicebot.sip.config import SipConfig
+    from voicebot.sip.media import codec_rate
+
+    assert codec_rate("G722", 8000) == 16000  # SDP says 8000 for G.722; its audio is 16 kHz
+    assert codec_rate("G722", 16000) == 16000
+    assert codec_rate("PCMU", 8000) == 8000 and codec_rate("PCMA", 8000) == 8000
+    assert codec_rate("opus", 48000) == 48000
+    assert SipConfig().codecs[0] == "G722"
+    assert SipConfig(codecs=("PCMU",)).codecs == ("PCMU",)
+    with pytest.raises(ValueError, match="unsupported codecs"):
+        SipConfig(codecs=("G729",))
+
+
 def test_masking_and_outcomes_and_refer_target():
     from voicebot.sip.endpoint import classify
     from voicebot.sip.pjsua_glue import refer_target
@@ -219,6 +233,34 @@ def test_baresip_calls_in_presses_2_and_speaks(server, korean_clips, tmp_path):
     stereo, rate = sf.read(report["recording"], dtype="float32")
     assert rate == 8000 and stereo.shape[1] == 2
     assert rms(stereo[:, 0]) > 0.005 and rms(stereo[:, 1]) > 0.005  # caller left, bot right
+
+
+@needs_baresip
+def test_baresip_offering_g722_gets_a_wideband_call_that_is_recognised(server, korean_clips, tmp_path):
+    """A softphone offering G.722 before PCMU (issue 15): the bot picks G.722, its bridge port runs at 16 kHz
+    (the call recording is 16 kHz), the caller's Korean is transcribed and the bot is heard."""
+    clip = next(c for c in korean_clips if c.path.stem.endswith("0294"))
+    mic = padded_clip(clip.path, tmp_path / "mic.wav", before_s=3.0, after_s=6.0)
+    phone = Baresip(tmp_path / "baresip", mic, codecs="G722/16000/1,PCMU")
+    since = server.mark()
+    try:
+        phone.command("dial", server.uri)
+        time.sleep(1.5)
+        phone.command("sndcode", "2")
+        (report,) = server.wait_calls(since, timeout=60)
+    finally:
+        phone.wait(5)
+    assert report["codec"] == "G722"
+    spoken = [t for t in report["turns"] if t["trigger"] == "speech"]
+    assert spoken, report["turns"]
+    cer = character_error_rate(clip.transcript, spoken[0]["caller_text"])
+    assert cer < 0.5, (spoken[0]["caller_text"], cer)
+    heard = phone.heard()
+    loud = max(rms(heard[i : i + 8000]) for i in range(0, max(1, len(heard) - 8000), 4000))
+    assert loud > 0.02, "baresip heard only silence from the bot"
+    stereo, rate = sf.read(report["recording"], dtype="float32")
+    assert rate == 16000 and stereo.shape[1] == 2
+    assert rms(stereo[:, 0]) > 0.005 and rms(stereo[:, 1]) > 0.005
 
 
 @needs_baresip

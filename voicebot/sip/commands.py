@@ -8,14 +8,18 @@ import os
 from pathlib import Path
 
 from voicebot.call.record import CallRecord
-from voicebot.sip.config import RegistrarConfig, SipConfig, parse_hostport
+from voicebot.sip.config import DEFAULT_CODECS, SUPPORTED_CODECS, RegistrarConfig, SipConfig, parse_hostport
 
 
 def add_sip_options(parser: argparse.ArgumentParser, default_listen: str) -> None:
     group = parser.add_argument_group("SIP")
     group.add_argument("--listen", default=default_listen, help="HOST:PORT to bind (UDP)")
     group.add_argument("--public-address", help="address to advertise in SIP and SDP (behind NAT)")
-    group.add_argument("--codecs", default="PCMU,PCMA", help="preference order, from PCMU,PCMA")
+    group.add_argument(
+        "--codecs",
+        default=",".join(DEFAULT_CODECS),
+        help="preference order, from " + ",".join(SUPPORTED_CODECS),
+    )
     group.add_argument("--agent-uri", help="blind-transfer target for calls handed to an agent")
     group.add_argument("--registrar", help="registrar/trunk URI, e.g. sip:pbx.example.org")
     group.add_argument("--username", help="digest user name for --registrar")

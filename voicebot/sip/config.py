@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED_CODECS = ("PCMU", "PCMA")
+# G.722 (16 kHz) first: a wideband caller reaches Whisper without the 8 kHz bottleneck (issue 15). Opus is
+# accepted here but pjsua2-python 2.15.1.post1 is built without it; codecs the build lacks are skipped.
+SUPPORTED_CODECS = ("G722", "OPUS", "PCMU", "PCMA")
+DEFAULT_CODECS = ("G722", "PCMU", "PCMA")
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class SipConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 5070
     public_address: str | None = None  # address advertised in Contact/Via/SDP (behind NAT)
-    codecs: tuple[str, ...] = SUPPORTED_CODECS  # in order of preference; others are disabled
+    codecs: tuple[str, ...] = DEFAULT_CODECS  # in order of preference; others are disabled
     agent_uri: str | None = None  # blind-transfer target for "talk to an agent"
     registrar: RegistrarConfig | None = None
     ring_timeout_s: float = 30.0  # outbound: CANCEL when unanswered for this long

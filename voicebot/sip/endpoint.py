@@ -23,7 +23,7 @@ from voicebot.call.keypad import check_dtmf
 from voicebot.call.protocols import CallHandler
 from voicebot.call.record import CallRecord
 from voicebot.sip.config import SipConfig
-from voicebot.sip.media import TELEPHONY_RATE, make_bridge_port
+from voicebot.sip.media import BRIDGE_RATE, TELEPHONY_RATE, codec_rate, make_bridge_port
 from voicebot.sip.pjsua_glue import make_account, make_call_class, make_log_writer, quiet_stdout, refer_target
 from voicebot.sip.privacy import mask_uri
 from voicebot.sip.transport import SipTransport
@@ -209,8 +209,8 @@ class SipEndpoint:
         self._log_writer.__disown__()
         ep_cfg.logConfig.writer = self._log_writer
         ep_cfg.logConfig.decor = 0
-        ep_cfg.medConfig.clockRate = 8000
-        ep_cfg.medConfig.sndClockRate = 8000
+        ep_cfg.medConfig.clockRate = BRIDGE_RATE  # G.722 calls stay wideband; G.711 ports run at 8 kHz
+        ep_cfg.medConfig.sndClockRate = BRIDGE_RATE
         ep_cfg.medConfig.channelCount = 1
         ep_cfg.medConfig.ecTailLen = 0
         ep_cfg.medConfig.noVad = True
@@ -249,11 +249,20 @@ class SipEndpoint:
         log.info("SIP listening on %s (codecs %s)", self.local_address, ",".join(cfg.codecs))
 
     def _set_codecs(self) -> None:
-        wanted = {f"{c.upper()}/8000": 255 - i for i, c in enumerate(self.config.codecs)}
+        """Offer exactly the configured codecs, in their order; each at one rate (G.711 at 8 kHz, G.722 at
+        its one entry, Opus at 48 kHz), every other codec the build has disabled (priority 0)."""
+        wanted = {c.upper(): 255 - i for i, c in enumerate(self.config.codecs)}
+        available = set()
         for info in self._ep.codecEnum2():
-            name = info.codecId.split("/")
-            key = "/".join(name[:2])
-            self._ep.codecSetPriority(info.codecId, wanted.get(key, 0))
+            name, rate = (info.codecId.split("/") + ["", ""])[:2]
+            one_rate = {"PCMU": "8000", "PCMA": "8000", "OPUS": "48000"}.get(name.upper(), rate)
+            priority = wanted.get(name.upper(), 0) if rate == one_rate else 0
+            if priority:
+                available.add(name.upper())
+            self._ep.codecSetPriority(info.codecId, priority)
+        missing = [c for c in self.config.codecs if c.upper() not in available]
+        if missing:
+            log.warning("this PJSIP build lacks codecs %s: not offered", ",".join(missing))
 
     def _run_jobs(self) -> None:
         while True:
@@ -519,14 +528,17 @@ class SipEndpoint:
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 state.media_index = index
+                rate = TELEPHONY_RATE
                 try:
-                    state.record.codec = str(call.getStreamInfo(index).codecName)
+                    stream = call.getStreamInfo(index)
+                    state.record.codec = str(stream.codecName)
+                    rate = codec_rate(state.record.codec, int(stream.codecClockRate))
                 except Exception:
                     pass
-                self._connect_media(state, call.getAudioMedia(index))
+                self._connect_media(state, call.getAudioMedia(index), rate)
                 return
 
-    def _connect_media(self, state: CallState, audio) -> None:
+    def _connect_media(self, state: CallState, audio, rate: int) -> None:
         state.media_connected = True
         factory = state.handler_factory
         try:
@@ -540,7 +552,7 @@ class SipEndpoint:
         driver = CallDriver(
             state.record,
             handler,
-            SipTransport(self, state.key),
+            SipTransport(self, state.key, rate),
             DriverConfig(
                 agent_uri=cfg.agent_uri,
                 transfer_timeout_s=cfg.transfer_timeout_s,
@@ -554,9 +566,9 @@ class SipEndpoint:
         )
 
         def on_frame(pcm: bytes, d=driver) -> None:  # PJSIP's media clock thread
-            d.caller_audio(pcm16_to_float(pcm), TELEPHONY_RATE)
+            d.caller_audio(pcm16_to_float(pcm), rate)
 
-        state.port = make_bridge_port(on_frame, driver.outgoing, name=f"vb-{state.key}")
+        state.port = make_bridge_port(on_frame, driver.outgoing, name=f"vb-{state.key}", rate=rate)
         state.driver = driver
         audio.startTransmit(state.port)
         state.port.startTransmit(audio)

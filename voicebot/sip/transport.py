@@ -1,6 +1,7 @@
 """A SIP call as a ``voicebot.call`` transport: the driver's requests, marshalled to PJSIP's loop thread.
 
-Caller audio comes from the call's conference-bridge port (``media.make_bridge_port``, 8 kHz) straight into
+Caller audio comes from the call's conference-bridge port (``media.make_bridge_port``, at the negotiated
+codec's rate: 16 kHz for G.722, 8 kHz for G.711) straight into
 ``CallDriver.caller_audio``; the port plays ``CallDriver.outgoing``. Everything the driver asks for here
 only submits a job to the endpoint's loop and returns.
 """
@@ -23,11 +24,11 @@ class SipCalls(Protocol):
 
 class SipTransport:
     name = "sip"
-    wire_rate = TELEPHONY_RATE
     can_transfer = True
 
-    def __init__(self, calls: SipCalls, key: str):
+    def __init__(self, calls: SipCalls, key: str, wire_rate: int = TELEPHONY_RATE):
         self.calls, self.key = calls, key
+        self.wire_rate = wire_rate  # the negotiated codec's audio rate
 
     def hangup(self) -> None:
         self.calls.hangup_call(self.key)

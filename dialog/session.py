@@ -27,10 +27,12 @@ from . import prompts, rules
 from .interpret import Interpretation, Interpreter, effective_language, make_handoff, render
 from .kb import KBEntry
 from .normalize import compact
-from .turn_end import TurnStatus, is_backchannel, is_interruption, is_short_answer, turn_status
+from .turn_end import TurnStatus, is_babble, is_backchannel, is_interruption, is_short_answer, turn_status
 from .turns import Action, BotTurn, Handoff, HistoryItem, Reason
 
 _REPEAT_SIMILARITY = 90.0
+# What the dialog acts on at once (a clarify question is not: it also comes of words made up of noise).
+_ACTIONABLE = ("answer", "staff", "slot_needed", "emergency", "agent_request", "frustration")
 # Whisper's mean token probability above which short words over a prompt were heard, not made up of a
 # cough or a mumble (on espeak-ng and real speech cut to 1.6 s: made-up words 0.11-0.26, real 0.45-0.77).
 CLEAR_WORDS = 0.4
@@ -196,16 +198,17 @@ class DialogSession:
         if status is not TurnStatus.STATEMENT:
             return status
         interp = self.engine.interpret(text, self._language, self._category)
-        if interp.kind in ("answer", "staff", "slot_needed", "emergency", "agent_request", "frustration"):
+        if interp.kind in _ACTIONABLE:
             return TurnStatus.COMPLETE
         return TurnStatus.STATEMENT
 
     def barges_in(self, text: str, stt_confidence: float | None = None) -> bool:
         """Whether short words said over the current prompt are meant to stop it: a request to stop or
-        listen, an answer to what the prompt asks (a menu choice, yes or no, a choice), a question the
-        dialog would act on, or other words heard clearly (``stt_confidence`` at least
+        listen, an answer to what the prompt asks (a menu choice, yes or no, a choice), a request the
+        dialog acts on at once, or other words heard clearly (``stt_confidence`` at least
         ``CLEAR_WORDS``: the caller is saying something). An acknowledgement, an interjection, or words
-        Whisper made, unsure, of a cough or a mumble ("그버트 히옷", "Good luck") are not: the prompt
+        Whisper made, unsure, of a cough or a mumble ("그버트 히옷", "Good luck"), or a string of the same
+        syllables ("릴릴 릴릴릴", however sure) are not: the prompt
         goes on."""
         if not text.strip() or is_backchannel(text):
             return False
@@ -216,9 +219,9 @@ class DialogSession:
         if self._state in _SHORT_ANSWER_STATES and (rules.is_yes(text) or rules.is_no(text)):
             return True
         interp = self.engine.interpret(text, self._language, self._category)
-        if interp.kind not in ("not_understood", "foreign_language"):
+        if interp.kind in _ACTIONABLE:
             return True
-        if stt_confidence is None or stt_confidence < CLEAR_WORDS:
+        if stt_confidence is None or stt_confidence < CLEAR_WORDS or is_babble(text):
             return False
         words = [m for m in self.engine.matcher.tokenize(text) if not m.tag.startswith("S")]
         return any(m.tag != "IC" for m in words)

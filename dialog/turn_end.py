@@ -12,6 +12,7 @@ Both read the words, not the sound: kiwipiepy morphemes of the transcript so far
   recognises with confidence (the caller of ``turn_status`` decides that).
 - ``is_backchannel``: an acknowledgement (네, 예, 응, 음, 아, 그렇죠, 맞아요 ...) said over the bot's prompt,
   which is not a barge-in.
+- ``is_babble``: the same few syllables over and over, which Whisper makes of a mumble.
 - ``is_interruption``: words that ask the bot to stop or listen (잠깐만요, 아니요, 저기요, 여보세요, 다시요 ...),
   a barge-in however short.
 """
@@ -109,6 +110,13 @@ def is_backchannel(text: str) -> bool:
 def is_interruption(text: str) -> bool:
     """Words that ask the bot to stop, repeat or listen, said over its prompt."""
     return bool(_INTERRUPTION.search(re.sub(r"\s+", "", text).lower()))
+
+
+def is_babble(text: str) -> bool:
+    """A string of the same few syllables ("릴릴 릴릴릴", "네네네네 네"): what Whisper makes, sure of itself,
+    of a short mumble; no request sounds like it."""
+    compact = _NOT_WORDS.sub("", text)
+    return len(compact) >= 4 and len(set(compact)) * 2 <= len(compact)
 
 
 def is_short_answer(text: str) -> bool:

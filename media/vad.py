@@ -111,9 +111,11 @@ class EndpointConfig:
     # 많이 나왔어요."), the caller often goes on with the question: wait this long.
     statement_hangover_ms: int = 1_000
     # Speech over the bot's prompt is closed after this much silence while it is no longer than
-    # ``backchannel_max_ms`` of voice: a "네" is judged quickly and the prompt goes on.
+    # ``backchannel_max_ms`` of voice: a "네" is judged quickly and the prompt goes on. The prompt is
+    # held (silent) from the speech's start, so a longer limit costs a real barge-in nothing audible; an
+    # older caller's slow "그렇죠" or "아 그렇군요" runs past 1 s.
     backchannel_hangover_ms: int = 300
-    backchannel_max_ms: int = 800
+    backchannel_max_ms: int = 1_200
 
 
 @dataclass(frozen=True)

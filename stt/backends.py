@@ -48,6 +48,20 @@ class Transcriber(Protocol):
         ...
 
 
+# Korean speech runs up to about 8 syllables a second and Whisper spends at most about 2.5 tokens on one:
+# a short utterance decoded into more tokens than this is a hallucination loop (a 0.3 s "네네" once took
+# 10 s of temperature fallback). Only short utterances are capped, so prompt + cap stays within the model.
+TOKENS_PER_S = 30
+_MIN_TOKENS = 16
+_MAX_CAP = 100
+
+
+def token_cap(audio_s: float) -> int | None:
+    """The most tokens an utterance of ``audio_s`` seconds can need, or None (no cap) for long ones."""
+    cap = _MIN_TOKENS + int(TOKENS_PER_S * audio_s)
+    return cap if cap < _MAX_CAP else None
+
+
 def window_seconds(audio_s: float, config: STTConfig, window: str | None = None) -> float:
     strategy = window or config.window
     if strategy == "full" or audio_s > FULL_WINDOW_S - config.tail_pad_s:
@@ -110,7 +124,8 @@ def _finish(
         segments, config.no_speech_threshold, config.log_prob_threshold, config.compression_ratio_threshold
     )
     return Transcript(
-        text=" ".join(s.text for s in kept).strip(),
+        # A decode stopped by ``token_cap`` can end inside a multi-byte character.
+        text=" ".join(s.text for s in kept).replace("\ufffd", "").strip(),
         language=language,
         language_probability=language_probability,
         audio_s=len(samples) / PIPELINE_RATE,
@@ -317,6 +332,7 @@ class FasterWhisperTranscriber(_Backend):
                 vad_filter=False,
                 without_timestamps=window_s < FULL_WINDOW_S,
                 prefix=request.prefix,
+                max_new_tokens=token_cap(len(request.samples) / PIPELINE_RATE),
             )
             converted = [  # segments is a generator: decoding happens here, inside the try
                 Segment(
@@ -396,11 +412,15 @@ class FasterWhisperTranscriber(_Backend):
             )
             for language in languages
         ]
+        caps = [token_cap(len(request.samples) / PIPELINE_RATE) for request in requests]
+        max_length = self.model.max_length
+        if all(cap is not None for cap in caps):
+            max_length = min(max_length, max(len(p) for p in prompts) + max(caps))  # type: ignore[type-var]
         results = self.model.model.generate(
             encoder_output,
             prompts,
             beam_size=first.beam,
-            max_length=self.model.max_length,
+            max_length=max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -549,6 +569,7 @@ class OpenAIWhisperTranscriber(_Backend):
                 prefix=prefix or None,
                 fp16=fp16,
                 without_timestamps=True,
+                sample_len=token_cap(len(request.samples) / PIPELINE_RATE),
             )
             result = whisper.decode(self.model, features, options)
             too_repetitive = result.compression_ratio > self.config.compression_ratio_threshold

@@ -126,3 +126,13 @@ def test_guard_drops_outros_and_loops():
 def test_cer_scores_spelled_numbers_like_digits():
     assert character_error_rate("지난해 삼 월", "지난해 3월") == 0.0
     assert character_error_rate("이천 십 팔 년 완공", "2018년 완공") == 0.0
+
+
+def test_short_utterances_get_a_token_cap_long_ones_do_not():
+    """A 0.3 s "네네" once decoded into a hallucination loop through every fallback temperature (10 s):
+    a short utterance may not decode into more tokens than Korean speech of its length can hold."""
+    from stt.backends import token_cap
+
+    assert token_cap(0.3) == 25 and token_cap(1.0) == 46
+    assert token_cap(2.0) == 76
+    assert token_cap(3.0) is None and token_cap(20.0) is None  # long ones keep the model's own limit

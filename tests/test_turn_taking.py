@@ -105,6 +105,7 @@ def test_short_words_over_the_prompt_stop_it_only_when_meant_to(engine):
     assert not dialog.barges_in("그 바람에", stt_confidence=0.2)
     assert not dialog.barges_in("그버트 히옷", stt_confidence=0.26)
     assert not dialog.barges_in("어휴", stt_confidence=0.9)  # an interjection, however clear
+    assert not dialog.barges_in("릴릴 릴릴릴", stt_confidence=0.78)  # Whisper, sure of a mumble
 
 
 @pytest.mark.parametrize("text", ["네", "네.", "네네", "예, 예", "음...", "그렇죠", "네 맞아요", "아", "응"])

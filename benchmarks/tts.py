@@ -3,6 +3,10 @@
     python -m benchmarks.tts [--model-dir /path/to/whisper-ct2] [--no-cer] [--rates 120,145,175] [--word-gaps 0,20]
         [--pitches 50] [--texts prompts|callers] [--limit N] [--json]
 
+``--coverage`` reports instead, per flow, how much of what the bot says is recorded and the Whisper CER of
+what it actually says, recordings included (``benchmarks.tts_coverage``; ``--prompts-dir``, ``--per-flow``,
+``--clips``).
+
 ``--texts prompts`` (default) speaks the bot's 120 prompts; ``--texts callers`` speaks short caller
 questions, as the simulated calls do when espeak plays the caller.
 
@@ -200,7 +204,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-rate", type=int, default=TELEPHONY_RATE)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N texts")
     parser.add_argument("--json", action="store_true", help="print the full results as JSON")
+    parser.add_argument("--coverage", action="store_true", help="recorded coverage and CER per flow")
+    parser.add_argument("--prompts-dir", type=Path, help="prompt library (default: var/prompts)")
+    parser.add_argument("--per-flow", type=int, default=8, help="--coverage: sentences said per flow")
+    parser.add_argument("--clips", type=Path, help="--coverage: real clips (manifest.tsv) as recordings")
     args = parser.parse_args(argv)
+    if args.coverage:
+        from benchmarks.tts_coverage import run
+
+        whisper = None if args.no_cer else load_whisper(args.model_dir)
+        return run(args.prompts_dir, args.per_flow, whisper, args.clips, args.limit or 6, args.json)
 
     whisper = None if args.no_cer else load_whisper(args.model_dir)
     prompts = TEXT_SETS[args.texts][: args.limit]
@@ -215,7 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         for gap in args.word_gaps:
             for pitch in args.pitches:
                 config = TTSConfig(
-                    engine=args.engine, rate_wpm=rate, word_gap_ms=gap, pitch=pitch, use_cache=False
+                    engine=args.engine,
+                    rate_wpm=rate,
+                    word_gap_ms=gap,
+                    pitch=pitch,
+                    use_cache=False,
+                    use_prompts=False,
                 )
                 result = run_setting(config, args.sample_rate, whisper, prompts)
                 settings.append(result)

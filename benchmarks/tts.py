@@ -210,10 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=Path, help="--coverage: real clips (manifest.tsv) as recordings")
     args = parser.parse_args(argv)
     if args.coverage:
-        from benchmarks.tts_coverage import run
+        from benchmarks.tts_coverage import Listener, run
 
-        whisper = None if args.no_cer else load_whisper(args.model_dir)
-        return run(args.prompts_dir, args.per_flow, whisper, args.clips, args.limit or 6, args.json)
+        listener = None
+        if not args.no_cer:
+            listener = Listener(load_whisper(args.model_dir), transcribe, character_error_rate)
+        return run(args.prompts_dir, args.per_flow, listener, args.clips, args.limit or 6, args.json)
 
     whisper = None if args.no_cer else load_whisper(args.model_dir)
     prompts = TEXT_SETS[args.texts][: args.limit]

@@ -21,8 +21,12 @@ import json
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from media.audio import TELEPHONY_RATE, load_audio
 
@@ -56,14 +60,21 @@ class FlowResult:
     said: list[Said] = field(default_factory=list)
 
 
-def _say(synthesizer, whisper, text: str) -> Said:
-    from benchmarks.tts import character_error_rate, transcribe
+@dataclass(frozen=True)
+class Listener:
+    """Whisper and how its transcript is scored (benchmarks.tts's transcribe and character_error_rate)."""
 
+    model: Any
+    transcribe: Callable[[Any, np.ndarray, int], str]
+    cer: Callable[[str, str], float]
+
+
+def _say(synthesizer, whisper: Listener | None, text: str) -> Said:
     speech = synthesizer.synthesize(text, TELEPHONY_RATE)
     said = Said(text, speech.source, speech.duration_s)
     if whisper is not None:
-        said.transcript = transcribe(whisper, speech.samples, TELEPHONY_RATE)
-        said.cer = character_error_rate(text, said.transcript)
+        said.transcript = whisper.transcribe(whisper.model, speech.samples, TELEPHONY_RATE)
+        said.cer = whisper.cer(text, said.transcript)
     return said
 
 
@@ -79,7 +90,7 @@ def _tally(result: FlowResult) -> None:
     result.mean_cer = statistics.fmean(cers) if cers else None
 
 
-def flow_results(prompts_dir: Path | None, per_flow: int, whisper) -> list[FlowResult]:
+def flow_results(prompts_dir: Path | None, per_flow: int, whisper: Listener | None) -> list[FlowResult]:
     from tts import TTSConfig, create_synthesizer
     from tts.library import PromptLibrary, default_prompts_dir
     from voicebot.server.studio import catalogue
@@ -104,7 +115,7 @@ def flow_results(prompts_dir: Path | None, per_flow: int, whisper) -> list[FlowR
     return [*results, numbers]
 
 
-def clip_comparison(clips_dir: Path, whisper, limit: int) -> list[dict[str, object]]:
+def clip_comparison(clips_dir: Path, whisper: Listener | None, limit: int) -> list[dict[str, object]]:
     """Each clip as the recording of its transcript, said through the call path, against espeak."""
     from tts import TTSConfig, create_synthesizer
     from tts.library import STORE_RATE, PromptLibrary
@@ -126,7 +137,12 @@ def clip_comparison(clips_dir: Path, whisper, limit: int) -> list[dict[str, obje
 
 
 def run(
-    prompts_dir: Path | None, per_flow: int, whisper, clips: Path | None, clip_limit: int, as_json: bool
+    prompts_dir: Path | None,
+    per_flow: int,
+    whisper: Listener | None,
+    clips: Path | None,
+    clip_limit: int,
+    as_json: bool,
 ) -> int:
     results = flow_results(prompts_dir, per_flow, whisper)
     comparison = clip_comparison(clips, whisper, clip_limit) if clips else []

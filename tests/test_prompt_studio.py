@@ -166,3 +166,23 @@ def test_record_check_and_play_through_the_api(studio_app, tmp_path, korean_clip
     assert other.import_pack(pack.content) == 1 and other.get(clip.transcript) is not None
     imported = client.post("/api/prompts/import", content=pack.content, headers=admin).json()
     assert imported == {"added": 1}
+
+
+def test_the_coverage_benchmark_counts_what_is_played_from_recordings(tmp_path):
+    from benchmarks.tts_coverage import flow_results
+
+    library = PromptLibrary(tmp_path / "prompts")
+    built = build_catalogue(library, default_sources())
+    longest = max(
+        (e for e in built.entries if e.kind == "sentence" and "inbound" in e.flows),
+        key=lambda e: e.estimated_s,
+    )
+    library.save(longest.text, np.full(16000 * 3, 0.05, np.float32), 16000, prompt_id=longest.id)
+    for unit in ["십", "이", "월", "오", "일", "오후", "세", "시", "에"]:
+        library.save(unit, np.full(3200, 0.05, np.float32), 16000, prompt_id=f"unit:{unit}")
+    results = {r.flow: r for r in flow_results(tmp_path / "prompts", 1, None)}
+    inbound = results["inbound"]
+    assert inbound.recorded == 1 and inbound.said[0].source == "recorded"
+    assert inbound.recorded_s == pytest.approx(3.0, abs=0.01) and inbound.synth_s == 0.0
+    assert results["units"].recorded == 9
+    assert results["numbers"].said[0].source == "composed" and results["numbers"].composed_s > 0

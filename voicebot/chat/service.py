@@ -28,12 +28,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from dialog import Action, BotTurn, DialogEngine, DialogSession, Reason
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 
 from . import quick
+from .inquiry import record_conversation
 from .quick import QuickReply
 from .schema import ChatConversation, ChatMessage
 
@@ -675,6 +676,9 @@ class ChatService:
         conv.ended_at = now
         conv.ended_reason = reason
         conv.updated_at = now
+        db = object_session(conv)
+        if db is not None:  # one inquiry record per conversation, in the transaction that ends it
+            record_conversation(db, conv, now)
         self._on_event("ended", channel=conv.channel, reason=reason)
 
     def _require_agent(self, conv: ChatConversation, agent_token_id: int | None) -> None:

@@ -18,11 +18,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
+from outbound import inquiries
 from outbound.schema import CallLog
 from voicebot.call.session import CallSession
 
 log = logging.getLogger(__name__)
 
+INQUIRY_CHANNEL = {"sip": "phone", "webrtc": "browser"}
 LATENCY_BUCKETS = (0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
 
 
@@ -199,5 +201,23 @@ class CallMonitor:
                         voice_to_voice_ms=v2v,
                     )
                 )
+                if call.transport in INQUIRY_CHANNEL:
+                    record_call_inquiry(db, call, turns, handoff.get("reason"), duration_s)
         except Exception:  # the call is over either way; a lost log line must not break the transport
             log.exception("call %s: could not write the call log", call_id)
+
+
+def record_call_inquiry(
+    db: Session, call: LiveCall, turns: list[Any], escalation: str | None, duration_s: float
+) -> None:
+    """The call's inquiry record (issue 19): labels and counts only, the district's name at most."""
+    steps = [inquiries.Step(t.action, t.category, t.intent) for t in turns]
+    inquiries.record(
+        db,
+        started_at=call.started_at,
+        channel=INQUIRY_CHANNEL[call.transport],
+        summary=inquiries.summarize(steps, escalation),
+        turns=sum(t.trigger in ("speech", "dtmf") for t in turns),
+        duration_s=duration_s,
+        district=inquiries.district_in(t.caller_text for t in turns if t.caller_text),
+    )

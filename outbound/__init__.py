@@ -18,7 +18,7 @@ from outbound.contacts import (
     import_contacts,
     load_do_not_call,
 )
-from outbound.holidays_kr import KOREAN_PUBLIC_HOLIDAYS, holidays_for, korean_holidays
+from outbound.holidays_kr import holiday_names, holidays_for, korean_holidays
 from outbound.phones import (
     PhoneError,
     PhoneNumber,
@@ -60,7 +60,7 @@ from outbound.timewindows import TimeWindow, WindowError, parse_window, parse_wi
 
 __all__ = [
     "DEFAULT_URL",
-    "KOREAN_PUBLIC_HOLIDAYS",
+    "holiday_names",
     "TRANSITIONS",
     "Contact",
     "CsvFormatError",

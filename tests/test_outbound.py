@@ -275,8 +275,15 @@ def test_holiday_data() -> None:
     days = outbound.holidays_for(2026, 2027)
     assert date(2026, 2, 17) in days and date(2026, 9, 25) in days and date(2027, 2, 9) in days
     assert date(2027, 5, 13) in days and date(2026, 6, 3) in days
+    # From the holidays package: later years work too (추석 2028 falls on 개천절: substitute on the 5th).
+    later = outbound.holiday_names(2028)
+    assert "추석" in later[date(2028, 10, 3)] and date(2028, 10, 5) in later
+    assert date(2028, 10, 5) in outbound.korean_holidays()
     with pytest.raises(KeyError):
-        outbound.holidays_for(2030)
+        outbound.holidays_for(2101)
+    # Calling windows after 2027: Friday 29 Sept 2028, 18:00 -> over 추석 and its substitute -> Friday 6 Oct.
+    s = schedule(start_date=date(2028, 9, 25), end_date=date(2028, 10, 31))
+    assert next_allowed_time(s, kst(2028, 9, 29, 18, 0)) == kst(2028, 10, 6, 9, 0)
 
 
 # --- storage and claiming -----------------------------------------------------------------------------

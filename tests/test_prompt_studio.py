@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from dialog import KBEntry, load_kb
 from outbound import service, store
+from outbound.schema import CallLog
 from tts import TTSConfig, create_synthesizer
 from tts.library import PromptLibrary
 from voicebot.server import studio
@@ -97,6 +98,11 @@ def studio_app(tmp_path, monkeypatch, korean_clips, faster_transcriber):
     with store.session_factory(engine).begin() as s:
         admin = service.create_token(s, "녹음 담당 김소리", "admin")
         operator = service.create_token(s, "상담사", "operator")
+        now = dt.datetime.now(dt.UTC)
+        s.add_all(
+            CallLog(call_id=f"c{i}", transport="sip", started_at=now, intents=intents)
+            for i, intents in enumerate(([ENTRY_ID], [ENTRY_ID, "covid.testing"], []))
+        )
     engine.dispose()
     config = load_config(
         None,
@@ -114,6 +120,12 @@ def test_record_check_and_play_through_the_api(studio_app, tmp_path, korean_clip
     listing = client.get("/api/prompts", headers=admin).json()
     entry = next(e for e in listing["entries"] if e["id"] == f"kb:{ENTRY_ID}#0")
     assert entry["state"] == "synthesized" and listing["whisper"] is True
+    # most heard first: the greeting (every call, 3) before this answer (2 calls) before unheard prompts
+    heard = [e["heard"] for e in listing["entries"]]
+    assert heard == sorted(heard, reverse=True) and entry["heard"] == 2
+    every_call = {e["text"] for e in listing["entries"] if e["heard"] == 3}
+    assert "안녕하세요, 서울시 120 다산콜센터 인공지능 상담원입니다." in every_call
+    assert listing["entries"][0]["heard"] == 3
 
     saved = client.post(
         "/api/prompts/recording",

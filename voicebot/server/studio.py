@@ -14,12 +14,19 @@ was made for this entry but the text has changed since) or ``synthesized``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from dialog import KnowledgeBase, load_kb
 from dialog import prompts as dialog_prompts
+from outbound.schema import Attempt, CallLog, Campaign
 from outbound.script import Script, bundled_scripts, load_script
 from tts import split_for_speech
 from tts.library import PromptLibrary, Recording, prompt_key
@@ -42,6 +49,7 @@ class Entry:
     where: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     state: str = "synthesized"
+    heard: int = 0  # calls that heard it, estimated from call statistics (see heard_counts)
     recording: dict[str, Any] | None = None
     stale_recording: dict[str, Any] | None = None
 
@@ -58,6 +66,7 @@ class Entry:
             "flows": self.flows,
             "where": self.where,
             "state": self.state,
+            "heard": self.heard,
             "estimated_s": round(self.estimated_s, 1),
             "recording": self.recording,
             "stale_recording": self.stale_recording,
@@ -232,3 +241,40 @@ def catalogue(library: PromptLibrary, sources: list[Source] | None = None) -> Ca
     if library.recordings_present() or library.templates():
         library.set_templates(built.templates)
     return built
+
+
+# The ARS prompts every inbound call hears on its usual path; the others are counted as unknown (0).
+EVERY_INBOUND_CALL = ("dialog:GREETING#", "dialog:MENU#", "dialog:FOLLOW_UP#", "dialog:GOODBYE#")
+
+
+def heard_counts(session: Session, since: datetime) -> Counter[str]:
+    """How many calls since ``since`` heard each kind of prompt: "inbound" (every inbound call),
+    "kb:<entry id>" (calls with that intent) and "script:<name>" (answered attempts of that script)."""
+    counts: Counter[str] = Counter()
+    for (intents,) in session.execute(select(CallLog.intents).where(CallLog.started_at >= since)):
+        counts["inbound"] += 1
+        for intent in set(intents or []):
+            counts[f"kb:{intent}"] += 1
+    answered = (
+        select(Campaign.kind, Campaign.script, func.count(Attempt.id))
+        .join(Attempt, Attempt.campaign_id == Campaign.id)
+        .where(Attempt.answered_at.is_not(None), Attempt.answered_at >= since)
+        .group_by(Campaign.kind, Campaign.script)
+    )
+    for kind, script, count in session.execute(answered):
+        counts[f"script:{Path(script).stem if script else kind}"] += count
+    return counts
+
+
+def apply_heard(built: Catalogue, counts: Counter[str]) -> None:
+    """Set each entry's ``heard`` from ``heard_counts``: the most any of its uses was heard."""
+    for entry in built.entries:
+        heard = 0
+        for entry_id in entry.ids:
+            if entry_id.startswith("kb:"):
+                heard = max(heard, counts[f"kb:{entry_id[3:].split('#')[0].split(':')[0]}"])
+            elif entry_id.startswith("script:"):
+                heard = max(heard, counts[":".join(entry_id.split(":")[:2])])
+            elif entry_id.startswith(EVERY_INBOUND_CALL):
+                heard = max(heard, counts["inbound"])
+        entry.heard = heard

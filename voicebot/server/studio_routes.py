@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -26,11 +27,12 @@ from outbound.api import Auth
 from tts import normalize_korean
 from tts.editing import normalize_level, trim_silence
 from tts.library import MAX_RECORDING_S, STORE_RATE, PromptLibrary
-from voicebot.server.studio import Catalogue, catalogue
+from voicebot.server.studio import Catalogue, apply_heard, catalogue, heard_counts
 
 log = logging.getLogger(__name__)
 
 CER_WARN = 0.25
+HEARD_DAYS = 30  # the call statistics that order the list (most heard first)
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 _STATE_ORDER = {"stale": 0, "synthesized": 1, "recorded": 2}
 _KIND_ORDER = {"sentence": 0, "piece": 1, "unit": 2}
@@ -58,11 +60,16 @@ def make_studio_router(
     def current() -> Catalogue:
         return catalogue(library)
 
-    @router.get("", summary="Every sentence the bot can say, its state, and coverage per flow")
+    @router.get(
+        "", summary="Every sentence the bot can say, its state, and coverage per flow; most heard first"
+    )
     def listing(who: service.Principal = admin) -> dict[str, Any]:
         built = current()
+        with auth.factory.begin() as session:
+            apply_heard(built, heard_counts(session, auth.clock() - timedelta(days=HEARD_DAYS)))
         entries = sorted(
-            built.entries, key=lambda e: (_STATE_ORDER[e.state], _KIND_ORDER[e.kind], -e.estimated_s)
+            built.entries,
+            key=lambda e: (_STATE_ORDER[e.state], -e.heard, _KIND_ORDER[e.kind], -e.estimated_s),
         )
         return {
             "entries": [e.as_dict() for e in entries],

@@ -152,6 +152,7 @@ export function createPromptsView(panel) {
       { dataset: { promptId: entry.id, state: entry.state } },
       h("td", {}, h("span", { class: "prompt-text" }, entry.text), h("div", { class: "muted" }, entry.where.slice(0, 2).join(" · "))),
       h("td", {}, KIND[entry.kind] || entry.kind),
+      h("td", { class: "num" }, entry.heard ? `${entry.heard}통화` : "-"),
       h("td", {}, badge(text, tone)),
       h(
         "td",
@@ -171,7 +172,7 @@ export function createPromptsView(panel) {
         (!flowFilter.value || e.flows.includes(flowFilter.value)) &&
         (!words || e.text.includes(words)),
     );
-    fill(list, table(`문구 ${rows.length}개`, ["문구", "종류", "상태", ""], rows.slice(0, shown).map(entryRow), { empty: "해당하는 문구가 없습니다." }));
+    fill(list, table(`문구 ${rows.length}개`, ["문구", "종류", "최근 30일", "상태", ""], rows.slice(0, shown).map(entryRow), { empty: "해당하는 문구가 없습니다." }));
     more.hidden = rows.length <= shown;
   }
 

@@ -27,7 +27,7 @@ from dialog.normalize import compact
 from dialog.rules import agent_request_strength, detect_emergency
 
 Value = Literal["fine", "not_fine", "concern", "emergency", "unclear"]
-TOPICS = ("meals", "health", "sleep", "mood", "needs", "general")
+TOPICS = ("meals", "health", "sleep", "mood", "needs", "medication", "going_out", "general")
 
 # Only in a check-in are these emergencies: an inbound caller says "119에 전화했는데…" when asking about
 # something else, and "정신이 없어요" for "I am very busy"; an older person alone answering how they are
@@ -140,6 +140,31 @@ def classify_welfare(text: str | None, topic: str = "general", digit: str | None
     if _NO.search(c):
         return Classified("not_fine", "no")
     return Classified("unclear", "no_rule")
+
+
+# A follow-up on a remembered concern ("지난번에 허리가 아프다고 하셨는데 요즘은 좀 어떠세요?"): "아직",
+# "여전히" first (so "아직 안 나았어요" is not better), then "나아졌어요", "좋아졌어요" (better).
+_STILL = re.compile(r"아직|여전|그대로|똑같|마찬가지|안나아|안나았|안좋아졌|못나았")
+_WORSE = re.compile(r"더(심|아프|아파|나빠|안좋|힘들)|심해졌|악화")
+_BETTER = re.compile(r"나아|나았|좋아졌|괜찮아졌|덜(아프|아파|해|하)|회복|없어졌|사라졌|멀쩡해")
+
+
+def classify_follow_up(text: str | None, topic: str = "general", digit: str | None = None) -> Classified:
+    """Classify the answer to a follow-up question about a remembered concern: better is ``fine``, the
+    same is ``not_fine`` (or what the words say when worse than that), worse is ``concern``."""
+    if digit or not text or not text.strip():
+        return classify_welfare(text, topic, digit)
+    got = classify_welfare(text, topic)
+    if got.value == "emergency":
+        return got
+    c = compact(text)
+    if _WORSE.search(c):
+        return Classified("concern", "worse")
+    if _STILL.search(c):
+        return got if got.value == "concern" else Classified("not_fine", "still")
+    if _BETTER.search(c):
+        return Classified("fine", "better")
+    return got
 
 
 def yes_no(text: str | None) -> Literal["yes", "no"] | None:

@@ -29,9 +29,9 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound import inquiries, members, service, store
+from outbound import members, service, store, welfare
 from outbound.schema import REACHED_OUTCOMES, Alert, Attempt, Campaign, CampaignContact
-from outbound.script import Conversation, Script, ScriptError, load_script
+from outbound.script import Conversation, FollowUp, Script, ScriptError, load_script
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,11 @@ class CallRequest:
     phone_e164: str
     script: Script
     slots: dict[str, str]
+    # The remembered concern a welfare check-in asks about first, once the person is identified.
+    follow_up: FollowUp | None = None
+
+    def conversation(self) -> Conversation:
+        return Conversation(self.script, self.slots, self.follow_up)
 
 
 @dataclass
@@ -173,7 +178,7 @@ class SimulatedDialer:
         callee.calls += 1
         if outcome not in REACHED_OUTCOMES:
             return DialOutcome(outcome, _SIP_STATUS.get(outcome), simulated=True)
-        conv = Conversation(request.script, request.slots)
+        conv = request.conversation()
         conv.start()
         turns = 1
         replies = list(callee.replies)
@@ -232,11 +237,13 @@ def run_due(
     scripts: dict[str, Script] | None = None,
     campaign_ids: list[int] | None = None,
     clock: Callable[[], datetime] | None = None,
+    welfare_settings: welfare.WelfareSettings | None = None,
 ) -> RunReport:
     """One pass: claim up to ``limit`` due attempts and place the calls at once, each in its own thread,
     recording every result as it comes. ``clock`` (the real clock in a live worker) stamps each step;
     without it every stamp is ``now`` (simulated time)."""
     scripts = {} if scripts is None else scripts
+    settings = welfare_settings or welfare.WelfareSettings()
     stamp = clock or (lambda: now)
     report = RunReport()
     with factory.begin() as session:
@@ -253,11 +260,16 @@ def run_due(
             )
         }
         requests = {a.id: _request(a, held[a.campaign_contact_id], slots_for, scripts) for a in claimed}
+        for attempt in claimed:  # a check-in asks first about the last concern, once the person is identified
+            request = requests[attempt.id]
+            if not isinstance(request, str) and request.script.kind == "welfare_check":
+                found = welfare.follow_up_for(session, attempt.contact_id, now, settings)
+                requests[attempt.id] = replace(request, follow_up=found)
     report.claimed = len(ids)
     if ids:
         with factory.begin() as session:
             store.start_dialing(session, ids, worker_id, stamp(), simulated=dialer.simulated)
-        for done in _place_all(factory, dialer, worker_id, ids, requests, stamp, lease_s):
+        for done in _place_all(factory, dialer, worker_id, ids, requests, stamp, lease_s, settings):
             report.outcomes[done.outcome] = report.outcomes.get(done.outcome, 0) + 1
             report.alerts += done.alerts
             report.retries += done.retried
@@ -303,13 +315,15 @@ def _place_all(
     requests: dict[int, CallRequest | str],
     stamp: Callable[[], datetime],
     lease_s: float,
+    settings: welfare.WelfareSettings,
 ) -> list[_Recorded]:
     """Place the claimed calls and record their results: at once, one thread each, results recorded as
     they come (those that arrive together in one transaction). While calls are in progress their leases are
     renewed every third of ``lease_s``, so a call may last longer than the lease. A dialer whose calls take
     no time (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
     if getattr(dialer, "instant", False):
-        return _record(factory, worker_id, [(i, *_call(dialer, i, requests[i])) for i in ids], stamp())
+        placed = [(i, *_call(dialer, i, requests[i])) for i in ids]
+        return _record(factory, worker_id, placed, stamp(), settings)
     done: queue.Queue[tuple[int, DialOutcome, bool]] = queue.Queue()
     threads = [
         threading.Thread(
@@ -333,7 +347,7 @@ def _place_all(
             batch.append(done.get_nowait())
         if batch:
             returned.update(i for i, _, _ in batch)
-            placed.extend(_record(factory, worker_id, batch, stamp()))
+            placed.extend(_record(factory, worker_id, batch, stamp(), settings))
         if time.monotonic() >= next_renewal:
             _renew(factory, [i for i in ids if i not in returned], worker_id, lease_s, stamp())
             next_renewal = time.monotonic() + renew_every
@@ -382,14 +396,18 @@ _Placed = tuple[int, DialOutcome, bool]
 
 
 def _record(
-    factory: sessionmaker[Session], worker_id: str, batch: list[_Placed], now: datetime
+    factory: sessionmaker[Session],
+    worker_id: str,
+    batch: list[_Placed],
+    now: datetime,
+    settings: welfare.WelfareSettings,
 ) -> list[_Recorded]:
     """Record finished calls, in one transaction when nothing goes wrong. One call's result never voids
     another's: when the batch's transaction fails, its calls are recorded again one at a time, and a
     result that cannot be stored even alone closes its attempt as failed, result unknown (retried by the
     campaign's policy, counted in ``unrecorded``). Logs name attempt ids and error types only."""
     try:
-        return _record_together(factory, worker_id, batch, now)
+        return _record_together(factory, worker_id, batch, now, settings)
     except Exception as exc:
         if len(batch) > 1:
             log.error(
@@ -397,7 +415,7 @@ def _record(
                 len(batch),
                 type(exc).__name__,
             )
-            return [done for placed in batch for done in _record(factory, worker_id, [placed], now)]
+            return [done for placed in batch for done in _record(factory, worker_id, [placed], now, settings)]
         attempt_id, result, _ = batch[0]
         why = f"result {result.outcome!r} could not be recorded ({type(exc).__name__}); result unknown"
         log.error("attempt %s: %s; closing it as failed", attempt_id, why)
@@ -406,7 +424,7 @@ def _record(
         )
         return [
             replace(done, unrecorded=True)
-            for done in _record_together(factory, worker_id, [(attempt_id, unknown, True)], now)
+            for done in _record_together(factory, worker_id, [(attempt_id, unknown, True)], now, settings)
         ]
 
 
@@ -430,7 +448,11 @@ def _outcome(attempt_id: int, result: DialOutcome) -> store.Outcome:
 
 
 def _record_together(
-    factory: sessionmaker[Session], worker_id: str, batch: list[_Placed], now: datetime
+    factory: sessionmaker[Session],
+    worker_id: str,
+    batch: list[_Placed],
+    now: datetime,
+    settings: welfare.WelfareSettings,
 ) -> list[_Recorded]:
     """Record finished calls in one transaction. An outcome the store refuses (one the attempt's state
     cannot take, an unknown one) is recorded as failed with the reason in ``error``; the others as they
@@ -465,7 +487,10 @@ def _record_together(
         for attempt_id, result in results.items():
             if attempt_id in recorded:
                 _raise_answer_alerts(session, attempt_id, *whose[attempt_id], result)
-                _record_inquiry(session, whose[attempt_id][0], result, now)
+                contact_id = whose[attempt_id][1]
+                welfare.remember(
+                    session, attempt_id, contact_id, result.outcome, result.conversation, now, settings
+                )
                 log.info("attempt %s: %s", attempt_id, result.outcome)
         session.flush()
         alerts = dict(
@@ -487,34 +512,6 @@ def _record_together(
     ]
 
 
-# How an outbound conversation ended (``Conversation.result()["outcome"]``) as an inquiry outcome.
-_INQUIRY_OUTCOME = {"completed": "answered", "transfer": "escalated", "emergency": "escalated"}
-_INQUIRY_REASON = {"transfer": "agent_request", "emergency": "emergency"}
-
-
-def _record_inquiry(session: Session, campaign_id: int, result: DialOutcome, now: datetime) -> None:
-    """A citizen who answered an outbound call is a contact too (issue 19): one inquiry record, labels
-    only. Calls the SIMULATED dialer made up are marked synthetic, never counted with real contacts."""
-    if result.outcome not in REACHED_OUTCOMES:
-        return
-    campaign = session.get(Campaign, campaign_id)
-    ended = (result.conversation or {}).get("outcome", "")
-    outcome = _INQUIRY_OUTCOME.get(ended, "abandoned")
-    summary = inquiries.Summary(
-        "outbound", f"outbound.{campaign.kind}" if campaign else None, outcome, _INQUIRY_REASON.get(ended)
-    )
-    steps = (result.conversation or {}).get("steps") or {}
-    inquiries.record(
-        session,
-        started_at=now - timedelta(seconds=result.duration_s or 0.0),
-        channel="outbound",
-        summary=summary,
-        turns=len(steps),
-        duration_s=result.duration_s or 0.0,
-        synthetic=result.simulated,
-    )
-
-
 _EMERGENCY_KO = {
     "medical": "의료",
     "fire": "화재",
@@ -523,7 +520,7 @@ _EMERGENCY_KO = {
     "suicide": "자살 위험",
     "general": "긴급",
 }
-_TOPIC_KO = {"meals": "식사", "health": "건강", "sleep": "수면", "mood": "마음", "needs": "필요한 도움"}
+_TOPIC_KO = welfare.TOPIC_KO
 
 
 def _raise_answer_alerts(

@@ -63,7 +63,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
-ALERT_KINDS = ("welfare_concern", "emergency", "unreachable")
+# no_response: check-ins picked up several times in a row with no answer ("연락은 되나 응답 없음").
+ALERT_KINDS = ("welfare_concern", "emergency", "unreachable", "no_response")
 ALERT_SEVERITIES = ("info", "warning", "critical")
 
 
@@ -149,6 +150,8 @@ class Contact(Base):
     preferred_times: Mapped[str] = mapped_column(String(200), default="")
     # The guard against two calls at once: the attempt currently holding this person (claimed or in a call).
     active_attempt_id: Mapped[int | None] = mapped_column(Integer)
+    # Check-ins in a row picked up with no answer at all (issue 16): they take another path.
+    silent_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -289,3 +292,35 @@ class CallLog(Base):
     escalation: Mapped[str | None] = mapped_column(String(64))  # handoff reason, when handed to an agent
     ended_reason: Mapped[str | None] = mapped_column(String(64))
     voice_to_voice_ms: Mapped[list[float]] = mapped_column(JSON, default=list)
+
+
+WELFARE_VALUES = ("fine", "not_fine", "concern", "unclear")
+
+
+class WelfareMemory(Base):
+    """One remembered check-in answer of a person (issue 16): the topic, how it was (``value``), the clause a
+    follow-up quotes (``summary``: "허리가 아프다고") and the words said. ``follow_up`` marks the concern
+    the next check-in asks about first; ``follows`` is the memory a follow-up answer was about. Staff may
+    edit or delete rows; all rows go after the retention period (``outbound.welfare.purge``)."""
+
+    __tablename__ = "welfare_memories"
+    __table_args__ = (
+        CheckConstraint(_in("value", WELFARE_VALUES), name="ck_welfare_memories_value"),
+        CheckConstraint(_in("source", ("call", "staff")), name="ck_welfare_memories_source"),
+        Index("ix_welfare_memories_contact", "contact_id", "created_at"),
+        Index("ix_welfare_memories_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="SET NULL"))
+    topic: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    said: Mapped[str | None] = mapped_column(Text)
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    follows: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16), default="call", server_default="call")
+    edited_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

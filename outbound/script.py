@@ -24,12 +24,19 @@ A script file::
         keys: {"1": fine, "2": not_fine}           # digit -> value (yes/no, or a welfare value)
         then: {no: wrong_person}   # value -> action: next | repeat | agent | hangup | <step id>
         when: result               # optional: the step is played only when this slot has a value
+        identifies: true           # optional, yes_no steps: "yes" confirms the person is who we called
         end: true                  # optional: the call ends after this step (outcome: a name for it)
 
 Values: ``yes_no`` steps give yes / no / unclear / no_input; ``answer`` steps give fine / not_fine /
 concern / unclear / no_input (see :mod:`outbound.answers`). Unmapped values go to the next step, except
 unclear and no_input, which re-prompt up to ``max_repeats`` times first. An emergency phrase at any step
-ends the call with a transfer. YAML 1.1 reads unquoted yes/no/on as booleans; the loader maps them back
+ends the call with a transfer.
+
+Welfare memory (issue 16): a :class:`Conversation` given a :class:`FollowUp` (the last concern the person
+told us about) asks about it first, right after the person is identified: after the script's
+``identifies`` step answered "yes", or, when the script has none, after a question of its own
+("{name} 어르신 본인 맞으세요?") put before the first answer step. Without a "yes" the follow-up is skipped:
+what is remembered is never read out to someone not identified. YAML 1.1 reads unquoted yes/no/on as booleans; the loader maps them back
 (true -> yes, false -> no, a key ``on`` -> ``then``), so staff need not quote them. :func:`load_script` raises :class:`ScriptError` naming the file, the step
 and what is wrong.
 """
@@ -38,7 +45,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -89,7 +96,7 @@ AMD_DETECTOR_SETTINGS = {
     "beep_low_hz": "number",
     "beep_high_hz": "number",
 }
-_STEP_KEYS = {"id", "say", "expect", "topic", "keys", "then", "when", "end", "outcome"}
+_STEP_KEYS = {"id", "say", "expect", "topic", "keys", "then", "when", "end", "outcome", "identifies"}
 
 
 def _word(value: Any) -> Any:
@@ -116,6 +123,7 @@ class Step:
     when: str | None = None
     end: bool = False
     outcome: str | None = None
+    identifies: bool = False  # a yes_no step whose "yes" confirms who answered
 
 
 @dataclass(frozen=True)
@@ -238,6 +246,9 @@ def parse_script(data: Any, source: str = "<script>") -> Script:
         when = raw.get("when")
         if when is not None and when not in known_slots:
             raise fail(where, f"when: {when!r} is not a declared slot")
+        identifies = raw.get("identifies", False)
+        if not isinstance(identifies, bool) or (identifies and expect != "yes_no"):
+            raise fail(where, "identifies: must be true or false, and true only on a yes_no step")
         steps.append(
             Step(
                 id=raw["id"],
@@ -249,6 +260,7 @@ def parse_script(data: Any, source: str = "<script>") -> Script:
                 when=when,
                 end=bool(raw.get("end", False)),
                 outcome=raw.get("outcome"),
+                identifies=identifies,
             )
         )
     return Script(
@@ -367,6 +379,71 @@ class AnswerRecord:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """The remembered concern a check-in asks about first (``outbound.welfare.follow_up_for``)."""
+
+    memory_id: int
+    topic: str
+    summary: str  # the clause quoted: "허리가 아프다고"
+
+    def question(self) -> str:
+        return (
+            f"지난번에 {self.summary} 하셨는데 요즘은 좀 어떠세요? "
+            "좀 나아지셨으면 1번, 아직 좋지 않으시면 2번을 누르시거나 편하게 말씀해 주세요."
+        )
+
+
+FOLLOW_UP_STEP = "follow_up"
+_FOLLOW_UP_IDENTIFY = "follow_up_identify"
+_FOLLOW_UP_WRONG = "follow_up_wrong_person"
+
+
+def _with_follow_up(script: Script, follow_up: FollowUp) -> Script:
+    """``script`` with the follow-up question after the step that identifies the person (one of its own
+    when the script has none and knows the name); unchanged when it cannot identify anyone."""
+    steps = list(script.steps)
+    at = next((i for i, s in enumerate(steps) if s.identifies), None)
+    if at is None:
+        first_answer = next((i for i, s in enumerate(steps) if s.expect == "answer"), None)
+        if first_answer is None or "name" not in script.required_slots:
+            return script
+        steps.insert(
+            first_answer,
+            Step(
+                _FOLLOW_UP_IDENTIFY,
+                "지난번 통화 내용을 여쭤보려고 하는데요, {name} 어르신 본인 맞으세요? "
+                '맞으시면 "네" 또는 1번, 아니시면 2번을 눌러 주세요.',
+                expect="yes_no",
+                keys={"1": "yes", "2": "no"},
+                on={"no": _FOLLOW_UP_WRONG, "no_input": "repeat"},
+                identifies=True,
+            ),
+        )
+        steps.append(
+            Step(
+                _FOLLOW_UP_WRONG,
+                "죄송합니다, 전화를 잘못 드렸습니다. 양해 부탁드립니다. 좋은 하루 보내세요.",
+                when="_never_in_order",  # reached only by the "no" above
+                end=True,
+                outcome="wrong_person",
+            )
+        )
+        at = first_answer
+    question = follow_up.question().replace("{", "{{").replace("}", "}}")  # staff text is not a template
+    steps.insert(
+        at + 1,
+        Step(
+            FOLLOW_UP_STEP,
+            question,
+            expect="answer",
+            topic=follow_up.topic,
+            keys={"1": "fine", "2": "not_fine"},
+        ),
+    )
+    return replace(script, steps=tuple(steps))
+
+
 class Conversation:
     """One call through a script, independent of audio: ``start()`` gives the first thing to say,
     ``respond(text=..., digit=...)`` (or ``respond()`` for silence) the next, until ``ended``.
@@ -375,11 +452,13 @@ class Conversation:
     (e.g. wrong_person).
     """
 
-    def __init__(self, script: Script, slots: dict[str, str]):
+    def __init__(self, script: Script, slots: dict[str, str], follow_up: FollowUp | None = None):
         missing = [s for s in script.required_slots if not str(slots.get(s) or "").strip()]
         if missing:
             raise ScriptError(f"{script.source}: missing slot value(s): {', '.join(missing)}")
-        self.script = script
+        self.follow_up = follow_up
+        self.script = _with_follow_up(script, follow_up) if follow_up is not None else script
+        self.identified = False  # an ``identifies`` step was answered "yes"
         self.slots = {k: str(v) for k, v in slots.items() if v is not None and str(v).strip()}
         self.index = -1
         self.repeats = 0
@@ -425,7 +504,10 @@ class Conversation:
                 return self._act(step, "repeat")
             if step.expect == "yes_no":
                 return self._value(step, answers.yes_no(text) or "unclear", "speech", text, "speech")
-            got = answers.classify_welfare(text, step.topic or "general")
+            if step.id == FOLLOW_UP_STEP:
+                got = answers.classify_follow_up(text, step.topic or "general")
+            else:
+                got = answers.classify_welfare(text, step.topic or "general")
             return self._value(step, got.value, "speech", text, got.reason)
         return self._value(step, "no_input", "timeout", None, "timeout")
 
@@ -446,6 +528,16 @@ class Conversation:
             data["overall"] = answers.overall(list(latest.values()) or welfare)
         if self.emergency:
             data["emergency"] = self.emergency
+        if any(s.identifies for s in self.script.steps):
+            data["identified"] = self.identified
+        if self.follow_up is not None:
+            asked = [a for a in self.answers if a.step == FOLLOW_UP_STEP]
+            data["follow_up"] = {
+                "memory_id": self.follow_up.memory_id,
+                "topic": self.follow_up.topic,
+                "asked": bool(asked) or (self.step is not None and self.step.id == FOLLOW_UP_STEP),
+                "value": asked[-1].value if asked else None,
+            }
         return data
 
     # -- internals ----------------------------------------------------------------------------------
@@ -457,6 +549,8 @@ class Conversation:
         return index
 
     def _skipped(self, step: Step) -> bool:
+        if step.id == FOLLOW_UP_STEP and not self.identified:
+            return True  # never read out to someone not identified
         return step.when is not None and step.when not in self.slots
 
     def _render(self, step: Step) -> str:
@@ -492,6 +586,8 @@ class Conversation:
         if value in ACTIONS or (value not in YES_NO_VALUES + ANSWER_VALUES):
             return self._act(step, value)  # a key mapped straight to an action or a step
         self.answers.append(AnswerRecord(step.id, value, via, step.topic, text, reason))
+        if step.identifies and value == "yes":
+            self.identified = True
         action = step.on.get(value)
         if action is None:
             if value in ("unclear", "no_input") and self.repeats < self.script.max_repeats:

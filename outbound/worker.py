@@ -3,7 +3,8 @@
 A worker claims due attempts (of one campaign or of every running one), places the calls through its
 dialer, records the results, and waits for the next due attempt, saying why through ``on_wait`` (outside
 the calling window, paused, …). On start it releases whatever an earlier life with the same ``worker_id``
-still held (a restart after a crash), so nothing waits for leases.
+still held (a restart after a crash), so nothing waits for leases. It also deletes welfare memory older
+than the retention period (``outbound.welfare.purge``): on start and then every ``purge_every_s``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound import service, store
+from outbound import service, store, welfare
 from outbound.runner import Dialer, RunReport, next_due, run_due
 from outbound.scheduler import in_window, local_text, weekdays_text
 from outbound.schema import IN_CALL_STATES, Attempt, Campaign
@@ -39,6 +40,8 @@ class WorkerConfig:
     until_done: bool = False  # stop when the campaigns have nothing booked or in a call
     simulated_clock: bool = False  # jump to each due time instead of waiting (SIMULATED dialer only)
     idle_wait_s: float = 5.0
+    welfare_settings: welfare.WelfareSettings = field(default_factory=welfare.WelfareSettings)
+    purge_every_s: float = 3600.0
 
 
 @dataclass
@@ -127,6 +130,7 @@ class Worker:
         self.totals = WorkerTotals()
         self._waiting: Waiting | None = None
         self._scripts: dict[str, Any] = {}  # parsed once; restart the worker after editing a script
+        self._purged_at: datetime | None = None
 
     def run(self, stop: threading.Event) -> WorkerTotals:
         config = self.config
@@ -137,6 +141,7 @@ class Worker:
         while not stop.is_set():
             if not config.simulated_clock:
                 now = self.clock()
+            self._purge(now)
             try:
                 report = run_due(
                     self.factory,
@@ -148,6 +153,7 @@ class Worker:
                     campaign_ids=ids,
                     clock=None if config.simulated_clock else self.clock,
                     scripts=self._scripts,
+                    welfare_settings=config.welfare_settings,
                 )
             except Exception:  # the database went away for a moment, say: log, wait, go on
                 log.exception("worker %s: pass failed; retrying", config.worker_id)
@@ -171,6 +177,25 @@ class Worker:
                     wait = min(wait, max(0.05, (due - self.clock()).total_seconds()))
                 stop.wait(wait)
         return self.totals
+
+    def _purge(self, now: datetime) -> None:
+        """Welfare memory past its retention goes, at most every ``purge_every_s``."""
+        if (
+            self._purged_at is not None
+            and (now - self._purged_at).total_seconds() < self.config.purge_every_s
+        ):
+            return
+        try:
+            with self.factory.begin() as session:
+                gone = welfare.purge(session, now, self.config.welfare_settings)
+        except Exception as exc:  # tried again next time; calls go on meanwhile
+            log.error(
+                "worker %s: purging welfare memory failed: %s", self.config.worker_id, type(exc).__name__
+            )
+            return
+        self._purged_at = now
+        if gone:
+            log.info("worker %s: %d welfare memory rows past retention deleted", self.config.worker_id, gone)
 
     def _count(self, report: RunReport) -> None:
         self.totals.passes += 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from outbound.runner import CallRequest, DialOutcome
-from outbound.script import Conversation
 from voicebot.call.amd import MachinePolicy
 from voicebot.call.conversation import ConversationSession
 
@@ -57,7 +56,7 @@ class SipDialer:
         self.max_call_s = max_call_s  # waiting for the call's outcome and its end, ringing included
 
     def dial(self, request: CallRequest) -> DialOutcome:
-        conv = Conversation(request.script, request.slots)
+        conv = request.conversation()
         policy = MachinePolicy.from_dict(getattr(request.script, "answering_machine", None))
         sessions: list[ConversationSession] = []
 

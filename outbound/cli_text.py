@@ -48,7 +48,12 @@ OVERALL = {
     "unclear": "불분명",
     "no_input": "응답 없음",
 }
-ALERT_KIND = {"welfare_concern": "안부 우려", "emergency": "긴급 상황", "unreachable": "연락 안 됨"}
+ALERT_KIND = {
+    "welfare_concern": "안부 우려",
+    "emergency": "긴급 상황",
+    "unreachable": "연락 안 됨",
+    "no_response": "연락은 되나 응답 없음",
+}
 SEVERITY = {"critical": "긴급", "warning": "주의", "info": "안내"}
 
 

@@ -199,7 +199,7 @@ export function createAlertsView(panel, ctx) {
 }
 
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
-const KIND_ORDER = { emergency: 0, welfare_concern: 1, unreachable: 2 };
+const KIND_ORDER = { emergency: 0, welfare_concern: 1, no_response: 2, unreachable: 3 };
 
 /** Open before acknowledged, then critical first, welfare concerns before unreachable, newest first. */
 function byUrgency(a, b) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = Path(os.environ.get("VOICEBOT_SHARED_AUDIO", REPO.parent / "shared" / "audio"))
+# Every synthesizer reads the prompt library (issue 20); recordings someone made in var/prompts must not
+# change what the tests hear, so the tests start from an empty one (a test that records sets its own).
+os.environ["VOICEBOT_PROMPTS_DIR"] = tempfile.mkdtemp(prefix="voicebot-test-prompts-")
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,21 @@ def test_a_take_that_failed_its_check_is_kept_but_not_played(tmp_path):
     assert synth.synthesize(text).source == "synth"
     library.set_current(kept.key, 1)
     assert synth.synthesize(text).source == "recorded"
+
+
+def test_the_voicepack_command_adds_a_rendered_file_and_moves_packs(tmp_path, capsys):
+    """How a voice made elsewhere (a studio, a Coqui model the operator runs) slots in for one prompt."""
+    import soundfile as sf
+
+    from tts.voicepack import main
+
+    rendered = tmp_path / "rendered.wav"
+    sf.write(rendered, tone(700, 1.0, 22050), 22050)
+    assert main(["--dir", str(tmp_path / "a"), "add", "잠시만 기다려 주세요.", str(rendered)]) == 0
+    assert main(["--dir", str(tmp_path / "a"), "export", str(tmp_path / "pack.zip")]) == 0
+    assert main(["--dir", str(tmp_path / "b"), "import", str(tmp_path / "pack.zip")]) == 0
+    assert dominant(PromptLibrary(tmp_path / "b").load("잠시만 기다려 주세요", RATE)) == pytest.approx(
+        700, abs=5
+    )
+    assert main(["--dir", str(tmp_path / "b"), "list"]) == 0
+    assert "잠시만 기다려 주세요." in capsys.readouterr().out

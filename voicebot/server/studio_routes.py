@@ -56,6 +56,10 @@ def make_studio_router(
     """``transcriber()`` is the server's shared Whisper (None while models load or STT is off)."""
     router = APIRouter(prefix="/api/prompts", tags=["prompt studio"])
     admin = Depends(auth.require("admin"))
+    try:  # the slot templates of the texts deployed now, for the calls (the listing refreshes them too)
+        catalogue(library)
+    except OSError as exc:
+        log.warning("could not update the prompt library's slot templates: %s", exc)
 
     def current() -> Catalogue:
         return catalogue(library)

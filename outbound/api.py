@@ -25,7 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound import service
+from outbound import service, welfare, welfare_api
 from outbound.booking import booking_notice
 from outbound.results import campaign_summary, export_attempts_csv
 from outbound.schema import utcnow
@@ -335,6 +335,10 @@ def make_router(
     @router.get("/contacts/{contact_id}/history", summary="A person's check-ins and their trend")
     def history(contact_id: int, session: DB, who: Operator) -> dict[str, Any]:
         return service.contact_history(session, contact_id)
+
+    router.include_router(  # welfare memory (issue 16)
+        welfare_api.make_router(auth.db, auth.require("operator"), clock, welfare.WelfareSettings.from_env())
+    )
 
     @router.get("/alerts", summary="Alerts for social workers, open and critical first")
     def alerts(

@@ -319,3 +319,54 @@ def test_migration_0007_up_and_down(url):
     assert "welfare_memories" in sa.inspect(engine).get_table_names()
     assert "silent_calls" in {c["name"] for c in sa.inspect(engine).get_columns("contacts")}
     engine.dispose()
+
+
+# --- the staff API ----------------------------------------------------------------------------------
+
+
+def test_staff_see_and_edit_memory_through_the_api_with_role_checks(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from outbound import service
+    from outbound.api import make_app
+
+    factory = _campaign(f"sqlite:///{tmp_path / 'api.db'}")
+    _call(factory, ["잘 먹었어요", "허리가 너무 아파요", "잘 자요", "괜찮아요", "없어요"], MONDAY)
+    with factory.begin() as s:
+        kim = s.scalars(select(Contact)).one().id
+        viewer = {"Authorization": f"Bearer {service.create_token(s, 'viewer-user', 'viewer')}"}
+        operator = {"Authorization": f"Bearer {service.create_token(s, '복지사A', 'operator')}"}
+    client = TestClient(make_app(factory, clock=lambda: MONDAY))
+
+    assert client.get(f"/api/contacts/{kim}/memory").status_code == 401
+    assert client.get(f"/api/contacts/{kim}/memory", headers=viewer).status_code == 403
+    got = client.get(f"/api/contacts/{kim}/memory", headers=operator)
+    assert got.status_code == 200
+    view = got.json()
+    assert view["follow_up"]["question"].startswith(QUESTION)
+    assert view["trends"]["health"]["trend"] == "new" and view["retention_days"] == 180
+    concern = next(m for m in view["memories"] if m["follow_up"])
+
+    assert (
+        client.patch(f"/api/memory/{concern['id']}", json={"value": "fine"}, headers=viewer).status_code
+        == 403
+    )
+    bad = client.patch(f"/api/memory/{concern['id']}", json={"value": "great"}, headers=operator)
+    assert bad.status_code == 422
+    fixed = client.patch(
+        f"/api/memory/{concern['id']}", json={"summary": "허리 통증으로 병원에 다니신다고"}, headers=operator
+    )
+    assert fixed.status_code == 200 and fixed.json()["edited_by"] == "복지사A"
+    view = client.get(f"/api/contacts/{kim}/memory", headers=operator).json()
+    assert view["follow_up"]["question"].startswith("지난번에 허리 통증으로 병원에 다니신다고 하셨는데")
+
+    added = client.post(
+        f"/api/contacts/{kim}/memory",
+        json={"topic": "going_out", "value": "not_fine", "summary": "바깥출입이 어려우시다고"},
+        headers=operator,
+    )
+    assert added.status_code == 201 and added.json()["source"] == "staff"
+    assert client.delete(f"/api/memory/{added.json()['id']}", headers=viewer).status_code == 403
+    assert client.delete(f"/api/memory/{added.json()['id']}", headers=operator).status_code == 204
+    assert client.delete(f"/api/memory/{added.json()['id']}", headers=operator).status_code == 404
+    assert client.get("/api/contacts/9999/memory", headers=operator).status_code == 404

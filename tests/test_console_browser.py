@@ -252,6 +252,12 @@ def test_console_campaign_results_alert_export_and_viewer(server, tmp_path: Path
     health = next(row for row in result["history"]["rows"] if row[0] == "건강")
     assert health[1:] == ["우려"]
     assert result["history"]["title"] == "김영희 님 안부 확인 이력"
+    # What is remembered (issue 16): the health concern, asked about first next time; staff corrected it.
+    memory = result["memory"]
+    assert memory["title"].startswith("기억하는 내용 (최근 180일")
+    assert "본인 확인 뒤 먼저 여쭐 내용" in memory["followUp"]
+    assert any(row[0] == "건강" and "우려" in row[2] for row in memory["trends"])
+    assert "지난번에 허리가 아프다고 하셨는데 요즘은 좀 어떠세요?" in memory["followUpAfter"]
 
     # Alerts: two welfare concerns and one unreachable; one concern acknowledged with its note.
     # One card per person: 정미숙's four earlier alerts share one card (the emergency on top), acknowledged

@@ -195,6 +195,21 @@ try {
       trs.map((tr) => Array.from(tr.cells, (c) => c.textContent.trim())),
     ),
   };
+  // what the check-ins remember (issue 16): the concern asked first next time, corrected by staff
+  const memory = dialog.locator("section.memory");
+  await memory.locator("table.memory-trends").waitFor({ timeout: left() });
+  result.memory = {
+    title: await memory.locator("h3").textContent(),
+    followUp: await memory.locator(".follow-up").textContent(),
+    trends: await memory.locator("table.memory-trends tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => Array.from(tr.cells, (c) => c.textContent.trim())),
+    ),
+  };
+  const open = memory.locator("table.memory-rows tbody tr").filter({ has: page.locator("input[type=checkbox]:checked") });
+  await open.first().getByLabel("인용할 말").fill("허리가 아프다고");
+  await open.first().getByRole("button", { name: "저장" }).click();
+  await memory.locator(".follow-up", { hasText: "허리가 아프다고" }).waitFor({ timeout: left() });
+  result.memory.followUpAfter = await memory.locator(".follow-up").textContent();
   await shot("history");
   await dialog.getByRole("button", { name: "닫기" }).click();
   step("results and history seen");

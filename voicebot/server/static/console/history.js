@@ -2,6 +2,7 @@
 // cell a word on a colour (the word carries the meaning, the colour helps spotting change).
 import { api } from "./api.js";
 import { fill, h, label, when } from "./format.js";
+import { memorySection } from "./memory.js";
 import { badge, simulatedTag } from "./ui.js";
 
 const TONE = { fine: "good", yes: "good", not_fine: "warn", unclear: "neutral", no_input: "neutral", concern: "bad", no: "warn", emergency: "bad" };
@@ -24,6 +25,7 @@ export async function openHistory(contact) {
   if (!dialog.open) dialog.showModal();
   try {
     render(body, await api.history(contact.id));
+    body.append(memorySection(contact.id)); // what the check-ins remember, editable (issue 16)
   } catch (error) {
     fill(body, h("p", { class: "error", role: "alert" }, error.detail || error.message));
   }

@@ -42,7 +42,24 @@ def hq_resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray
     return resample_poly(np.asarray(samples, np.float32), up, down, window=taps).astype(np.float32)
 
 
-UPSAMPLERS: dict[str, Resampler] = {"production": resample, "hq": hq_resample}
+def folded_resample(samples: np.ndarray, from_rate: int, to_rate: int, gain: float = 0.1) -> np.ndarray:
+    """``resample`` plus the 8 kHz band's mirror image above 4 kHz at ``gain`` (spectral folding, the
+    cheapest bandwidth extension): Whisper was trained on audio with something in that band."""
+    smooth = resample(samples, from_rate, to_rate)
+    if to_rate != 2 * from_rate:
+        return smooth
+    stuffed = np.zeros(2 * len(samples), np.float32)
+    stuffed[::2] = 2.0 * np.asarray(samples, np.float32)  # baseband + mirror, both at full level
+    mirror = stuffed[: len(smooth)] - smooth
+    return (smooth + gain * mirror).astype(np.float32)
+
+
+UPSAMPLERS: dict[str, Resampler] = {
+    "production": resample,
+    "hq": hq_resample,
+    "fold10": folded_resample,
+    "fold30": lambda s, f, t: folded_resample(s, f, t, 0.3),
+}
 
 
 def g711(samples: np.ndarray, codec: str = "PCMU", up: Resampler = resample) -> np.ndarray:

@@ -1,6 +1,6 @@
-"""Optional signal conditioning before Whisper, measured per telephone channel by ``benchmarks.stt
---channel`` (issue 15): level normalisation and pre-emphasis. Whisper computes its own log-mel features,
-so neither is on by default; see benchmarks/README.md for what each did."""
+"""Signal conditioning tried before Whisper per telephone channel by ``benchmarks.stt --channel`` (issue 15):
+level normalisation and pre-emphasis. Neither helped on both bands (benchmarks/README.md), so the product
+does not use them; they stay here to be measured again on other recordings."""
 
 from __future__ import annotations
 

@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.channels import CHANNELS, UPSAMPLERS
+from benchmarks.frontends import FRONTENDS
 from benchmarks.metrics import character_error_rate, word_error_rate
 from media.audio import load_audio
 from stt import STTConfig, create_transcriber
-from stt.frontend import FRONTENDS
 
 SHARED_AUDIO = Path(
     os.environ.get("VOICEBOT_SHARED_AUDIO", Path(__file__).resolve().parents[2] / "shared" / "audio")
@@ -82,6 +82,8 @@ VARIANTS = {
     "normalise": Variant(frontend="normalise"),
     "pre-emphasis": Variant(frontend="pre-emphasis"),
     "hq-upsample": Variant(upsampler="hq"),
+    "fold10": Variant(upsampler="fold10"),
+    "fold30": Variant(upsampler="fold30"),
     "prompt": Variant(kb_prompt=True),
     "hotwords": Variant(kb_hotwords=True),
 }
@@ -90,7 +92,7 @@ VARIANTS = {
 def variant_config(variant: Variant, device: str) -> STTConfig:
     options = dict(variant.overrides)
     if variant.kb_prompt or variant.kb_hotwords:
-        from dialog.vocabulary import recognition_prompt
+        from benchmarks.vocabulary import recognition_prompt
 
         text = recognition_prompt()
         options["initial_prompt" if variant.kb_prompt else "hotwords"] = text

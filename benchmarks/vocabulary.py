@@ -1,6 +1,8 @@
 """Domain vocabulary for the recogniser, built from the knowledge base (issue 15): the lexicon, the nouns
 of the entry titles (most frequent across titles and questions first) and the district names, as one short
-Korean text for Whisper's ``initial_prompt`` or faster-whisper's ``hotwords``. Whisper keeps only the last
+Korean text for Whisper's ``initial_prompt`` or faster-whisper's ``hotwords``. Measured by ``benchmarks.stt
+--variant prompt``: it made the shared clips worse (they are not service questions), so the product does
+not set it. Whisper keeps only the last
 224 prompt tokens, and a Korean syllable is one to three of them, so the text is capped."""
 
 from __future__ import annotations

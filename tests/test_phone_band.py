@@ -1,13 +1,13 @@
-"""The telephone channels of benchmarks.stt (issue 15), the STT front ends and the KB vocabulary prompt."""
+"""The telephone channels of benchmarks.stt (issue 15), the front ends and the KB vocabulary prompt it tries."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from benchmarks.channels import CHANNELS, conceal_losses, g722
-from dialog.vocabulary import recognition_prompt, vocabulary
+from benchmarks.frontends import normalise, pre_emphasis
+from benchmarks.vocabulary import recognition_prompt, vocabulary
 from media.audio import PIPELINE_RATE, TELEPHONY_RATE, resample
-from stt.frontend import normalise, pre_emphasis
 
 
 def _voice(seconds: float = 1.0, rate: int = PIPELINE_RATE) -> np.ndarray:

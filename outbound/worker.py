@@ -40,7 +40,7 @@ class WorkerConfig:
     until_done: bool = False  # stop when the campaigns have nothing booked or in a call
     simulated_clock: bool = False  # jump to each due time instead of waiting (SIMULATED dialer only)
     idle_wait_s: float = 5.0
-    welfare_settings: welfare.WelfareSettings = field(default_factory=welfare.WelfareSettings)
+    welfare_settings: welfare.WelfareSettings = field(default_factory=welfare.WelfareSettings.from_env)
     purge_every_s: float = 3600.0
 
 

@@ -154,6 +154,7 @@ def test_codec_rates_and_preference_config():
     assert codec_rate("opus", 48000) == 48000
     assert SipConfig().codecs[0] == "G722"
     assert SipConfig(codecs=("PCMU",)).codecs == ("PCMU",)
+    assert SipConfig().bridge_rate == 16000 and SipConfig(codecs=("PCMU", "PCMA")).bridge_rate == 8000
     with pytest.raises(ValueError, match="unsupported codecs"):
         SipConfig(codecs=("G729",))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 # accepted here but pjsua2-python 2.15.1.post1 is built without it; codecs the build lacks are skipped.
 SUPPORTED_CODECS = ("G722", "OPUS", "PCMU", "PCMA")
 DEFAULT_CODECS = ("G722", "PCMU", "PCMA")
+WIDEBAND_CODECS = ("G722", "OPUS")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ class SipConfig:
     handoff_dir: Path | None = None  # handoff records as JSON files, keyed by id
     user_agent: str = "voicebot"
     pjsip_log_level: int = 0  # >0 logs SIP messages in clear (personal data): debugging only
+
+    @property
+    def bridge_rate(self) -> int:
+        """PJSIP's conference bridge: 16 kHz when a wideband codec may be negotiated; 8 kHz otherwise, so a
+        G.711-only deployment is not resampled 8 -> 16 -> 8 kHz inside PJSIP."""
+        return 16_000 if any(c.upper() in WIDEBAND_CODECS for c in self.codecs) else 8_000
 
     def __post_init__(self) -> None:
         bad = [c for c in self.codecs if c.upper() not in SUPPORTED_CODECS]

@@ -23,7 +23,7 @@ from voicebot.call.keypad import check_dtmf
 from voicebot.call.protocols import CallHandler
 from voicebot.call.record import CallRecord
 from voicebot.sip.config import SipConfig
-from voicebot.sip.media import BRIDGE_RATE, TELEPHONY_RATE, codec_rate, make_bridge_port
+from voicebot.sip.media import TELEPHONY_RATE, codec_rate, make_bridge_port
 from voicebot.sip.pjsua_glue import make_account, make_call_class, make_log_writer, quiet_stdout, refer_target
 from voicebot.sip.privacy import mask_uri
 from voicebot.sip.transport import SipTransport
@@ -209,8 +209,8 @@ class SipEndpoint:
         self._log_writer.__disown__()
         ep_cfg.logConfig.writer = self._log_writer
         ep_cfg.logConfig.decor = 0
-        ep_cfg.medConfig.clockRate = BRIDGE_RATE  # G.722 calls stay wideband; G.711 ports run at 8 kHz
-        ep_cfg.medConfig.sndClockRate = BRIDGE_RATE
+        ep_cfg.medConfig.clockRate = cfg.bridge_rate  # G.722 calls stay wideband; G.711 ports run at 8 kHz
+        ep_cfg.medConfig.sndClockRate = cfg.bridge_rate
         ep_cfg.medConfig.channelCount = 1
         ep_cfg.medConfig.ecTailLen = 0
         ep_cfg.medConfig.noVad = True

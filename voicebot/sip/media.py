@@ -1,6 +1,6 @@
 """Audio between PJSIP's conference bridge (20 ms, 16-bit) and the 16 kHz pipeline.
 
-The bridge runs at 16 kHz; each call's port runs at its negotiated codec's rate (``codec_rate``: 16 kHz for
+The bridge runs at 16 kHz (8 kHz when only G.711 is configured); each call's port runs at its negotiated codec's rate (``codec_rate``: 16 kHz for
 G.722, 8 kHz for G.711), so a wideband call is never squeezed through 8 kHz and the call driver resamples
 between that wire rate and the pipeline. PJSIP decodes and encodes the codecs itself; its media clock thread calls ``BridgePort.onFrameReceived`` and
 ``onFrameRequested`` every 20 ms. Those callbacks never block and never touch the call session: caller

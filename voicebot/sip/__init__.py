@@ -3,7 +3,7 @@
 Public interface
 ----------------
 ``SipConfig`` / ``RegistrarConfig`` (``config``)
-    Listen address and port, public address, codec order (PCMU, PCMA), agent URI for transfers,
+    Listen address and port, public address, codec order (default G722, PCMU, PCMA), agent URI for transfers,
     optional registrar with digest authentication, ring timeout, recording and handoff directories.
 ``SipEndpoint(config, handler_factory, synthesizer=None, on_call_end=None)`` (``endpoint``)
     Starts PJSIP (null audio device, ``threadCnt=0``, ``mainThreadOnly=True``) with its event loop in one
@@ -20,10 +20,11 @@ Public interface
 
 How a call flows
 ----------------
-PJSIP's media clock calls an ``AudioMediaPort`` subclass every 20 ms (8 kHz, 16-bit; G.711 is coded by
-PJSIP). Caller frames go to the call's ``voicebot.call.CallDriver``, which runs the handler (the ARS
-``CallSession`` or an outbound script) in its own thread, exactly as for a browser call, and queues the
-bot's 8 kHz frames for the port to take without blocking. RFC 4733 digits in go to the driver; digits out
+PJSIP's media clock calls an ``AudioMediaPort`` subclass every 20 ms (16-bit, at the negotiated codec's
+rate: 16 kHz for G.722, 8 kHz for G.711; PJSIP codes both). Caller frames go to the call's
+``voicebot.call.CallDriver``, which runs the handler (the ARS ``CallSession`` or an outbound script) in its
+own thread, exactly as for a browser call, and queues the bot's frames at that rate for the port to take
+without blocking. RFC 4733 digits in go to the driver; digits out
 (``voicebot dial --send-dtmf``, to reach an extension behind a PBX) go by ``SipTransport.send_dtmf``
 (telephone-events, payload type 120 in PJSIP's offer). A transfer is a blind REFER to the agent URI
 carrying the handoff id as ``X-Handoff-Id``.

@@ -159,6 +159,9 @@ export function createPromptsView(panel) {
         {},
         h("button", { type: "button", class: "prompt-record", onclick: () => openStudio(entry) }, "녹음"),
         entry.recording ? h("button", { type: "button", class: "prompt-play", onclick: () => play(entry.recording.key) }, "듣기") : null,
+        entry.stale_recording
+          ? h("button", { type: "button", class: "prompt-play-old", title: `녹음 당시 문구: ${entry.stale_recording.text}`, onclick: () => play(entry.stale_recording.key) }, "이전 녹음")
+          : null,
       ),
     );
   }

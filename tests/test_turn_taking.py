@@ -334,3 +334,20 @@ def test_a_key_over_a_held_prompt_cuts_it_at_once(make_session, synthesizer):
     run(session, audio, {press_at: "2"})
     assert session.turns[0].interrupted and session.turns[1].category == "water"
     assert not session.bot.held
+
+
+class BusyModel(ByLength):
+    """A stand-in for a model shared with other calls, always decoding for one of them."""
+
+    in_flight = 1
+
+
+def test_a_busy_model_skips_the_pause_decode_and_waits_as_for_a_statement(make_session, synthesizer):
+    question = speech(synthesizer, "전입신고는 어디서 하나요")
+    start = 1.0 + greeting_s(make_session)
+    audio = np.concatenate([silence(start), question, silence(6.0)])
+    session = make_session(BusyModel([(0.5, "전입신고는 어디서 하나요?")]))
+    run(session, audio)
+    assert not events(session, "speculative_stt")
+    (turn,) = [t for t in session.turns if t.trigger == "speech"]
+    assert turn.latency.endpoint_ms >= CallConfig().endpoint.statement_hangover_ms

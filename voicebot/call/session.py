@@ -290,9 +290,13 @@ class CallSession:
         elif isinstance(event, SpeechPause):
             # A busy shared model (other calls decoding) would only queue a guess behind real work;
             # speech over a held prompt is judged whole once it ends.
-            busy = getattr(self.transcriber, "in_flight", 0)
-            if self.config.speculative and not busy and not self.bot.held:
-                self._speculate(event)
+            if self.config.speculative and not self.bot.held:
+                if getattr(self.transcriber, "in_flight", 0):
+                    # No words to judge the pause by: wait as for a statement, not the bare hangover,
+                    # so that busy hours do not bring back half-answered questions.
+                    self.endpointer.hold_open(event.last_voiced_s, self.config.endpoint.statement_hangover_ms)
+                else:
+                    self._speculate(event)
         elif isinstance(event, SpeechEnd):
             if self.bot.held:
                 self._judge_speech_over_prompt(event, now_s)

@@ -238,8 +238,18 @@ def spike(
     from the days before, and at least ``min_excess`` above the expected count. A dip never alerts."""
     if not days:
         return None
-    got = forecast(y, days, holidays, horizon=1, level=level)
-    expected, upper = float(got.mean[0]), float(got.upper[0])
+    return spike_in(
+        category, forecast(y, days, holidays, horizon=1, level=level), today_count, level, min_excess
+    )
+
+
+def spike_in(
+    category: str, got: Forecast, today_count: int, level: float = 0.99, min_excess: int = 10
+) -> Spike | None:
+    """:func:`spike` from a forecast already made whose first day is today (its interval widened or
+    narrowed to ``level``)."""
+    expected = float(got.mean[0])
+    upper = expected + (float(got.upper[0]) - expected) * _z(level) / _z(got.level)
     if today_count > upper and today_count - expected >= min_excess:
         return Spike(category, got.days[0], today_count, expected, upper)
     return None

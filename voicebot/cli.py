@@ -274,7 +274,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, **overrides).checked()
     configure_logging(config.log_format, logging.DEBUG if args.verbose else logging.INFO)
     ensure_admin_token(config.db_url, Path(args.token_file))
-    uvicorn.run(create_app(config), host=config.host, port=config.port, log_config=None, access_log=False)
+    app = create_app(config, demo_data=args.demo_data)
+    uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
     return 0
 
 
@@ -367,6 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="database URL (default var/voicebot.db)")
     p.add_argument(
         "--token-file", default="var/admin-token", help="first start: the admin token is written here (0600)"
+    )
+    p.add_argument(
+        "--demo-data",
+        action="store_true",
+        help="analytics show a seeded, labelled synthetic year of inquiries (never mixed with real ones)",
     )
     p.set_defaults(func=cmd_serve)
 

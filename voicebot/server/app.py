@@ -34,7 +34,8 @@ from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router
 from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.monitor import CallMonitor, Metrics
-from voicebot.server.stats import make_stats_router
+from voicebot.server.stats import _titles, make_stats_router
+from voicebot.server.trends import Analytics, make_trends_router
 from voicebot.server.studio_routes import make_studio_router
 
 log = logging.getLogger(__name__)
@@ -279,11 +280,16 @@ def create_app(
     models: Any = None,
     clock: Callable[[], datetime] = utc_now,
     kakao_sender: CallbackSender | None = None,
+    demo_data: bool = False,
 ) -> FastAPI:
     """``kakao_sender`` delivers late KakaoTalk replies to Open Builder's callback URL (default: HTTP POST;
-    tests pass their own: nothing calls Kakao)."""
+    tests pass their own: nothing calls Kakao). ``demo_data``: the analytics show only a labelled synthetic
+    history (issue 19), written when the database has none."""
     preflight(config)
     runtime = Runtime(config, models, clock, kakao_sender)
+    runtime.analytics = Analytics(runtime.factory, clock, demo=demo_data, titles=lambda: _titles(runtime))
+    runtime.analytics.register(runtime.metrics.registry)
+    runtime.analytics.ensure_demo_history()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -312,6 +318,7 @@ def create_app(
     auth = Auth(runtime.factory, clock)
     app.include_router(make_router(runtime.factory, clock, auth))
     app.include_router(make_stats_router(runtime, auth))
+    app.include_router(make_trends_router(runtime.analytics, auth))
     app.include_router(make_handoff_router(runtime.handoffs, auth))
     app.include_router(
         make_studio_router(

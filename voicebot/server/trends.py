@@ -1,0 +1,137 @@
+"""The analytics API (issue 19): trends over the inquiry records, 민원예보 and spike alerts, for the console's
+민원 분석 tab and /metrics.
+
+:class:`Analytics` reads real records, or with ``voicebot serve --demo-data`` only the labelled synthetic
+history (written once, seeded, when the database has none): the two are never mixed. The forecast is
+recomputed at most every ``ttl_s`` seconds (a fit per category), so /metrics scrapes stay cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from outbound import analytics, demo_data, service
+from outbound.api import Auth
+from outbound.inquiries import Inquiry
+
+log = logging.getLogger(__name__)
+
+DEMO_DAYS = 365
+
+
+class Analytics:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        *,
+        demo: bool = False,
+        titles: Callable[[], dict[str, str]] = dict,
+        ttl_s: float = 600.0,
+    ):
+        self.factory = factory
+        self.clock = clock
+        self.demo = demo
+        self.titles = titles
+        self.ttl = timedelta(seconds=ttl_s)
+        self._lock = threading.Lock()
+        self._outlook: tuple[datetime, dict[str, Any]] | None = None
+
+    def today(self) -> date:
+        return self.clock().astimezone(analytics.SEOUL).date()
+
+    def ensure_demo_history(self) -> int:
+        """With ``--demo-data``: a seeded synthetic year up to today, unless one is stored already."""
+        if not self.demo:
+            return 0
+        with self.factory.begin() as db:
+            if db.scalar(select(func.count()).select_from(Inquiry).where(Inquiry.synthetic.is_(True))):
+                return 0
+            start = self.today() - timedelta(days=DEMO_DAYS)
+            holidays = analytics.holidays_around(start, self.today())
+            n = demo_data.populate(db, start, DEMO_DAYS + 1, frozenset(holidays))
+        log.info("demo data: %d synthetic inquiry records written (%s)", n, demo_data.LABEL)
+        return n
+
+    def label(self) -> dict[str, Any]:
+        return {"synthetic": self.demo, "label": demo_data.LABEL if self.demo else None}
+
+    def trends(self, days: int) -> dict[str, Any]:
+        last = self.today()
+        with self.factory() as db:
+            data = analytics.trends(
+                db, last - timedelta(days=days - 1), last, synthetic=self.demo, titles=self.titles()
+            )
+        return {**data, **self.label()}
+
+    def outlook(self) -> dict[str, Any]:
+        now = self.clock()
+        with self._lock:
+            if self._outlook is not None and now - self._outlook[0] < self.ttl:
+                return self._outlook[1]
+        with self.factory() as db:
+            data = {**analytics.outlook(db, self.today(), synthetic=self.demo), **self.label()}
+        with self._lock:
+            self._outlook = (now, data)
+        return data
+
+    def collector(self) -> Collector:
+        return _SpikeCollector(self)
+
+    def register(self, registry: CollectorRegistry) -> None:
+        registry.register(self.collector())
+
+
+class _SpikeCollector(Collector):
+    """``voicebot_inquiry_spike{category}``: 1 while today's count is far above its forecast."""
+
+    def __init__(self, owner: Analytics):
+        self.owner = owner
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        spike = GaugeMetricFamily(
+            "voicebot_inquiry_spike",
+            "1 when today's inquiries in a category are above the 99% forecast interval",
+            labels=["category"],
+        )
+        today = GaugeMetricFamily(
+            "voicebot_inquiries_today", "Inquiries so far today per category", labels=["category"]
+        )
+        try:
+            data = self.owner.outlook()
+        except Exception:  # a scrape must not fail for the forecast
+            log.exception("inquiry outlook failed")
+            data = {"categories": [], "spikes": []}
+        spiking = {s["category"] for s in data["spikes"]}
+        for row in data["categories"]:
+            spike.add_metric([row["category"]], 1.0 if row["category"] in spiking else 0.0)
+            today.add_metric([row["category"]], float(row["today"]))
+        yield spike
+        yield today
+
+
+def make_trends_router(owner: Analytics, auth: Auth) -> APIRouter:
+    router = APIRouter(prefix="/api/trends", tags=["analytics"])
+
+    @router.get("", summary="Inquiry volume by category, intent, channel, hour and weekday; containment")
+    def trends(
+        days: int = Query(30, ge=1, le=366),
+        who: service.Principal = Depends(auth.require("viewer")),
+    ) -> dict[str, Any]:
+        return owner.trends(days)
+
+    @router.get("/forecast", summary="민원예보: the next 14 days per category with 95% intervals; spikes")
+    def outlook(who: service.Principal = Depends(auth.require("viewer"))) -> dict[str, Any]:
+        return owner.outlook()
+
+    return router

@@ -2,7 +2,7 @@
 campaign. A welfare check-in asks about the remembered concern once the callee pressed 1 to say who they
 are; the answering-machine detector hears a generated voicemail greeting with its beep (espeak-ng saying
 the carrier's sentence, line noise) as a machine and never plays the script to it, and a real person's
-recorded opening (``../shared/audio``) as a person.
+recorded opening (``../shared/audio``) as a person. A COVID notice leaves its short message after the beep.
 """
 
 from __future__ import annotations
@@ -106,9 +106,15 @@ def test_a_voicemail_greeting_with_a_beep_is_a_machine_and_a_person_is_a_person(
     spoken = np.concatenate([amd_set.silence(0.4), amd_set.at_level(person["samples"], -20)])
 
     results = {}
-    for label, samples in (("voicemail", greeting), ("human", spoken)):
+    covid = "date=3월 5일; place=중구 보건소; result=음성"
+    cases = (
+        ("voicemail", greeting, "welfare_check"),
+        ("human", spoken, "welfare_check"),
+        ("covid", greeting, "covid_notice"),
+    )
+    for label, samples, kind in cases:
         (tmp_path / label).mkdir()
-        factory = campaign(tmp_path / label, "welfare_check")
+        factory = campaign(tmp_path / label, kind, covid if kind == "covid_notice" else "")
         wav = mic(tmp_path, label, samples, rate)
         phone = Baresip(tmp_path / label / "baresip", wav, answer=True, user=CALLEE, mic_rate=PHONE_RATE)
         dialer = SipDialer(endpoint, uri_template(phone), models.synthesizer, models.transcriber)
@@ -131,5 +137,7 @@ def test_a_voicemail_greeting_with_a_beep_is_a_machine_and_a_person_is_a_person(
     assert amd["message_left"] is False  # welfare check: hang up, try again later, no message
     outcomes, outcome, amd, alerts = results["human"]
     assert outcome == "human" and amd["outcome"] == "human" and not alerts
+    outcomes, outcome, amd, alerts = results["covid"]  # COVID notice: a short message after the beep
+    assert outcome == "voicemail" and amd["message_left"] is True and not alerts
     for label, (_, outcome, amd, _) in results.items():  # figures for the closing note, not asserted
         print(f"{label}: {outcome} ({amd['reason']}, decided at {amd['decided_s']} s)")

@@ -157,6 +157,8 @@ def test_record_check_and_play_through_the_api(studio_app, tmp_path, korean_clip
     assert entry["state"] == "recorded" and entry["recording"]["version"] == 1
     inbound = next(row for row in listing["coverage"] if row["flow"] == "inbound")
     assert inbound["recorded"] == 1 and 0 < inbound["share"] < 0.05
+    assert inbound["heard_share"] > inbound["share"]  # the recorded answer was heard in 2 of 3 calls
+    assert client.get("/api/prompts/coverage", headers=admin).json() == listing["coverage"]
 
     audio = client.get(f"/api/prompts/audio/{key}", headers=admin)
     assert audio.headers["content-type"] == "audio/wav"

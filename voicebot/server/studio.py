@@ -165,27 +165,32 @@ class Catalogue:
         return next((e for e in self.entries if entry_id in e.ids), None)
 
     def coverage(self) -> list[dict[str, Any]]:
-        """Per flow: the estimated spoken time and the share of it played from recordings."""
-        totals: dict[str, list[float]] = {}
+        """Per flow: the estimated spoken time of its prompts and the share of it played from recordings;
+        ``heard_share`` weighs each prompt by the calls that heard it (None before any call was counted)."""
+        rows: dict[str, dict[str, float]] = {}
         for entry in self.entries:
+            done = entry.state == "recorded"
             for flow in entry.flows:
-                spoken, recorded, count, done = totals.setdefault(flow, [0.0, 0.0, 0, 0])
-                totals[flow] = [
-                    spoken + entry.estimated_s,
-                    recorded + (entry.estimated_s if entry.state == "recorded" else 0.0),
-                    count + 1,
-                    done + (entry.state == "recorded"),
-                ]
+                row = rows.setdefault(
+                    flow, dict.fromkeys(("n", "done", "s", "rec_s", "heard_s", "heard_rec_s"), 0.0)
+                )
+                row["n"] += 1
+                row["done"] += done
+                row["s"] += entry.estimated_s
+                row["rec_s"] += entry.estimated_s if done else 0.0
+                row["heard_s"] += entry.estimated_s * entry.heard
+                row["heard_rec_s"] += entry.estimated_s * entry.heard if done else 0.0
         return [
             {
                 "flow": flow,
-                "prompts": int(count),
-                "recorded": int(done),
-                "spoken_s": round(spoken, 1),
-                "recorded_s": round(recorded, 1),
-                "share": round(recorded / spoken, 3) if spoken else 0.0,
+                "prompts": int(row["n"]),
+                "recorded": int(row["done"]),
+                "spoken_s": round(row["s"], 1),
+                "recorded_s": round(row["rec_s"], 1),
+                "share": round(row["rec_s"] / row["s"], 3) if row["s"] else 0.0,
+                "heard_share": round(row["heard_rec_s"] / row["heard_s"], 3) if row["heard_s"] else None,
             }
-            for flow, (spoken, recorded, count, done) in sorted(totals.items())
+            for flow, row in sorted(rows.items())
         ]
 
 

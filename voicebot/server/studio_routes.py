@@ -64,13 +64,18 @@ def make_studio_router(
     def current() -> Catalogue:
         return catalogue(library)
 
+    def counted() -> Catalogue:
+        """The catalogue with each entry's calls of the last HEARD_DAYS days."""
+        built = current()
+        with auth.factory.begin() as session:
+            apply_heard(built, heard_counts(session, auth.clock() - timedelta(days=HEARD_DAYS)))
+        return built
+
     @router.get(
         "", summary="Every sentence the bot can say, its state, and coverage per flow; most heard first"
     )
     def listing(who: service.Principal = admin) -> dict[str, Any]:
-        built = current()
-        with auth.factory.begin() as session:
-            apply_heard(built, heard_counts(session, auth.clock() - timedelta(days=HEARD_DAYS)))
+        built = counted()
         entries = sorted(
             built.entries,
             key=lambda e: (_STATE_ORDER[e.state], -e.heard, _KIND_ORDER[e.kind], -e.estimated_s),
@@ -84,7 +89,7 @@ def make_studio_router(
 
     @router.get("/coverage", summary="Share of spoken time played from recordings, per flow")
     def coverage(who: service.Principal = admin) -> list[dict[str, Any]]:
-        return current().coverage()
+        return counted().coverage()
 
     @router.get("/audio/{key}", summary="A recording (current version unless ?version=)")
     def audio(key: str, version: int | None = None, who: service.Principal = admin) -> Response:

@@ -184,8 +184,14 @@ export function createPromptsView(panel) {
       coverage,
       table(
         "흐름별 녹음 비율",
-        ["흐름", "문구", "녹음", "말하는 시간 중 녹음"],
-        data.coverage.map((row) => [FLOW(row.flow), String(row.prompts), String(row.recorded), percent(row.share, 1)]),
+        ["흐름", "문구", "녹음", "말하는 시간 중 녹음", "최근 30일 통화 기준"],
+        data.coverage.map((row) => [
+          FLOW(row.flow),
+          String(row.prompts),
+          String(row.recorded),
+          percent(row.share, 1),
+          row.heard_share === null ? "-" : percent(row.heard_share, 1),
+        ]),
       ),
     );
     const flows = data.coverage.map((row) => row.flow);

@@ -108,6 +108,8 @@ export const api = {
   ack: (id, note) => request(`/api/alerts/${id}/ack`, { method: "POST", json: { note } }),
   outboundStats: (params) => request(`/api/stats/outbound?${query(params)}`),
   inboundStats: () => request("/api/stats/inbound"),
+  trends: (days = 30) => request(`/api/trends?days=${days}`),
+  trendsForecast: () => request("/api/trends/forecast"),
   liveCalls: () => request("/api/calls/live"),
   handoffs: (limit = 20) => request(`/api/handoffs?limit=${limit}`),
   exportCsv: (id, transcripts) =>

@@ -7,6 +7,7 @@ import { createCampaignsView } from "./campaigns.js";
 import { createChatsView } from "./chats.js";
 import { label } from "./format.js";
 import { setupHistoryDialog } from "./history.js";
+import { createInsightsView } from "./insights.js";
 import { createLiveView } from "./live.js";
 import { createPromptsView } from "./prompts.js";
 import { createResultsView } from "./results.js";
@@ -14,7 +15,7 @@ import { createStatsView } from "./stats.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "prompts"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "insights", "prompts"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -161,6 +162,7 @@ async function enter(me) {
     live: createLiveView($("panel-live"), ctx),
     chats: createChatsView($("panel-chats"), ctx),
     stats: createStatsView($("panel-stats"), ctx),
+    insights: createInsightsView($("panel-insights")),
     prompts: createPromptsView($("panel-prompts"), ctx),
   };
   const fromHash = location.hash.slice(1);

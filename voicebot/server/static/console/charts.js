@@ -272,3 +272,61 @@ export function histogram({ title, buckets, p50, p95, count, unit = "ms" }) {
     buckets.map((b, i) => [bucketLabel(b, i), b.count]),
   );
 }
+
+/**
+ * Counts over days with a forecast (issue 19): `history` [{date, count}] as a line, `forecast`
+ * [{date, mean, lower, upper}] as a dashed line in a shaded prediction interval.
+ */
+export function forecastBand({ title, history, forecast, unit = "건", summary }) {
+  if (!history.length && !forecast.length) return emptyChart(title);
+  const W = 640;
+  const H = 240;
+  const pad = { left: 44, right: 10, top: 12, bottom: 34 };
+  const plotW = W - pad.left - pad.right;
+  const plotH = H - pad.top - pad.bottom;
+  const n = history.length + forecast.length;
+  const axis = countAxis(Math.max(1, ...history.map((p) => p.count), ...forecast.map((p) => p.upper)));
+  const x = (i) => pad.left + (plotW * (i + 0.5)) / n;
+  const y = (v) => pad.top + plotH - (plotH * Math.min(v, axis.top)) / axis.top;
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg forecast" });
+  yAxis(svg, { left: pad.left, top: pad.top, width: plotW, height: plotH, max: axis.top, ticks: axis.ticks });
+  const at = (points, key, offset) => points.map((p, i) => `${x(i + offset).toFixed(1)},${y(p[key]).toFixed(1)}`);
+  const off = history.length;
+  if (forecast.length) {
+    const band = [...at(forecast, "upper", off), ...at(forecast, "lower", off).reverse()].join(" ");
+    svg.append(
+      s("polygon", { points: band, fill: "#bfdbfe", class: "interval" }),
+      s("polyline", { points: at(forecast, "mean", off).join(" "), fill: "none", stroke: "#1d4ed8", "stroke-width": 2, "stroke-dasharray": "6 4" }),
+    );
+  }
+  if (history.length) {
+    svg.append(s("polyline", { points: at(history, "count", 0).join(" "), fill: "none", stroke: "#0f172a", "stroke-width": 2 }));
+  }
+  const dates = [...history.map((p) => p.date), ...forecast.map((p) => p.date)];
+  const every = Math.ceil(n / 8);
+  dates.forEach((d, i) => {
+    if (i % every) return;
+    svg.append(s("text", { x: x(i), y: H - 12, "text-anchor": "middle", class: "tick" }, d.slice(5).replace("-", "/")));
+  });
+  if (off && forecast.length) {
+    const edge = (x(off - 1) + x(off)) / 2;
+    svg.append(s("line", { x1: edge, x2: edge, y1: pad.top, y2: pad.top + plotH, class: "axis" }));
+  }
+  const legend = legendList([
+    { label: "실제 건수", color: "#0f172a" },
+    { label: "예측 (점선)", color: "#1d4ed8" },
+    { label: "95% 예측 구간", color: "#bfdbfe" },
+  ]);
+  const next = forecast.slice(0, 7).reduce((sum, p) => sum + p.mean, 0);
+  return frame(
+    title,
+    summary || `앞으로 7일 예상 ${Math.round(next)}${unit}`,
+    svg,
+    legend,
+    ["날짜", "실제", "예측", "95% 구간"],
+    [
+      ...history.map((p) => [p.date, `${p.count}${unit}`, "", ""]),
+      ...forecast.map((p) => [p.date, "", `${Math.round(p.mean)}${unit}`, `${Math.round(p.lower)}–${Math.round(p.upper)}${unit}`]),
+    ],
+  );
+}

@@ -1,0 +1,97 @@
+"""The console's 민원 분석 tab (issue 19) in headless Debian Chromium (tests/browser/insights.mjs) against
+``voicebot serve --demo-data``'s app on 127.0.0.1: the synthetic history is labelled as such, a surge in
+water inquiries today shows as a spike alert, the trend charts and a 민원예보 chart per category (with its
+prediction interval) are drawn from charts.js. Screenshots go to var/test-artifacts/insights/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import uvicorn
+from browser_support import BROWSER_DIR, REPO, browser_test_marks
+from test_console_browser import free_port
+
+from outbound import demo_data, service, store
+from outbound.analytics import SEOUL, holidays_around
+
+ARTIFACTS = REPO / "var" / "test-artifacts" / "insights"
+
+pytestmark = browser_test_marks()
+
+
+def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> None:
+    from voicebot.server.app import create_app
+    from voicebot.server.config import load_config
+
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    db = f"sqlite:///{tmp_path / 'insights.db'}"
+    store.upgrade(db)
+    engine = store.make_engine(db)
+    today = datetime.now(SEOUL).date()
+    start = today - timedelta(days=120)
+    with store.session_factory(engine).begin() as s:
+        viewer = service.create_token(s, "분석 열람자", "viewer")
+        # A shorter synthetic history than --demo-data writes, with a water-main break today.
+        holidays = frozenset(holidays_around(start, today))
+        demo_data.populate(s, start, 121, holidays, seed=8, surge=("water", today, 200))
+    engine.dispose()
+    port = free_port()
+    config = load_config(
+        None,
+        {
+            "VOICEBOT_DB_URL": db,
+            "VOICEBOT_PORT": str(port),
+            "VOICEBOT_WEBRTC_ENABLED": "false",
+            "VOICEBOT_OUTBOUND_DIALER": "none",
+        },
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config, demo_data=True), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="test-insights-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        run = subprocess.run(
+            [
+                "node",
+                "insights.mjs",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--token",
+                viewer,
+                "--out",
+                str(ARTIFACTS),
+            ],
+            cwd=BROWSER_DIR,
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"insights.mjs printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
+    result = json.loads(lines[-1])
+    (ARTIFACTS / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    assert result["ok"], result.get("error")
+    assert result["externalRequests"] == [] and result["consoleErrors"] == []
+    assert "합성 데모 데이터" in result["banner"]
+    assert result["spike"] and "급증 경보" in result["spike"] and "상수도" in result["spike"]
+    assert "교통" not in result["spike"]
+    assert result["trendCharts"] >= 6
+    assert result["forecastCharts"] == len(demo_data.CATEGORIES) == result["forecastBands"]
+    assert any("일별 문의와 처리 결과" in c for c in result["captions"])
+    assert any(text.startswith("전체 문의") for text in result["figures"])
+    assert len(result["screenshots"]) == 3

@@ -195,3 +195,25 @@ def test_the_voicepack_command_adds_a_rendered_file_and_moves_packs(tmp_path, ca
     )
     assert main(["--dir", str(tmp_path / "b"), "list"]) == 0
     assert "잠시만 기다려 주세요." in capsys.readouterr().out
+
+
+def test_an_unrecorded_fixed_phrase_is_synthesised_whole_with_its_particle_joined(tmp_path):
+    """Units never patch a template's fixed text word by word: that would switch voices inside a phrase."""
+    library = PromptLibrary(tmp_path / "prompts")
+    make_units(library, ["십", "이", "월", "오", "일", "에", "에서", "입니다"])
+    synthesised: list[str] = []
+
+    def synth(words: str, rate: int) -> np.ndarray:
+        synthesised.append(words)
+        return np.zeros(int(0.5 * rate), dtype=np.float32)
+
+    template = "{date}에 {place}에서 받으신 검사 결과를 안내해 드립니다."
+    pieces = Assembler(library.has, library.load, synth).sentence(
+        "12월 5일에 종로구 보건소에서 받으신 검사 결과를 안내해 드립니다.", RATE, [template]
+    )
+    assert [(p.text, p.source) for p in pieces][-2:] == [
+        ("에", "recorded"),
+        ("종로구 보건소에서 받으신 검사 결과를 안내해 드립니다", "synth"),
+    ]
+    assert synthesised == ["종로구 보건소에서 받으신 검사 결과를 안내해 드립니다"]
+    assert pieces[-3].text == "일" and pieces[-3].gap_after_s == 0.0  # 일 + 에 joined, no pause

@@ -14,6 +14,7 @@ assembled only when recordings cover every word of it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,8 +99,9 @@ def unit_texts() -> list[str]:
 class Piece:
     text: str  # spoken (normalised) text of the piece
     source: str  # "recorded" | "synth"
-    samples: np.ndarray
+    samples: np.ndarray | None  # None: to be synthesised (neighbouring synth pieces are spoken together)
     gap_after_s: float = 0.0
+    space_before: bool = True  # False: written joined to the piece before (a particle after a slot value)
 
 
 def template_regex(template: str) -> re.Pattern[str]:
@@ -167,8 +169,7 @@ class Assembler:
 
         def flush(gap: float) -> None:
             if pending:
-                words = " ".join(pending)
-                pieces.append(Piece(words, "synth", self.synth(words, sample_rate), gap))
+                pieces.append(Piece(" ".join(pending), "synth", None, gap))
                 pending.clear()
 
         for token in spoken.split():
@@ -189,6 +190,40 @@ class Assembler:
         flush(WORD_GAP_S)
         return pieces
 
+    def fixed(self, text: str, sample_rate: int, joined: bool = False) -> list[Piece]:
+        """A template's fixed text: its own recording, else synthesised whole (never patched word by word
+        with units, which would switch voices inside a phrase)."""
+        spoken = normalize_korean(text).strip()
+        bare = _PUNCT.sub("", spoken).strip()
+        if not bare:
+            return []
+        for candidate in dict.fromkeys((spoken, bare)):
+            if self.has(candidate):
+                samples = self.load(candidate, sample_rate)
+                if samples is not None:
+                    return [Piece(bare, "recorded", samples, WORD_GAP_S, not joined)]
+        gap = COMMA_GAP_S if spoken.endswith(",") else WORD_GAP_S
+        return [Piece(bare, "synth", None, gap, not joined)]
+
+    def _spoken(self, pieces: list[Piece], sample_rate: int) -> list[Piece]:
+        """Neighbouring pieces still to synthesise joined into one (kept joined where the text is, as a
+        particle after a slot value), then synthesised; no pause before a joined piece."""
+        merged: list[Piece] = []
+        for piece in pieces:
+            if piece.samples is None and merged and merged[-1].samples is None:
+                last = merged.pop()
+                text = f"{last.text}{' ' if piece.space_before else ''}{piece.text}"
+                piece = Piece(text, "synth", None, piece.gap_after_s, last.space_before)
+            merged.append(piece)
+        out = []
+        for index, p in enumerate(merged):
+            joined_next = index + 1 < len(merged) and not merged[index + 1].space_before
+            samples = p.samples if p.samples is not None else self.synth(p.text, sample_rate)
+            out.append(
+                Piece(p.text, p.source, samples, 0.0 if joined_next else p.gap_after_s, p.space_before)
+            )
+        return out
+
     def sentence(self, text: str, sample_rate: int, templates: list[str]) -> list[Piece] | None:
         """Pieces for one sentence when recordings can carry it (a template with a recorded piece, or
         recordings for every word); None when it should simply be synthesised."""
@@ -200,12 +235,17 @@ class Assembler:
             body = template.strip().rstrip(".?!")
             last = 0
             for m in _SLOT.finditer(body):
-                pieces += self.phrase(body[last : m.start()], sample_rate) or []
-                pieces += self.phrase(match.group(m.group(1)), sample_rate) or []
+                before = body[last : m.start()]
+                pieces += self.fixed(before, sample_rate, joined=last > 0 and not before[:1].isspace())
+                value = self.phrase(match.group(m.group(1)), sample_rate) or []
+                if value and before and not before[-1:].isspace():
+                    value[0] = dataclasses.replace(value[0], space_before=False)
+                pieces += value
                 last = m.end()
-            pieces += self.phrase(body[last:], sample_rate) or []
+            rest = body[last:]
+            pieces += self.fixed(rest, sample_rate, joined=last > 0 and not rest[:1].isspace())
             if any(p.source == "recorded" for p in pieces):
-                return pieces
+                return self._spoken(pieces, sample_rate)
             return None
         pieces = self.phrase(text, sample_rate, allow_synth=False)
         return pieces or None
@@ -215,6 +255,8 @@ def render(pieces: list[Piece], sample_rate: int) -> np.ndarray:
     """The pieces joined with short crossfades and the pause each asks for after it."""
     chunks: list[np.ndarray] = []
     for index, piece in enumerate(pieces):
+        if piece.samples is None:
+            raise ValueError(f"piece {piece.text!r} was never synthesised")
         chunks.append(piece.samples)
         if index < len(pieces) - 1 and piece.gap_after_s > 0:
             chunks.append(np.zeros(int(piece.gap_after_s * sample_rate), dtype=np.float32))

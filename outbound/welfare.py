@@ -184,8 +184,9 @@ def remember(
         )
         session.add(row)
         rows.append(row)
-    if follow.get("asked") or any(r.value != "fine" for r in rows):
-        # The last concern was asked about (or a new one came): only the newest one is followed up.
+    if follow.get("value") in ("fine", "not_fine", "concern") or any(r.value != "fine" for r in rows):
+        # The last concern was answered (or a new one came): only the newest one is followed up. An
+        # unclear or missing answer to the follow-up leaves it to be asked again.
         session.execute(
             WelfareMemory.__table__.update()
             .where(WelfareMemory.contact_id == contact_id, WelfareMemory.follow_up.is_(True))

@@ -210,6 +210,16 @@ def test_two_check_ins_follow_up_and_the_trend_moves(url):
         assert not s.scalars(select(Alert).where(Alert.kind == "no_response")).all()
 
 
+def test_an_unanswered_follow_up_is_asked_again(url):
+    factory = _campaign(url)
+    _call(factory, ["잘 먹었어요", "허리가 너무 아파요", "잘 자요", "괜찮아요", "없어요"], MONDAY)
+    _call(factory, ["네", "글쎄", "음", "흠", "1", "1", "1", "1", "1"], MONDAY + timedelta(days=3))
+    with factory() as s:
+        kim = s.scalars(select(Contact)).one().id
+        again = welfare.follow_up_for(s, kim, MONDAY + timedelta(days=3), SETTINGS)
+        assert again is not None and again.summary == "허리가 아프다고"
+
+
 def test_a_machine_or_a_wrong_person_leaves_memory_as_it_was(url):
     factory = _campaign(url)
     _call(factory, ["잘 먹었어요", "허리가 너무 아파요", "잘 자요", "괜찮아요", "없어요"], MONDAY)

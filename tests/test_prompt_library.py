@@ -39,7 +39,9 @@ def test_saving_versions_a_recording_with_private_files(tmp_path):
     assert second.prompt_ids == ("dialog:HOLD#0",)
     assert stat.S_IMODE((tmp_path / "prompts").stat().st_mode) == 0o700
     files = [p for p in (tmp_path / "prompts").rglob("*") if p.is_file()]
-    assert len(files) == 3 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    assert sorted(p.name for p in files) == [".lock", "manifest.json", "v1.wav", "v2.wav"] and all(
+        stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files
+    )
     folders = [p for p in (tmp_path / "prompts").rglob("*") if p.is_dir()]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in folders)
     assert dominant(library.load("잠시만 기다려 주세요.", RATE)) == pytest.approx(500, abs=5)

@@ -20,7 +20,9 @@ very next sentence of every call in every process. Writes are atomic (temporary 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -30,6 +32,7 @@ import re
 import tempfile
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,6 +227,19 @@ class PromptLibrary:
         _write_private(self.directory / MANIFEST, body)
         self._stamp = None
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time, in this process (the lock) and across processes (flock on .lock), so that
+        the console and ``python -m tts.voicepack`` never lose each other's manifest updates."""
+        with self._lock:
+            _private_dir(self.directory)
+            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
     def _fresh(self) -> dict[str, Any]:
         self._stamp = None
         return json.loads(json.dumps(self._manifest()))
@@ -247,7 +263,7 @@ class PromptLibrary:
         if not len(samples):
             raise ValueError("the recording is empty")
         key = prompt_key(text)
-        with self._lock:
+        with self._writing():
             data = self._fresh()
             raw = data["prompts"].setdefault(
                 key, {"text": text, "current": 0, "versions": [], "prompt_ids": []}
@@ -279,7 +295,7 @@ class PromptLibrary:
 
     def set_current(self, key: str, version: int) -> Recording:
         """Play an earlier (or later) version again."""
-        with self._lock:
+        with self._writing():
             data = self._fresh()
             raw = data["prompts"].get(key)
             if raw is None or not any(v["version"] == version for v in raw["versions"]):
@@ -290,7 +306,7 @@ class PromptLibrary:
 
     def remove(self, key: str) -> None:
         """Stop playing a recording (its files stay, so the removal can be undone by hand)."""
-        with self._lock:
+        with self._writing():
             data = self._fresh()
             if data["prompts"].pop(key, None) is None:
                 raise KeyError(key[:12])
@@ -298,7 +314,7 @@ class PromptLibrary:
             self._save_manifest(data)
 
     def set_templates(self, templates: list[str]) -> None:
-        with self._lock:
+        with self._writing():
             data = self._fresh()
             if data.get("templates") == templates:
                 return

@@ -2,6 +2,7 @@
 # System packages and services the tests talk to. Installs only what is missing; needs root or sudo for apt.
 set -euo pipefail
 APT_PACKAGES=(baresip sip-tester kamailio)  # SIP peers for tests/test_sip.py
+APT_PACKAGES+=(poppler-utils fonts-nanum)  # voicebot report's Korean font; pdftotext for tests/test_report.py
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

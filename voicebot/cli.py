@@ -279,6 +279,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """정기분석 PDF (issue 19) from the inquiry records in the server's database."""
+    import time
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from dialog import load_kb
+    from outbound import store
+    from outbound.report import write_report
+
+    began = time.perf_counter()
+    url = args.db
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo("Asia/Seoul")).date()
+    titles = {entry.id: entry.title for entry in load_kb()}
+    try:
+        with store.session_factory(engine)() as session:
+            summary = write_report(
+                session, Path(args.out), args.period, today, synthetic=args.demo_data, titles=titles
+            )
+    except FileNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    summary["seconds"] = round(time.perf_counter() - began, 2)
+    print(json.dumps({"out": args.out, **summary}, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description="Korean public-sector voicebot")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -375,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="analytics show a seeded, labelled synthetic year of inquiries (never mixed with real ones)",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("report", help="정기분석: the weekly or monthly Korean PDF report over the inquiries")
+    p.add_argument("--period", choices=["week", "month"], required=True)
+    p.add_argument("--out", required=True, help="the PDF to write")
+    p.add_argument("--db", help="database URL (default: VOICEBOT_DB_URL or var/voicebot.db)")
+    p.add_argument("--demo-data", action="store_true", help="report on the labelled synthetic demo history")
+    p.add_argument("--today", help="YYYY-MM-DD: report the week or month before this day (default: today)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("models", help="list or verify model assets (offline)")
     p.add_argument("action", choices=["list", "verify"])

@@ -13,6 +13,7 @@ The call loop (VAD -> STT -> dialog -> TTS) uses a small interface::
     session.on_barge_in()                   # the caller spoke over the prompt (recorded only)
     session.turn_status(text)               # TurnStatus: has the caller finished? (dialog.turn_end)
     session.barges_in(text)                 # short words over the prompt: meant to stop it?
+    quick.for_turn(turn, ended=False)       # the buttons a screen offers with a turn (chat, KakaoTalk, caller page)
     is_backchannel(text)                    # "네", "그렇죠" ...: an acknowledgement, not a barge-in
     session.ended, session.handoff, session.history
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from dialog import prompts
-from dialog.turns import BotTurn
+from . import prompts
+from .turns import BotTurn
 
 Kind = Literal["key", "text", "restart"]
 

@@ -396,6 +396,11 @@ def test_progress_messages_for_the_page(session):
     keyed_line = next(m for m in line.published if m.get("speaker") == "caller")
     assert keyed_line["text"] == "2" and keyed_line["trigger"] == "dtmf"
     assert kinds[-1] == ("ended", "caller_hangup")
+    # 보이는 ARS: each bot line carries what the screen may offer with it
+    greeting, water = [m for m in line.published if m.get("speaker") == "bot"][:2]
+    menu = {c["value"]: c["label"] for c in greeting["choices"] if c["kind"] == "key"}
+    assert menu["2"] == "상수도" and set(menu) == {"0", "1", "2", "3", "4", "9"}
+    assert {c["value"] for c in water["choices"] if c["kind"] == "key"} == {"#", "0"}
 
 
 # -- a handler written for these tests --------------------------------------------------------------

@@ -59,6 +59,8 @@ def test_browser_calls_keypad_and_speech(engine, synthesizer, korean_clips, tmp_
                 str(ARTIFACTS),
                 "--digit",
                 "2",
+                "--via",
+                "choices",
                 "--timeout",
                 "60",
             ],
@@ -85,6 +87,12 @@ def test_browser_calls_keypad_and_speech(engine, synthesizer, korean_clips, tmp_
     # the bot's voice reached the page: Web Audio level and the inbound RTP energy
     assert result["maxLevel"] > 0.01
     assert result["stats"]["packetsReceived"] > 50 and result["stats"]["totalAudioEnergy"] > 0
+    # 보이는 ARS: the greeting's menu as buttons (label and key), pressed instead of the keypad
+    shown = {c["digit"]: c["text"] for c in result["greetingChoices"]}
+    assert (
+        shown["2"] == "상수도2번" and shown["1"] == "교통1번" and set(shown) == {"0", "1", "2", "3", "4", "9"}
+    )
+    assert {c["digit"] for c in result["menuChoices"]} == {"#", "0"}  # in a menu: home, an agent
     pressed = next(line for line in lines if line["speaker"] == "caller" and line["trigger"] == "dtmf")
     assert pressed["text"] == "2번 버튼을 눌렀습니다."
     water = next(line for line in lines if line["speaker"] == "bot" and line["trigger"] == "dtmf")

@@ -1,6 +1,7 @@
 // One call from the caller page in headless Debian Chromium, microphone fed from a WAV file.
 //
-//   node tests/browser/call.mjs --url http://127.0.0.1:PORT --wav mic.wav --out DIR [--digit 2] [--timeout 60]
+//   node tests/browser/call.mjs --url http://127.0.0.1:PORT --wav mic.wav --out DIR [--digit 2] [--via keypad|choices]
+//        [--timeout 60]
 //
 // Prints one JSON line: what the page showed (transcript lines, state), what it heard (Web Audio level,
 // inbound RTP stats), console errors, requests that left 127.0.0.1, and the screenshots taken.
@@ -15,6 +16,7 @@ const { values: opts } = parseArgs({
     wav: { type: "string" },
     out: { type: "string" },
     digit: { type: "string", default: "2" },
+    via: { type: "string", default: "keypad" }, // choices: press the 보이는 ARS button for the digit
     timeout: { type: "string", default: "60" },
     chromium: { type: "string", default: "/usr/bin/chromium" },
   },
@@ -85,12 +87,23 @@ try {
   result.stats = await page.evaluate(() => window.voicebotCall.stats());
   await shot("greeting");
 
-  await page.getByRole("button", { name: opts.digit === "*" ? "별표" : opts.digit === "#" ? "우물 정" : `${opts.digit}번` }).click();
-  step(`pressed ${opts.digit}`);
+  const shownChoices = () =>
+    page.$$eval("#choices-box:not([hidden]) #choices button", (buttons) =>
+      buttons.map((b) => ({ digit: b.dataset.digit, text: b.textContent })),
+    );
+  await waitLine(() => window.voicebotCall.snapshot().choices.length > 0, "choices shown");
+  result.greetingChoices = await shownChoices();
+  if (opts.via === "choices") {
+    await page.locator(`#choices button[data-digit="${opts.digit}"]`).click();
+  } else {
+    await page.getByRole("button", { name: opts.digit === "*" ? "별표" : opts.digit === "#" ? "우물 정" : `${opts.digit}번` }).click();
+  }
+  step(`pressed ${opts.digit} (${opts.via})`);
   await waitLine(
     () => window.voicebotCall.snapshot().lines.some((l) => l.speaker === "bot" && l.trigger === "dtmf"),
     "keypad reply shown",
   );
+  result.menuChoices = await shownChoices(); // updated with the reply's line (same message)
   await shot("keypad");
 
   await waitLine(

@@ -78,5 +78,6 @@ class Progress:
                 "turn": index,
                 "action": turn.get("action"),
                 "category": turn.get("category"),
+                "choices": turn.get("choices", []),
             }
         )

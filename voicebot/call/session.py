@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dialog import Action, BotTurn, DialogEngine, TurnStatus, is_backchannel
+from dialog import Action, BotTurn, DialogEngine, TurnStatus, is_backchannel, quick
 from media.audio import AudioFrame
 from media.vad import (
     EndpointConfig,
@@ -97,6 +97,9 @@ class TurnRecord:
     # The caller went on talking before this reply began (or within ``CONTINUATION_S`` of it): it was
     # cut, and the next utterance was answered together with this one.
     withdrawn: bool = False
+    # What the caller's screen offers with this reply (보이는 ARS): keys to press and words to say,
+    # ``dialog.quick`` quick replies as dicts.
+    choices: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -481,6 +484,11 @@ class CallSession:
             bot_start_s=ready_at,
             latency=latency,
             handoff=turn.handoff.to_dict() if turn.handoff else None,
+            choices=[
+                q.to_dict()
+                for q in quick.for_turn(turn, ended=turn.end_call or self.dialog.ended)
+                if q.kind != "restart"  # a call is not restarted from the screen
+            ],
         )
         self.turns.append(record)
         self._current, self._current_turn = record, turn

@@ -18,7 +18,7 @@ The service is channel-neutral; the HTTP routes are ``voicebot.server.chat_route
 ``reply.conversation`` has the state (bot | waiting | agent | ended) and the quick replies on offer;
 ``reply.messages`` the messages the request added (user, bot, agent, system), each with ``emergency`` set
 on the 119/112 reply of an emergency. The same question gets the same answer as on the phone: typed text
-is ``DialogSession.on_speech``, a menu or choice button ``on_dtmf`` (``voicebot.chat.quick``).
+is ``DialogSession.on_speech``, a menu or choice button ``on_dtmf`` (``dialog.quick``).
 
 Escalation files the dialog's handoff record through ``voicebot.call.handoff.file_handoff`` (transport
 ``chat`` for the web, ``kakao``) and puts the conversation in the agents' queue; an operator takes it (one
@@ -31,8 +31,9 @@ Imports: ``dialog``, ``outbound.schema`` (the store's declarative base) and ``vo
 never ``voicebot.sip`` or ``voicebot.webrtc``.
 """
 
+from dialog.quick import QuickReply
+
 from .kakao import CallbackSender, HttpCallbackSender, KakaoConfig, KakaoSkill, skill_response
-from .quick import QuickReply
 from .service import (
     MAX_TEXT_CHARS,
     ChatConflict,

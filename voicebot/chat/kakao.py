@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from .quick import KAKAO_LABEL_CHARS, KAKAO_MAX_QUICK_REPLIES, QuickReply
+from dialog.quick import KAKAO_LABEL_CHARS, KAKAO_MAX_QUICK_REPLIES, QuickReply
+
 from .service import MAX_USER_ID_CHARS, ChatError, ChatReply, ChatService, MessageView
 
 log = logging.getLogger(__name__)

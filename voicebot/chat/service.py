@@ -30,12 +30,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from dialog import Action, BotTurn, DialogEngine, DialogSession, Reason
+from dialog import Action, BotTurn, DialogEngine, DialogSession, Reason, quick
+from dialog.quick import QuickReply
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 
-from . import quick
 from .inquiry import record_conversation
-from .quick import QuickReply
 from .schema import ChatConversation, ChatMessage
 
 log = logging.getLogger(__name__)
@@ -382,6 +381,28 @@ class ChatService:
                         raise
                     return step.reply(new=True, unseen=True)
         return self._locked(conv_id, lambda step: self._input(step, cleaned, key, None), request, unseen=True)
+
+    def end_idle(self) -> int:
+        """End the conversations the bot holds that stayed idle for ``idle_s`` (a web chat whose visitor
+        left): each gets its inquiry record. Returns how many ended; the server calls this every minute."""
+        cutoff = self.clock() - self.idle
+        with self.factory() as db:
+            ids = db.scalars(
+                select(ChatConversation.id).where(
+                    ChatConversation.state == "bot", ChatConversation.updated_at < cutoff
+                )
+            ).all()
+        ended = 0
+        for conversation_id in ids:
+            with self._lock_for(conversation_id), self.factory.begin() as db:
+                conv = db.get(ChatConversation, conversation_id)
+                now = self.clock()
+                if conv is None or conv.state != "bot" or now - conv.updated_at <= self.idle:
+                    continue  # a message came in meanwhile
+                self._end(conv, now, "idle")
+                ended += 1
+            self._evict(conversation_id)
+        return ended
 
     def mark_delivered(self, conversation_id: str, seq: int) -> None:
         """The channel showed the conversation's messages up to ``seq``."""

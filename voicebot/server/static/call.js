@@ -26,12 +26,17 @@
     call: $("call"),
     hangup: $("hangup"),
     keypad: $("keypad"),
+    choicesBox: $("choices-box"),
+    choices: $("choices"),
+    choicesSay: $("choices-say"),
     transcript: $("transcript"),
     audio: $("bot-audio"),
   };
 
   let current = null; // the call in progress: { pc, channel, mic, ctx, timers }
-  const record = { state: "idle", callId: null, lines: [], maxLevel: 0, ended: null, error: null };
+  const record = { state: "idle", callId: null, lines: [], choices: [], maxLevel: 0, ended: null, error: null };
+  // Phone numbers in the bot's answers become links (tel:): 02-2133-1234, 1588-1234, 120, 119, 112.
+  const PHONE = /(\d{2,4}-\d{3,4}-\d{4}|\b1[0-9]{3}-\d{4}\b|\b1[12][029]\b)/g;
 
   function setState(state, text) {
     record.state = state;
@@ -58,11 +63,51 @@
     }
     const body = document.createElement("span");
     body.className = "text";
-    body.textContent = text;
+    if (speaker === "bot") appendLinked(body, text);
+    else body.textContent = text;
     item.append(body);
     ui.transcript.append(item);
     ui.transcript.scrollTop = ui.transcript.scrollHeight;
     record.lines.push({ speaker, text, ...extra });
+  }
+
+  function appendLinked(parent, text) {
+    let last = 0;
+    for (const match of text.matchAll(PHONE)) {
+      parent.append(text.slice(last, match.index));
+      const link = document.createElement("a");
+      link.href = `tel:${match[0].replace(/-/g, "")}`;
+      link.textContent = match[0];
+      parent.append(link);
+      last = match.index + match[0].length;
+    }
+    parent.append(text.slice(last));
+  }
+
+  // 보이는 ARS: the choices the bot's latest reply offers. A key choice is a button that presses its keypad
+  // digit; words to say ("네", "아니요") are shown as what the caller may say.
+  function showChoices(choices) {
+    record.choices = choices;
+    ui.choices.replaceChildren();
+    const say = [];
+    for (const choice of choices) {
+      if (choice.kind === "key") {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "choice";
+        button.dataset.digit = choice.value;
+        button.textContent = choice.label;
+        const key = document.createElement("span");
+        key.className = "key";
+        key.textContent = KEY_KO[choice.value] || `${choice.value}번`;
+        button.append(key);
+        ui.choices.append(button);
+      } else if (choice.kind === "text") {
+        say.push(`"${choice.value}"`);
+      }
+    }
+    ui.choicesSay.textContent = say.length ? `${say.join(", ")}라고 말씀하셔도 됩니다.` : "";
+    ui.choicesBox.hidden = choices.length === 0;
   }
 
   function keyText(digit) {
@@ -80,6 +125,7 @@
       case "transcript": {
         const text = message.speaker === "caller" && message.trigger === "dtmf" ? keyText(message.text) : message.text;
         addLine(message.speaker === "bot" ? "bot" : "caller", text, { turn: message.turn, trigger: message.trigger });
+        if (message.speaker === "bot") showChoices(message.choices || []);
         break;
       }
       case "state":
@@ -239,12 +285,17 @@
     }
     ui.audio.srcObject = null;
     ui.level.value = 0;
+    showChoices([]);
     setInCall(false);
     setState(state, text);
   }
 
   ui.call.addEventListener("click", placeCall);
   ui.hangup.addEventListener("click", hangUp);
+  ui.choices.addEventListener("click", (event) => {
+    const choice = event.target.closest("button[data-digit]");
+    if (choice && current) pressKey(choice.dataset.digit);
+  });
   ui.keypad.addEventListener("click", (event) => {
     const key = event.target.closest("button[data-digit]");
     if (key && !key.disabled) pressKey(key.dataset.digit);

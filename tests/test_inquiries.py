@@ -8,7 +8,7 @@ A record holds labels and counts only: never what the citizen said or typed, nev
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -174,3 +174,19 @@ def test_records_on_postgresql(pg_url: str) -> None:
         )
     (row,) = all_rows(factory)
     assert (row.channel, row.district, row.duration_s, row.started_at.hour) == ("kakao", "마포구", 31.3, 1)
+
+
+def test_a_web_chat_left_idle_ends_with_its_record(tmp_path: Path, engine) -> None:
+    app = make_app(tmp_path, engine)
+    runtime = app.state.runtime
+    with TestClient(app) as http:
+        left = http.post("/api/chat/start").json()["conversation"]["id"]
+        http.post(f"/api/chat/{left}/messages", json={"text": "분실물"})
+        assert runtime.chat.end_idle() == 0  # not idle yet
+        later = runtime.chat.clock() + timedelta(hours=1)
+        runtime.chat.clock = lambda: later
+        assert runtime.chat.end_idle() == 1
+        assert runtime.chat.end_idle() == 0
+    (row,) = all_rows(runtime.factory)
+    assert (row.channel, row.turns) == ("web_chat", 1) and row.outcome in ("clarified", "answered")
+    assert row.duration_s >= 3600

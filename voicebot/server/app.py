@@ -35,8 +35,8 @@ from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.stats import _titles, make_stats_router
-from voicebot.server.trends import Analytics, make_trends_router
 from voicebot.server.studio_routes import make_studio_router
+from voicebot.server.trends import Analytics, make_trends_router
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class Runtime:
             self._start_sip()
         if self.config.webrtc.enabled:
             self._start_webrtc()
+        threading.Thread(target=self._end_idle_chats, name="chat-idle", daemon=True).start()
         dialer = self._dialer()
         if dialer is None:
             log.warning(
@@ -232,6 +233,14 @@ class Runtime:
             target=worker.run, args=(self.stop,), name="outbound-worker", daemon=True
         )
         self.worker_thread.start()
+
+    def _end_idle_chats(self) -> None:
+        """Chats left idle end (and get their inquiry record, issue 19) without waiting for a message."""
+        while not self.stop.wait(60):
+            try:
+                self.chat.end_idle()
+            except Exception:  # a failed sweep is retried next minute
+                log.exception("ending idle chats failed")
 
     def _count_outbound(self, report: Any) -> None:
         for outcome, count in report.outcomes.items():

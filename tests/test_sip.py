@@ -159,6 +159,17 @@ def test_codec_rates_and_preference_config():
         SipConfig(codecs=("G729",))
 
 
+def test_codec_order_from_the_serve_config_and_its_environment():
+    from voicebot.server.config import load_config
+    from voicebot.sip.config import parse_codecs
+
+    assert parse_codecs(load_config(environ={}).sip.codecs) == ("G722", "PCMU", "PCMA")
+    assert parse_codecs(load_config(environ={"VOICEBOT_SIP_CODECS": "pcma, pcmu"}).sip.codecs) == (
+        "PCMA",
+        "PCMU",
+    )
+
+
 def test_masking_and_outcomes_and_refer_target():
     from voicebot.sip.endpoint import classify
     from voicebot.sip.pjsua_glue import refer_target

@@ -162,7 +162,7 @@ class Runtime:
 
     def _start_sip(self) -> None:
         from voicebot.sip.commands import require_pjsua2
-        from voicebot.sip.config import RegistrarConfig, SipConfig, parse_hostport
+        from voicebot.sip.config import RegistrarConfig, SipConfig, parse_codecs, parse_hostport
         from voicebot.sip.endpoint import SipEndpoint
 
         require_pjsua2()
@@ -179,6 +179,7 @@ class Runtime:
             listen_host=host,
             listen_port=port,
             public_address=cfg.public_address,
+            codecs=parse_codecs(cfg.codecs),
             agent_uri=cfg.agent_uri,
             registrar=registrar,
             record_dir=Path(cfg.record_dir) if cfg.record_dir else None,
@@ -296,7 +297,17 @@ def create_app(
     history (issue 19), written when the database has none."""
     preflight(config)
     runtime = Runtime(config, models, clock, kakao_sender)
-    runtime.analytics = Analytics(runtime.factory, clock, demo=demo_data, titles=lambda: _titles(runtime))
+    runtime.analytics = Analytics(
+        runtime.factory,
+        clock,
+        demo=demo_data,
+        titles=lambda: _titles(runtime),
+        tokenizer=lambda: (
+            runtime.models.engine.matcher.content_tokens
+            if runtime.models is not None and runtime.models.engine is not None
+            else None
+        ),
+    )
     runtime.analytics.register(runtime.metrics.registry)
     runtime.analytics.ensure_demo_history()
 

@@ -26,6 +26,7 @@ class SipSection:
     listen: str = "127.0.0.1:5070"
     public_address: str | None = None
     agent_uri: str | None = None  # where calls handed to an agent go (REFER)
+    codecs: str = "G722,PCMU,PCMA"  # offered in this order; G.722 keeps a wideband caller at 16 kHz
     registrar: str | None = None
     username: str | None = None
     password_env: str = "VOICEBOT_SIP_PASSWORD"

@@ -8,7 +8,14 @@ import os
 from pathlib import Path
 
 from voicebot.call.record import CallRecord
-from voicebot.sip.config import DEFAULT_CODECS, SUPPORTED_CODECS, RegistrarConfig, SipConfig, parse_hostport
+from voicebot.sip.config import (
+    DEFAULT_CODECS,
+    SUPPORTED_CODECS,
+    RegistrarConfig,
+    SipConfig,
+    parse_codecs,
+    parse_hostport,
+)
 
 
 def add_sip_options(parser: argparse.ArgumentParser, default_listen: str) -> None:
@@ -58,7 +65,7 @@ def sip_config(args: argparse.Namespace) -> SipConfig:
         listen_host=host,
         listen_port=port,
         public_address=args.public_address,
-        codecs=tuple(c.strip().upper() for c in args.codecs.split(",") if c.strip()),
+        codecs=parse_codecs(args.codecs),
         agent_uri=args.agent_uri,
         registrar=registrar,
         ring_timeout_s=args.ring_timeout,

@@ -63,6 +63,11 @@ class SipConfig:
             raise ValueError("answer_delay_s must be in [0, 1): callers must be answered within a second")
 
 
+def parse_codecs(text: str) -> tuple[str, ...]:
+    """``"G722, pcmu"`` -> ("G722", "PCMU"): a codec order as written in a flag or a config file."""
+    return tuple(c.strip().upper() for c in text.split(",") if c.strip())
+
+
 def parse_hostport(text: str, default_port: int = 5060) -> tuple[str, int]:
     """``"127.0.0.1:5070"`` -> ("127.0.0.1", 5070); a bare host gets ``default_port``."""
     host, sep, port = text.rpartition(":")

@@ -37,7 +37,7 @@ def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> No
     today = datetime.now(SEOUL).date()
     start = today - timedelta(days=120)
     with store.session_factory(engine).begin() as s:
-        viewer = service.create_token(s, "분석 열람자", "viewer")
+        viewer = service.create_token(s, "분석 담당 상담사", "operator")
         # A shorter synthetic history than --demo-data writes, with a water-main break today.
         holidays = frozenset(holidays_around(start, today))
         demo_data.populate(s, start, 121, holidays, seed=8, surge=("water", today, 200))
@@ -95,3 +95,4 @@ def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> No
     assert any("일별 문의와 처리 결과" in c for c in result["captions"])
     assert any(text.startswith("전체 문의") for text in result["figures"])
     assert len(result["screenshots"]) == 3
+    assert "답하지 못한 질문이 없습니다" in result["gaps"]  # no chat in this database

@@ -118,3 +118,30 @@ def make_surge(tmp_path: Path):
     with app.state.runtime.factory.begin() as db:
         token = service.create_token(db, "열람자", "viewer")
     return app, {"Authorization": f"Bearer {token}"}
+
+
+def test_kb_gaps_group_the_questions_chats_could_not_answer(tmp_path: Path, engine) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_chat import make_app
+    from test_gaps import LABELLED
+
+    app = make_app(tmp_path, engine)
+    with app.state.runtime.factory.begin() as db:
+        operator = {"Authorization": f"Bearer {service.create_token(db, '상담사', 'operator')}"}
+        viewer = {"Authorization": f"Bearer {service.create_token(db, '열람자', 'viewer')}"}
+    asked = LABELLED["youth_rent"] + ["청년 월세 지원 신청 기간 010-1234-5678로 알려주세요"]
+    with TestClient(app) as http:
+        for text in asked:
+            conversation = http.post("/api/chat/start").json()["conversation"]["id"]
+            http.post(f"/api/chat/{conversation}/messages", json={"text": text})
+        assert http.get("/api/trends/gaps", headers=viewer).status_code == 403  # citizens' words: operators
+        got = http.get("/api/trends/gaps", headers=operator).json()
+    # Only questions the bot asked back about or handed over count (some paraphrases get a wrong answer).
+    assert got["questions"] >= 2, got
+    top = got["groups"][0]
+    assert top["count"] == got["questions"] and top["draft"]["questions"] == top["examples"]
+    assert top["draft"]["category"] and top["draft"]["title"]
+    shown = " ".join(e for g in got["groups"] for e in g["examples"])
+    assert "1234" not in shown and "5678" not in shown

@@ -1,4 +1,4 @@
-// The 민원 분석 tab (issue 19) in headless Debian Chromium (tests/test_insights_browser.py): a viewer opens
+// The 민원 분석 tab (issue 19) in headless Debian Chromium (tests/test_insights_browser.py): an operator opens
 // the tab over a labelled synthetic history with a surge today, sees the spike alert, the trend charts and
 // a 민원예보 chart per category; screenshots go to --out.
 //
@@ -63,6 +63,8 @@ try {
   result.trendCharts = await page.locator("#insights-trends figure svg").count();
   result.forecastCharts = await page.locator("#insights-forecast figure svg").count();
   result.forecastBands = await page.locator("#insights-forecast svg polygon.interval").count();
+  await page.waitForSelector("#insights-gaps > *", { timeout: left() });
+  result.gaps = await page.locator("#insights-gaps").innerText();
   result.captions = await page.locator("#insights-trends figcaption, #insights-forecast figcaption").allInnerTexts();
   await shot("insights");
   await shot("forecast", page.locator("#insights-forecast"));

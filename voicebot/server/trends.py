@@ -20,9 +20,11 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialog.gaps import cluster
 from outbound import analytics, demo_data, service
 from outbound.api import Auth
 from outbound.inquiries import Inquiry
+from voicebot.chat.schema import ChatMessage
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,14 @@ class Analytics:
         *,
         demo: bool = False,
         titles: Callable[[], dict[str, str]] = dict,
+        tokenizer: Callable[[], Callable[[str], list[str]] | None] = lambda: None,
         ttl_s: float = 600.0,
     ):
         self.factory = factory
         self.clock = clock
         self.demo = demo
         self.titles = titles
+        self.tokenizer = tokenizer
         self.ttl = timedelta(seconds=ttl_s)
         self._lock = threading.Lock()
         self._outlook: tuple[datetime, dict[str, Any]] | None = None
@@ -84,6 +88,56 @@ class Analytics:
         with self._lock:
             self._outlook = (now, data)
         return data
+
+    def gaps(self, days: int, limit: int = 10) -> dict[str, Any]:
+        """Typed questions (web chat, KakaoTalk) the bot answered with a clarifying question or a handover,
+        grouped by meaning; examples masked. Each group comes with a draft KB entry for an admin to edit."""
+        tokenize = self.tokenizer()
+        if tokenize is None:
+            return {"groups": [], "questions": 0, "note": "상담봇 모델을 불러오는 중입니다."}
+        since = self.clock() - timedelta(days=days)
+        with self.factory() as db:
+            rows = db.execute(
+                select(
+                    ChatMessage.conversation_id,
+                    ChatMessage.role,
+                    ChatMessage.kind,
+                    ChatMessage.text,
+                    ChatMessage.meta,
+                )
+                .where(ChatMessage.created_at >= since, ChatMessage.role.in_(("user", "bot")))
+                .order_by(ChatMessage.conversation_id, ChatMessage.seq)
+            ).all()
+        questions: list[str] = []
+        categories: list[str | None] = []
+        for before, after in zip(rows, rows[1:], strict=False):
+            if (
+                before.conversation_id != after.conversation_id
+                or before.role != "user"
+                or before.kind != "text"
+            ):
+                continue
+            if after.role == "bot" and after.kind in ("clarify", "escalate"):
+                questions.append(before.text)
+                categories.append((after.meta or {}).get("category"))
+        groups = cluster(questions, tokenize)[:limit]
+        out = []
+        for group in groups:
+            cats = [categories[i] for i in group.members if categories[i]]
+            category = max(set(cats), key=cats.count) if cats else "general"
+            out.append(
+                {
+                    "count": group.size,
+                    "terms": list(group.terms),
+                    "examples": list(group.examples),
+                    "draft": {
+                        "category": category,
+                        "title": group.examples[0][:40],
+                        "questions": list(group.examples),
+                    },
+                }
+            )
+        return {"groups": out, "questions": len(questions), "days": days}
 
     def collector(self) -> Collector:
         return _SpikeCollector(self)
@@ -129,6 +183,13 @@ def make_trends_router(owner: Analytics, auth: Auth) -> APIRouter:
         who: service.Principal = Depends(auth.require("viewer")),
     ) -> dict[str, Any]:
         return owner.trends(days)
+
+    @router.get("/gaps", summary="KB gaps: typed questions the bot had to clarify or hand over, by meaning")
+    def gaps(
+        days: int = Query(30, ge=1, le=366),
+        who: service.Principal = Depends(auth.require("operator")),
+    ) -> dict[str, Any]:
+        return owner.gaps(days)
 
     @router.get("/forecast", summary="민원예보: the next 14 days per category with 95% intervals; spikes")
     def outlook(who: service.Principal = Depends(auth.require("viewer"))) -> dict[str, Any]:

@@ -110,6 +110,7 @@ export const api = {
   inboundStats: () => request("/api/stats/inbound"),
   trends: (days = 30) => request(`/api/trends?days=${days}`),
   trendsForecast: () => request("/api/trends/forecast"),
+  trendsGaps: (days = 30) => request(`/api/trends/gaps?days=${days}`),
   liveCalls: () => request("/api/calls/live"),
   handoffs: (limit = 20) => request(`/api/handoffs?limit=${limit}`),
   exportCsv: (id, transcripts) =>

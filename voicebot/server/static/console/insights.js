@@ -1,7 +1,7 @@
 // 민원 분석 tab (issue 19): what citizens ask, on which channel and when, how much the bot settles itself,
 // and 민원예보 — the next 14 days per category with 95 % intervals and today's spike alerts. Reads
 // /api/trends and /api/trends/forecast; synthetic demo data (voicebot serve --demo-data) is labelled.
-import { api } from "./api.js";
+import { allows, api } from "./api.js";
 import { forecastBand, horizontalBars, stackedColumns } from "./charts.js";
 import { fill, h, label, percent } from "./format.js";
 import { errorBox, showError } from "./ui.js";
@@ -23,6 +23,7 @@ export function createInsightsView(panel) {
   const spikes = h("div", { id: "insights-spikes" });
   const trends = h("div", { class: "charts", id: "insights-trends" });
   const outlook = h("div", { class: "charts", id: "insights-forecast" });
+  const gaps = h("div", { id: "insights-gaps" });
   const error = errorBox("insights-error");
   fill(
     panel,
@@ -37,6 +38,12 @@ export function createInsightsView(panel) {
       h("h3", { id: "insights-forecast-title" }, "민원예보 (앞으로 14일)"),
       h("p", { class: "muted" }, "분야별 지난 4주 실제 건수와 앞으로 14일 예측입니다. 공휴일은 따로 반영합니다."),
       outlook),
+    allows("operator")
+      ? h("section", { "aria-labelledby": "insights-gaps-title" },
+          h("h3", { id: "insights-gaps-title" }, "상담봇이 답하지 못한 질문 (지식 보완 후보)"),
+          h("p", { class: "muted" }, "채팅에서 되묻거나 상담사에게 넘긴 질문을 뜻이 비슷한 것끼리 묶었습니다. 숫자는 가려서 보여 드립니다."),
+          gaps)
+      : null,
     error,
   );
   period.addEventListener("change", () => load(true));
@@ -46,6 +53,7 @@ export function createInsightsView(panel) {
     let ahead;
     try {
       [data, ahead] = await Promise.all([api.trends(period.value), api.trendsForecast()]);
+      if (allows("operator")) renderGaps(await api.trendsGaps(period.value));
     } catch (err) {
       showError(error, err);
       return;
@@ -109,6 +117,25 @@ export function createInsightsView(panel) {
         stackedColumns({ title: "시간대별 문의", rows: data.by_hour || [], series: [{ key: "count", label: "문의", color: "#1d4ed8" }], xLabel: (r) => `${r.hour}시` })),
       h("div", { class: "chart-card", id: "chart-weekdays" },
         stackedColumns({ title: "요일별 문의", rows: data.by_weekday || [], series: [{ key: "count", label: "문의", color: "#1d4ed8" }], xLabel: (r) => r.weekday })),
+    );
+  }
+
+  function renderGaps(found) {
+    const groups = found.groups || [];
+    fill(
+      gaps,
+      groups.length
+        ? h("ol", { class: "gap-list" },
+            groups.map((g) =>
+              h("li", { class: "gap" },
+                h("strong", {}, `${g.count}건`), " ",
+                h("span", {}, g.examples[0]),
+                h("details", {},
+                  h("summary", {}, "예시와 KB 항목 초안"),
+                  h("ul", {}, g.examples.map((e) => h("li", {}, e))),
+                  h("pre", { class: "gap-draft" },
+                    `category: ${g.draft.category}\ntitle: ${g.draft.title}\nquestions:\n${g.draft.questions.map((q) => `  - ${q}`).join("\n")}\nanswer: (관리자가 작성해 주세요)`)))))
+        : h("p", { class: "empty" }, found.note || "이 기간에는 답하지 못한 질문이 없습니다."),
     );
   }
 

@@ -112,3 +112,32 @@ def test_weekly_and_monthly_reports(tmp_path: Path) -> None:
 
 def test_small_counts_are_masked() -> None:
     assert [masked(n) for n in (0, 1, 4, 5, 1234)] == ["0", "<5", "<5", "5", "1,234"]
+
+
+def test_the_server_writes_each_period_once_and_serves_it(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from outbound import service
+    from voicebot.server.app import create_app
+    from voicebot.server.config import load_config
+
+    url = seeded(tmp_path)
+    env = {"VOICEBOT_DB_URL": url, "VOICEBOT_WEBRTC_ENABLED": "false"}
+    now = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    app = create_app(
+        load_config(None, env), clock=lambda: now, demo_data=True, reports_dir=tmp_path / "reports"
+    )
+    analytics = app.state.runtime.analytics
+    written = analytics.write_due_reports()
+    assert sorted(p.name for p in written) == ["month-2026-11-01.pdf", "week-2026-11-23.pdf"]
+    assert analytics.write_due_reports() == []  # each period once
+    with app.state.runtime.factory.begin() as db:
+        viewer = {"Authorization": f"Bearer {service.create_token(db, '열람자', 'viewer')}"}
+    with TestClient(app) as http:
+        assert http.get("/api/trends/reports", headers=viewer).json() == {
+            "reports": ["week-2026-11-23.pdf", "month-2026-11-01.pdf"]
+        }
+        got = http.get("/api/trends/reports/week-2026-11-23.pdf", headers=viewer)
+        assert got.status_code == 200 and got.content.startswith(b"%PDF")
+        assert http.get("/api/trends/reports/..%2Fa.db", headers=viewer).status_code == 404
+        assert http.get("/api/trends/reports/week-2026-11-23.pdf").status_code == 401

@@ -274,7 +274,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, **overrides).checked()
     configure_logging(config.log_format, logging.DEBUG if args.verbose else logging.INFO)
     ensure_admin_token(config.db_url, Path(args.token_file))
-    app = create_app(config, demo_data=args.demo_data)
+    app = create_app(config, demo_data=args.demo_data, reports_dir=Path(args.reports_dir))
     uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
     return 0
 
@@ -404,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-data",
         action="store_true",
         help="analytics show a seeded, labelled synthetic year of inquiries (never mixed with real ones)",
+    )
+    p.add_argument(
+        "--reports-dir", default="var/reports", help="the weekly and monthly 정기분석 PDFs are written here"
     )
     p.set_defaults(func=cmd_serve)
 

@@ -291,10 +291,12 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     kakao_sender: CallbackSender | None = None,
     demo_data: bool = False,
+    reports_dir: Path | None = None,
 ) -> FastAPI:
     """``kakao_sender`` delivers late KakaoTalk replies to Open Builder's callback URL (default: HTTP POST;
     tests pass their own: nothing calls Kakao). ``demo_data``: the analytics show only a labelled synthetic
-    history (issue 19), written when the database has none."""
+    history (issue 19), written when the database has none. ``reports_dir``: the weekly and monthly 정기분석
+    PDFs are written there (checked hourly); none without it."""
     preflight(config)
     runtime = Runtime(config, models, clock, kakao_sender)
     runtime.analytics = Analytics(
@@ -302,6 +304,7 @@ def create_app(
         clock,
         demo=demo_data,
         titles=lambda: _titles(runtime),
+        reports_dir=reports_dir,
         tokenizer=lambda: (
             runtime.models.engine.matcher.content_tokens
             if runtime.models is not None and runtime.models.engine is not None
@@ -314,6 +317,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.start()
+        if reports_dir is not None:
+            threading.Thread(
+                target=runtime.analytics.run_reports, args=(runtime.stop,), name="reports", daemon=True
+            ).start()
         log.info(
             "serving on http://%s:%d (console /console/, caller page /call, chat /chat)",
             config.host,

@@ -9,12 +9,15 @@ recomputed at most every ``ttl_s`` seconds (a fit per category), so /metrics scr
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import func, select
@@ -24,11 +27,13 @@ from dialog.gaps import cluster
 from outbound import analytics, demo_data, service
 from outbound.api import Auth
 from outbound.inquiries import Inquiry
+from outbound.report import last_period, write_report
 from voicebot.chat.schema import ChatMessage
 
 log = logging.getLogger(__name__)
 
 DEMO_DAYS = 365
+REPORT_NAME = re.compile(r"^(week|month)-\d{4}-\d{2}-\d{2}\.pdf$")
 
 
 class Analytics:
@@ -41,12 +46,14 @@ class Analytics:
         titles: Callable[[], dict[str, str]] = dict,
         tokenizer: Callable[[], Callable[[str], list[str]] | None] = lambda: None,
         ttl_s: float = 600.0,
+        reports_dir: Path | None = None,
     ):
         self.factory = factory
         self.clock = clock
         self.demo = demo
         self.titles = titles
         self.tokenizer = tokenizer
+        self.reports_dir = reports_dir
         self.ttl = timedelta(seconds=ttl_s)
         self._lock = threading.Lock()
         self._outlook: tuple[datetime, dict[str, Any]] | None = None
@@ -139,6 +146,42 @@ class Analytics:
             )
         return {"groups": out, "questions": len(questions), "days": days}
 
+    def write_due_reports(self) -> list[Path]:
+        """정기분석 on a schedule: the last whole week's and month's PDF, each written once, into
+        ``reports_dir`` (``week-<first day>.pdf``, ``month-<first day>.pdf``)."""
+        if self.reports_dir is None:
+            return []
+        written = []
+        today = self.today()
+        for kind in ("week", "month"):
+            path = self.reports_dir / f"{kind}-{last_period(kind, today).first.isoformat()}.pdf"
+            if path.exists():
+                continue
+            with self.factory() as db:
+                write_report(db, path, kind, today, synthetic=self.demo, titles=self.titles())
+            path.chmod(0o640)
+            written.append(path)
+            log.info("report written: %s", path.name)
+        return written
+
+    def reports(self) -> list[str]:
+        if self.reports_dir is None or not self.reports_dir.is_dir():
+            return []
+        return sorted((p.name for p in self.reports_dir.iterdir() if REPORT_NAME.match(p.name)), reverse=True)
+
+    def run_reports(self, stop: threading.Event, every_s: float = 3600.0) -> None:
+        """The server's report thread: at start, then every hour."""
+        while True:
+            try:
+                self.write_due_reports()
+            except FileNotFoundError as exc:  # no Korean font: say so once, stop trying
+                log.warning("reports are off: %s", exc)
+                return
+            except Exception:  # retried next hour
+                log.exception("writing the periodic reports failed")
+            if stop.wait(every_s):
+                return
+
     def collector(self) -> Collector:
         return _SpikeCollector(self)
 
@@ -190,6 +233,16 @@ def make_trends_router(owner: Analytics, auth: Auth) -> APIRouter:
         who: service.Principal = Depends(auth.require("operator")),
     ) -> dict[str, Any]:
         return owner.gaps(days)
+
+    @router.get("/reports", summary="정기분석 PDFs the server wrote (weekly, monthly), newest first")
+    def reports(who: service.Principal = Depends(auth.require("viewer"))) -> dict[str, Any]:
+        return {"reports": owner.reports()}
+
+    @router.get("/reports/{name}", summary="One 정기분석 PDF", response_class=FileResponse)
+    def report(name: str, who: service.Principal = Depends(auth.require("viewer"))) -> FileResponse:
+        if not REPORT_NAME.match(name) or name not in owner.reports() or owner.reports_dir is None:
+            raise HTTPException(404, "보고서를 찾을 수 없습니다.")
+        return FileResponse(owner.reports_dir / name, media_type="application/pdf", filename=name)
 
     @router.get("/forecast", summary="민원예보: the next 14 days per category with 95% intervals; spikes")
     def outlook(who: service.Principal = Depends(auth.require("viewer"))) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound import members, service, store, welfare
+from outbound import inquiries, members, service, store, welfare
 from outbound.schema import REACHED_OUTCOMES, Alert, Attempt, Campaign, CampaignContact
 from outbound.script import Conversation, FollowUp, Script, ScriptError, load_script
 
@@ -491,6 +491,7 @@ def _record_together(
                 welfare.remember(
                     session, attempt_id, contact_id, result.outcome, result.conversation, now, settings
                 )
+                _record_inquiry(session, whose[attempt_id][0], result, now)
                 log.info("attempt %s: %s", attempt_id, result.outcome)
         session.flush()
         alerts = dict(
@@ -510,6 +511,34 @@ def _record_together(
         )
         for attempt_id, _, error in batch
     ]
+
+
+# How an outbound conversation ended (``Conversation.result()["outcome"]``) as an inquiry outcome.
+_INQUIRY_OUTCOME = {"completed": "answered", "transfer": "escalated", "emergency": "escalated"}
+_INQUIRY_REASON = {"transfer": "agent_request", "emergency": "emergency"}
+
+
+def _record_inquiry(session: Session, campaign_id: int, result: DialOutcome, now: datetime) -> None:
+    """A citizen who answered an outbound call is a contact too (issue 19): one inquiry record, labels
+    only. Calls the SIMULATED dialer made up are marked synthetic, never counted with real contacts."""
+    if result.outcome not in REACHED_OUTCOMES:
+        return
+    campaign = session.get(Campaign, campaign_id)
+    ended = (result.conversation or {}).get("outcome", "")
+    outcome = _INQUIRY_OUTCOME.get(ended, "abandoned")
+    summary = inquiries.Summary(
+        "outbound", f"outbound.{campaign.kind}" if campaign else None, outcome, _INQUIRY_REASON.get(ended)
+    )
+    steps = (result.conversation or {}).get("steps") or {}
+    inquiries.record(
+        session,
+        started_at=now - timedelta(seconds=result.duration_s or 0.0),
+        channel="outbound",
+        summary=summary,
+        turns=len(steps),
+        duration_s=result.duration_s or 0.0,
+        synthetic=result.simulated,
+    )
 
 
 _EMERGENCY_KO = {

@@ -50,11 +50,15 @@ class FrameQueue:
     call's thread, emptied by the transport's. ``deque`` appends and pops are atomic, so no lock.
 
     Speech is always kept; silence beyond ``max_silent_backlog`` frames is dropped on the way in, so a call
-    that catches up after a slow decode cannot build up latency with queued silence.
+    that catches up after a slow decode cannot build up latency with queued silence, and silence still
+    queued when speech comes is dropped, so the reply starts on the transport's next tick.
     """
 
-    def __init__(self, frame_bytes: int, max_silent_backlog: int = 3):
+    def __init__(
+        self, frame_bytes: int, max_silent_backlog: int = 3, keep_silence_before_speech: bool = False
+    ):
         self.silent_frame = b"\x00" * frame_bytes
+        self.keep_silence_before_speech = keep_silence_before_speech  # a recording played as it is
         self._frames: deque[bytes] = deque()
         self.max_silent_backlog = max_silent_backlog
         self.played_speech = 0  # frames of speech handed to the transport
@@ -67,6 +71,14 @@ class FrameQueue:
                 self.dropped_silence += 1
                 return
             pcm = self.silent_frame
+        elif (
+            not self.keep_silence_before_speech
+            and self._frames
+            and all(frame is self.silent_frame for frame in self._frames)
+        ):
+            # Speech after queued silence: the silence would only delay the reply by its length.
+            self.dropped_silence += len(self._frames)
+            self._frames.clear()
         self._frames.append(pcm)
 
     def pop(self) -> bytes:

@@ -139,9 +139,13 @@ def test_outbound_audio_keeps_speech_and_drops_surplus_silence():
     assert len(out) == 3 and out.dropped_silence == 47
     for _ in range(10):
         out.put(speech)
-    assert len(out) == 13
-    frames = [out.pop() for _ in range(14)]
-    assert frames[3:13] == [speech] * 10 and frames[13] == SILENT_FRAME and out.underruns == 1
+    assert len(out) == 10 and out.dropped_silence == 50  # silence queued before speech only delays it
+    frames = [out.pop() for _ in range(11)]
+    assert frames[:10] == [speech] * 10 and frames[10] == SILENT_FRAME and out.underruns == 1
+    out.put(speech)
+    out.put(SILENT_FRAME)  # a pause inside the reply, behind speech still queued, is kept
+    out.put(speech)
+    assert [out.pop(), out.pop(), out.pop()] == [speech, SILENT_FRAME, speech]
 
 
 def test_codec_rates_and_preference_config():

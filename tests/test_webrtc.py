@@ -119,7 +119,7 @@ def microphone_track(samples: np.ndarray) -> BotTrack:
     pcm = float_to_pcm16(resample(samples, RATE, 48_000))
     size = WEBRTC_FRAME * 2
     frames = [pcm[k : k + size].ljust(size, b"\x00") for k in range(0, len(pcm), size)]
-    audio = FrameQueue(WEBRTC_FRAME * 2, max_silent_backlog=len(frames))
+    audio = FrameQueue(WEBRTC_FRAME * 2, max_silent_backlog=len(frames), keep_silence_before_speech=True)
     for frame in frames:
         audio.put(frame)
     return BotTrack(audio)

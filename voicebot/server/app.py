@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -33,6 +34,7 @@ from voicebot.server.apidocs import install_docs
 from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
 from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
+from voicebot.server.limits import BodyLimit, validation_error
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.stats import _titles, make_stats_router
 from voicebot.server.studio_routes import make_studio_router
@@ -153,6 +155,7 @@ class Runtime:
             on_call_end=self._call_ended,
             handoffs=self.handoffs,
             synthesizer=self.models.synthesizer,
+            on_abandoned=self.monitor.discard,
         )
 
     def _call_ended(self, record: Any) -> None:
@@ -342,6 +345,8 @@ def create_app(
     install_docs(app)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodyLimit)  # issue 17: bodies capped while read, before parsing and auth
     auth = Auth(runtime.factory, clock)
     app.include_router(make_router(runtime.factory, clock, auth))
     app.include_router(make_stats_router(runtime, auth))

@@ -160,6 +160,11 @@ class CallMonitor:
             "handoff": (session.handoff or {}).get("reason"),
         }
 
+    def discard(self, call_id: str) -> None:
+        """A call that never started (its offer was refused): forget it, count and log nothing."""
+        with self._lock:
+            self._live.pop(call_id, None)
+
     def finished(self, call_id: str, ended_reason: str | None = None, duration_s: float = 0.0) -> None:
         """The transport says the call is over: count it, log it (no words) and forget it."""
         with self._lock:

@@ -19,6 +19,7 @@ from voicebot.webrtc.transport import WebRTCTransport
 log = logging.getLogger(__name__)
 
 BUSY_KO = "죄송합니다. 지금은 통화량이 많아 연결할 수 없습니다. 잠시 후 다시 걸어 주세요."
+NO_FINGERPRINT_KO = "암호화 정보(a=fingerprint)가 없는 연결 요청입니다. 최신 브라우저로 다시 걸어 주세요."
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class WebRTCConfig:
     ice_loopback: bool = False
     media_timeout_s: float = 30.0  # no caller audio for this long ends the call
     record_dir: Path | None = None  # two-channel WAV per call (caller left, bot right), as for SIP
+    # An answered offer whose media has not connected by then gives its slot back (issue 17: four
+    # offers that never connect would otherwise hold every slot for half a minute).
+    connect_timeout_s: float = 8.0
 
 
 class CallsBusy(RuntimeError):
@@ -55,7 +59,9 @@ class WebRTCService:
         on_call_end: Callable[[CallRecord], None] | None = None,
         handoffs: HandoffRegistry | None = None,
         synthesizer=None,
+        on_abandoned: Callable[[str], None] | None = None,
     ):
+        self.on_abandoned = on_abandoned  # a call whose offer failed: its session was made, no driver ran
         self.session_factory = session_factory
         self.config = config
         self.on_call_end = on_call_end  # called from the call's driver thread with its CallRecord
@@ -63,6 +69,7 @@ class WebRTCService:
         self.synthesizer = synthesizer  # speaks the call-back offer when a call is handed over
         self._calls: dict[str, PeerCall] = {}
         self._reserved = 0  # slots taken by offers still being answered
+        self._watchdogs: set[asyncio.Task] = set()
 
     @property
     def active_calls(self) -> int:
@@ -72,6 +79,8 @@ class WebRTCService:
         """Answer a browser's offer with a new call; raises ``CallsBusy`` or ``OfferError``."""
         if len(self._calls) + self._reserved >= self.config.max_calls:
             raise CallsBusy()
+        if "a=fingerprint:" not in sdp.lower():  # DTLS-SRTP is mandatory; refused before any slot is held
+            raise OfferError(NO_FINGERPRINT_KO)
         call_id = uuid.uuid4().hex[:12]
         self._reserved += 1  # held while the session is built off the loop
         try:
@@ -96,9 +105,24 @@ class WebRTCService:
             answer = await call.answer(sdp, kind)
         except BaseException:
             await call.close()
+            if self.on_abandoned is not None:
+                self.on_abandoned(call_id)
             raise
         log.info("webrtc call %s answered (%d active)", call_id, len(self._calls))
+        watchdog = asyncio.ensure_future(self._drop_if_unconnected(call))
+        self._watchdogs.add(watchdog)
+        watchdog.add_done_callback(self._watchdogs.discard)
         return Answer(call_id, answer.sdp, answer.type)
+
+    async def _drop_if_unconnected(self, call: PeerCall) -> None:
+        await asyncio.sleep(self.config.connect_timeout_s)
+        if self._calls.get(call.call_id) is call and call.pc.connectionState != "connected":
+            log.info(
+                "webrtc call %s: no media after %.0f s, slot released",
+                call.call_id,
+                self.config.connect_timeout_s,
+            )
+            await call.close("no_media")
 
     def _forget(self, call: PeerCall) -> None:
         if self._calls.get(call.call_id) is call:
@@ -114,6 +138,8 @@ class WebRTCService:
 
     async def close(self) -> None:
         """End every call (the page is told why) and wait for their threads."""
+        for watchdog in list(self._watchdogs):
+            watchdog.cancel()
         await asyncio.gather(*(call.close("shutdown") for call in list(self._calls.values())))
 
 

@@ -1,0 +1,114 @@
+"""Issue 17, hardening: body limits enforced while reading (before parsing and authentication), 422s
+that serialise and quote only an excerpt, failed WebRTC offers that leave no ghost live call, offers
+without a=fingerprint refused, and an answered offer that never connects gives its slot back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+from aiortc import RTCConfiguration, RTCPeerConnection
+from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
+from test_webrtc import call_threads, serve_calls, sessions, wait_until
+
+from voicebot.server.app import create_app
+from voicebot.server.config import load_config
+from voicebot.server.monitor import CallMonitor, Metrics
+from voicebot.webrtc import WebRTCConfig, WebRTCService
+from voicebot.webrtc.ice import include_loopback
+
+
+def client(tmp_path: Path) -> TestClient:
+    config = load_config(None, {"VOICEBOT_DB_URL": f"sqlite:///{tmp_path / 'hard.db'}"})
+    app = create_app(config, models=SimpleNamespace(engine=None, transcriber=None, synthesizer=None))
+    return TestClient(app)  # no lifespan: nothing starts, the routes answer
+
+
+def test_bodies_are_capped_before_parsing_and_auth(tmp_path: Path) -> None:
+    http = client(tmp_path)
+    big_offer = json.dumps({"sdp": "v=0\r\n" + "a" * 200_000, "type": "offer"})
+    r = http.post("/api/webrtc/offer", content=big_offer, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "너무 큽니다" in r.json()["detail"] and len(r.content) < 500
+
+    # no token, 2 MB: refused for its size before the token is looked at
+    r = http.post("/api/campaigns", content=b"{" + b" " * 2_000_000 + b"}")
+    assert r.status_code == 413 and len(r.content) < 500
+
+    # chunked (no Content-Length): counted while read, refused as soon as it passes the cap
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 4096
+
+    r = http.post("/api/webrtc/offer", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "detail" in r.json()
+
+    r = http.post("/api/webrtc/offer", content=b"{}", headers={"content-length": "-5"})
+    assert r.status_code == 400
+
+    # a 20 MB CSV limit still admits a 3 MB import body as far as the cap goes (then auth refuses it)
+    r = http.post("/api/campaigns/1/contacts", content=b"a" * 3_000_000, headers={"content-type": "text/csv"})
+    assert r.status_code == 401
+
+
+def test_validation_errors_serialise_and_quote_only_an_excerpt(tmp_path: Path) -> None:
+    http = client(tmp_path)
+    for body in ('{"sdp": NaN}', '{"sdp": Infinity, "type": -Infinity}', '{"sdp": ["' + "x" * 60_000 + '"]}'):
+        r = http.post("/api/webrtc/offer", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422, body[:40]
+        data = r.json()
+        assert isinstance(data["detail"], str) and data["detail"].startswith("입력값을 확인해 주세요")
+        assert len(r.content) < 2_000
+
+
+def test_failed_offers_leave_no_ghost_call(engine, synthesizer) -> None:
+    metrics = Metrics()
+    monitor = CallMonitor(metrics)
+    service = WebRTCService(
+        monitor.wrap(sessions(engine, None, synthesizer), "webrtc"),
+        WebRTCConfig(ice_loopback=True),
+        on_abandoned=monitor.discard,
+    )
+    bad = "v=0\r\na=fingerprint:sha-256 AB:CD\r\nthis is not SDP\r\n"
+    with serve_calls(service) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
+        for _ in range(200):
+            r = http.post("/api/webrtc/offer", json={"sdp": bad, "type": "offer"})
+            assert r.status_code == 400 and r.json()["error"] == "bad_offer"
+        no_print = http.post("/api/webrtc/offer", json={"sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"})
+        assert no_print.status_code == 400 and "fingerprint" in no_print.json()["message"]
+        assert service.active_calls == 0 and monitor.count("webrtc") == 0 and monitor.live() == []
+        gauge = [
+            line
+            for line in generate_latest(metrics.registry).decode().splitlines()
+            if line.startswith('voicebot_calls_in_progress{transport="webrtc"}')
+        ]
+        assert gauge and float(gauge[0].split()[-1]) == 0
+        assert wait_until(lambda: not call_threads(), 20), call_threads()
+
+
+def test_an_offer_that_never_connects_gives_its_slot_back(engine, synthesizer) -> None:
+    service = WebRTCService(
+        sessions(engine, None, synthesizer),
+        WebRTCConfig(max_calls=1, ice_loopback=True, connect_timeout_s=1.0),
+    )
+
+    async def offer_and_vanish(base_url: str) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("audio", direction="sendrecv")
+        pc.createDataChannel("control")
+        include_loopback(pc)
+        await pc.setLocalDescription(await pc.createOffer())
+        async with httpx.AsyncClient(timeout=30) as http:
+            first = await http.post(f"{base_url}/api/webrtc/offer", json={"sdp": pc.localDescription.sdp})
+            assert first.status_code == 200  # answered; the caller never applies the answer
+            busy = await http.post(f"{base_url}/api/webrtc/offer", json={"sdp": pc.localDescription.sdp})
+            assert busy.status_code == 503
+        await pc.close()
+
+    with serve_calls(service) as base_url:
+        asyncio.run(offer_and_vanish(base_url))
+        assert wait_until(lambda: service.active_calls == 0, 30)
+        assert wait_until(lambda: not call_threads(), 20), call_threads()

@@ -1,0 +1,160 @@
+"""Request-body limits enforced while the body is read, before parsing and before authentication (issue 17).
+
+``BodyLimit`` is a plain ASGI middleware: a declared ``Content-Length`` above the route's limit is refused
+at once (the body is never read); a chunked body is counted as it arrives and refused as soon as it
+passes the limit. ``validation_error`` replaces FastAPI's 422 body, which echoes the whole input (and
+cannot serialise a NaN), with a Korean-first ``{"detail": ...}`` that quotes at most a short excerpt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+DEFAULT_LIMIT = 1024 * 1024  # JSON bodies of the staff API are a few kB
+EXCERPT_CHARS = 80  # the most of a caller's input an error message quotes back
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern[str]
+    limit: int
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(re.compile(r"^/api/webrtc/offer$"), 70 * 1024),  # a browser offer is 3-6 kB
+    Rule(re.compile(r"^/api/campaigns/[^/]+/contacts$"), 21 * 1024 * 1024),  # 20 MB CSV + form overhead
+    Rule(re.compile(r"^/api/prompts/recording$"), 41 * 1024 * 1024),
+    Rule(re.compile(r"^/api/prompts/import$"), 801 * 1024 * 1024),
+)
+
+
+def _message(limit: int) -> str:
+    return (
+        f"요청이 너무 큽니다 (최대 {limit:,}바이트). 내용을 줄여 다시 보내 주세요. (request body too large)"
+    )
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once the body passes the limit; an HTTPException so FastAPI's body
+    parsing re-raises it as it is (a 413) instead of turning it into a 400."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, _message(limit))
+
+
+class BodyLimit:
+    def __init__(self, app, rules: Sequence[Rule] = RULES, default: int = DEFAULT_LIMIT):
+        self.app = app
+        self.rules = tuple(rules)
+        self.default = default
+
+    def limit_for(self, path: str) -> int:
+        for rule in self.rules:
+            if rule.pattern.match(path):
+                return rule.limit
+        return self.default
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        declared = _content_length(scope)
+        if declared == -1 or (declared is not None and declared > limit):
+            await _refuse(send, 400 if declared == -1 else 413, limit)
+            return
+        received = 0
+        started = False
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracked(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _refuse(send, 413, limit)
+
+
+def _content_length(scope) -> int | None:
+    """The declared length; -1 when the header is malformed."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            if not text.isascii() or not text.isdigit() or len(text) > 15:
+                return -1
+            return int(text)
+    return None
+
+
+async def _refuse(send, status: int, limit: int) -> None:
+    detail = _message(limit) if status == 413 else "요청 길이(Content-Length)가 올바르지 않습니다."
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def excerpt(value: object) -> str:
+    """A short, JSON-safe quotation of an input value (never the whole of it)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "…"
+
+
+_KO = {
+    "missing": "값이 필요합니다",
+    "json_invalid": "JSON 형식이 올바르지 않습니다",
+    "finite_number": "유한한 숫자여야 합니다 (NaN/Infinity 불가)",
+    "string_too_long": "너무 깁니다",
+    "int_parsing": "정수여야 합니다",
+    "less_than_equal": "값이 너무 큽니다",
+    "greater_than_equal": "값이 너무 작습니다",
+}
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with a Korean-first ``detail`` string and per-field errors quoting at most an excerpt."""
+    fields = []
+    for error in exc.errors()[:20]:
+        loc = ".".join(str(part) for part in error.get("loc", ()))
+        kind = str(error.get("type", ""))
+        item = {"loc": loc, "type": kind, "msg": str(error.get("msg", ""))[:200]}
+        if "input" in error and kind != "missing":
+            item["input"] = excerpt(error["input"])
+        fields.append(item)
+    first = fields[0] if fields else {"loc": "", "type": ""}
+    reason = _KO.get(first["type"], "값이 올바르지 않습니다")
+    detail = f"입력값을 확인해 주세요: {first['loc']} — {reason}. (invalid input)"
+    return JSONResponse({"detail": detail, "errors": fields}, status_code=422)

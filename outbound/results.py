@@ -56,6 +56,18 @@ EXPORT_COLUMNS = (
 )
 
 
+# A cell starting with one of these is read as a formula by Excel/LibreOffice (=HYPERLINK, +cmd|…, @SUM,
+# -2+3…) or turns a +82 phone into a number; a leading apostrophe makes it plain text (issue 17).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """The cell as a spreadsheet shows it as text: strings that a spreadsheet would evaluate get a "'"."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
@@ -88,35 +100,34 @@ def export_attempts_csv(
         def when(value: Any) -> str:
             return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
 
-        writer.writerow(
-            [
-                attempt.id,
-                attempt.campaign_id,
-                contact.name if unmasked else mask_name(contact.name),
-                contact.phone_e164 if unmasked else mask_phone(contact.phone_e164),
-                attempt.attempt_number,
-                attempt.state,
-                attempt.outcome or "",
-                "true" if attempt.simulated else "false",
-                amd.get("outcome", ""),
-                amd.get("reason", ""),
-                amd.get("decided_s", ""),
-                "true" if amd.get("message_left") else ("false" if amd else ""),
-                conv.get("outcome", ""),
-                conv.get("overall", ""),
-                answers,
-                conv.get("emergency", ""),
-                attempt.keypad or "",
-                attempt.sip_status if attempt.sip_status is not None else "",
-                attempt.duration_s if attempt.duration_s is not None else "",
-                when(attempt.due_at),
-                when(attempt.dialing_at),
-                when(attempt.answered_at),
-                when(attempt.ended_at),
-                attempt.error or "",
-                (attempt.transcript or "") if unmasked else "",
-            ]
-        )
+        row = [
+            attempt.id,
+            attempt.campaign_id,
+            contact.name if unmasked else mask_name(contact.name),
+            contact.phone_e164 if unmasked else mask_phone(contact.phone_e164),
+            attempt.attempt_number,
+            attempt.state,
+            attempt.outcome or "",
+            "true" if attempt.simulated else "false",
+            amd.get("outcome", ""),
+            amd.get("reason", ""),
+            amd.get("decided_s", ""),
+            "true" if amd.get("message_left") else ("false" if amd else ""),
+            conv.get("outcome", ""),
+            conv.get("overall", ""),
+            answers,
+            conv.get("emergency", ""),
+            attempt.keypad or "",
+            attempt.sip_status if attempt.sip_status is not None else "",
+            attempt.duration_s if attempt.duration_s is not None else "",
+            when(attempt.due_at),
+            when(attempt.dialing_at),
+            when(attempt.answered_at),
+            when(attempt.ended_at),
+            attempt.error or "",
+            (attempt.transcript or "") if unmasked else "",
+        ]
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     text = buffer.getvalue()
     if isinstance(out, str | Path):
         Path(out).write_text(text, encoding="utf-8-sig", newline="")

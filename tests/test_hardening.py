@@ -112,3 +112,31 @@ def test_an_offer_that_never_connects_gives_its_slot_back(engine, synthesizer) -
         asyncio.run(offer_and_vanish(base_url))
         assert wait_until(lambda: service.active_calls == 0, 30)
         assert wait_until(lambda: not call_threads(), 20), call_threads()
+
+
+def test_exports_are_spreadsheet_safe(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    from test_outbound_runner import make_campaign
+
+    from outbound.results import export_attempts_csv
+
+    names = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3+cmd|x", "\t=1+1"]
+    source = io.StringIO()
+    writer = csv.writer(source)
+    writer.writerow(["이름", "전화번호"])
+    for k, name in enumerate(names):
+        writer.writerow([name, f"010-1111-{k:04d}"])
+    factory, campaign_id = make_campaign(tmp_path, source.getvalue())
+    with factory() as s:
+        for unmasked in (True, False):
+            rows = list(csv.DictReader(io.StringIO(export_attempts_csv(s, campaign_id, unmasked=unmasked))))
+            assert len(rows) == len(names)
+            for row in rows:
+                for column, cell in row.items():
+                    assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
+            if unmasked:
+                assert all(row["name"].startswith("'") for row in rows)
+                assert {row["name"][1:] for row in rows} >= {name for name in names if not name[0].isspace()}
+                assert all(row["phone"].startswith("'+8210") for row in rows)

@@ -653,6 +653,14 @@ def acknowledge_alert(session: Session, alert_id: int, user: str, note: str, now
     note = (note or "").strip()
     if len(note) > 2000:
         raise Invalid("메모는 2000자 이내로 적어 주세요 (note too long)")
+    earlier = session.get(Alert, alert_id)
+    if (
+        earlier is not None and earlier.acknowledged_at is not None
+    ):  # issue 17: never overwrite the first note
+        raise Conflict(
+            f"이미 {earlier.acknowledged_by} 님이 {earlier.acknowledged_at:%Y-%m-%d %H:%M}에 확인한 알림입니다. "
+            "처음 메모는 그대로 둡니다. (already acknowledged)"
+        )
     try:
         return store.acknowledge_alert(session, alert_id, user, note, now)
     except LookupError as exc:
@@ -845,6 +853,8 @@ def revoke_token(session: Session, token_id: int, now: datetime) -> None:
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"토큰 {token_id}을(를) 찾을 수 없습니다")
+    if row.revoked_at is not None:  # issue 17: the first revocation time is kept
+        raise Conflict(f"토큰 {token_id}은(는) 이미 폐기되었습니다. (already revoked)")
     row.revoked_at = now
     session.flush()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -140,3 +141,43 @@ def test_exports_are_spreadsheet_safe(tmp_path: Path) -> None:
                 assert all(row["name"].startswith("'") for row in rows)
                 assert {row["name"][1:] for row in rows} >= {name for name in names if not name[0].isspace()}
                 assert all(row["phone"].startswith("'+8210") for row in rows)
+
+
+def test_second_acknowledgement_and_second_revocation_are_conflicts(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    import pytest
+    from sqlalchemy import select
+    from test_outbound_runner import NOW, WELFARE_CSV, make_campaign
+
+    from outbound import service
+    from outbound.runner import SimulatedCallee, SimulatedDialer, run_due
+    from outbound.schema import Alert, ApiToken
+
+    factory, _ = make_campaign(tmp_path, WELFARE_CSV)
+    run_due(
+        factory,
+        SimulatedDialer({"+821011110001": SimulatedCallee(["answered"], ["죽고 싶어요"])}),
+        "w1",
+        NOW,
+        limit=1,
+    )
+    with factory.begin() as s:
+        alert = s.scalars(select(Alert)).one()
+        service.acknowledge_alert(s, alert.id, "사회복지사1", "오늘 방문합니다", NOW)
+    with factory.begin() as s, pytest.raises(service.Conflict, match="이미"):
+        service.acknowledge_alert(s, alert.id, "사회복지사2", "", NOW + timedelta(hours=1))
+    with factory() as s:
+        kept = s.get(Alert, alert.id)
+        assert (kept.acknowledged_by, kept.note) == ("사회복지사1", "오늘 방문합니다")
+
+    with factory.begin() as s:
+        service.create_token(s, "퇴사자", "operator")
+        token_id = s.scalars(select(ApiToken.id)).one()
+        service.revoke_token(s, token_id, NOW)
+    with factory.begin() as s, pytest.raises(service.Conflict, match="이미 폐기"):
+        service.revoke_token(s, token_id, NOW + timedelta(days=1))
+    with factory() as s:
+        assert s.get(ApiToken, token_id).revoked_at.replace(tzinfo=None) == NOW.astimezone(UTC).replace(
+            tzinfo=None
+        )

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
@@ -23,8 +24,8 @@ from voicebot.webrtc import WebRTCConfig, WebRTCService
 from voicebot.webrtc.ice import include_loopback
 
 
-def client(tmp_path: Path) -> TestClient:
-    config = load_config(None, {"VOICEBOT_DB_URL": f"sqlite:///{tmp_path / 'hard.db'}"})
+def client(tmp_path: Path, url: str | None = None) -> TestClient:
+    config = load_config(None, {"VOICEBOT_DB_URL": url or f"sqlite:///{tmp_path / 'hard.db'}"})
     app = create_app(config, models=SimpleNamespace(engine=None, transcriber=None, synthesizer=None))
     return TestClient(app)  # no lifespan: nothing starts, the routes answer
 
@@ -146,7 +147,6 @@ def test_exports_are_spreadsheet_safe(tmp_path: Path) -> None:
 def test_second_acknowledgement_and_second_revocation_are_conflicts(tmp_path: Path) -> None:
     from datetime import timedelta
 
-    import pytest
     from sqlalchemy import select
     from test_outbound_runner import NOW, WELFARE_CSV, make_campaign
 
@@ -181,3 +181,24 @@ def test_second_acknowledgement_and_second_revocation_are_conflicts(tmp_path: Pa
         assert s.get(ApiToken, token_id).revoked_at.replace(tzinfo=None) == NOW.astimezone(UTC).replace(
             tzinfo=None
         )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_security_headers_and_ids_beyond_the_database_range(tmp_path: Path, backend: str, request) -> None:
+    from outbound import service, store
+
+    url = f"sqlite:///{tmp_path / 'hard.db'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    with store.session_factory(engine).begin() as s:
+        token = service.create_token(s, "상담사", "operator")
+    engine.dispose()
+    http = client(tmp_path, url)
+    page = http.get("/call")
+    for name in ("x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy"):
+        assert name in page.headers, name
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    op = {"Authorization": f"Bearer {token}"}
+    for big in (2**31, 2**63, 10**30):
+        r = http.get(f"/api/campaigns/{big}", headers=op)
+        assert r.status_code in (404, 422) and isinstance(r.json()["detail"], str), (big, r.status_code)

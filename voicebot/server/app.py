@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from outbound import service, store
 from outbound.api import Auth, install_error_handlers, make_router
@@ -34,7 +35,7 @@ from voicebot.server.apidocs import install_docs
 from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
 from voicebot.server.config import ConfigError, ServeConfig
 from voicebot.server.handoffs import make_handoff_router
-from voicebot.server.limits import BodyLimit, validation_error
+from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range, validation_error
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.stats import _titles, make_stats_router
 from voicebot.server.studio_routes import make_studio_router
@@ -347,6 +348,9 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit)  # issue 17: bodies capped while read, before parsing and auth
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(OverflowError, id_out_of_range)  # SQLite: an id above 2^63
+    app.add_exception_handler(DataError, id_out_of_range)  # PostgreSQL: integer out of range
     auth = Auth(runtime.factory, clock)
     app.include_router(make_router(runtime.factory, clock, auth))
     app.include_router(make_stats_router(runtime, auth))

@@ -158,3 +158,41 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     reason = _KO.get(first["type"], "값이 올바르지 않습니다")
     detail = f"입력값을 확인해 주세요: {first['loc']} — {reason}. (invalid input)"
     return JSONResponse({"detail": detail, "errors": fields}, status_code=422)
+
+
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    # Framing, plugins and <base> only: the console, caller and chat pages keep their scripts as they are.
+    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"),
+)
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response that does not set them itself."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def id_out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """An id beyond the database's integer range (SQLite: 2^63, PostgreSQL: 2^31) names nothing; any other
+    value the database refuses is the request's fault, not a 500 (the value is not quoted back)."""
+    if not isinstance(exc, OverflowError) and "out of range" not in str(exc):
+        return JSONResponse({"detail": "입력값이 허용 범위를 벗어났습니다. (value refused)"}, status_code=422)
+    return JSONResponse({"detail": "해당 번호의 항목을 찾을 수 없습니다. (id out of range)"}, status_code=404)

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from voicebot.call.sms import HttpGatewaySender, OutboxSender, SmsSender
+
 
 class ConfigError(ValueError):
     pass
@@ -86,6 +88,22 @@ class KakaoSection:
     callback_hosts: str = "kakao.com"  # comma-separated: a callbackUrl must be https on one of these
 
 
+SMS_BACKENDS = ("outbox", "http")
+
+
+@dataclass(frozen=True)
+class SmsSection:
+    # Off: phone callers are not offered "문자로 받아보시겠어요?" (an offer nobody can receive is worse
+    # than none). On: voicebot.call.sms, the outbox (one 0600 JSON file per message) unless backend: http.
+    enabled: bool = False
+    backend: str = "outbox"  # outbox | http
+    outbox_dir: str = "var/sms-outbox"
+    url: str | None = None  # http: the gateway's POST endpoint
+    token_env: str = "VOICEBOT_SMS_TOKEN"  # http: bearer token, read from this environment variable
+    timeout_s: float = 5.0
+    sender: str = ""  # the 발신번호 the gateway shows (registered with the carrier)
+
+
 @dataclass(frozen=True)
 class ServeConfig:
     host: str = "127.0.0.1"
@@ -98,6 +116,7 @@ class ServeConfig:
     speech: SpeechSection = field(default_factory=SpeechSection)
     chat: ChatSection = field(default_factory=ChatSection)
     kakao: KakaoSection = field(default_factory=KakaoSection)
+    sms: SmsSection = field(default_factory=SmsSection)
 
     @property
     def dialer(self) -> str:
@@ -116,6 +135,7 @@ class ServeConfig:
                 "outbound.callees is for the SIMULATED dialer only: set outbound.dialer: simulated"
             )
         _check_chat(self.chat, self.kakao)
+        _check_sms(self.sms)
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
         if not 0 < self.port < 65536:
@@ -142,6 +162,25 @@ def _check_chat(chat: ChatSection, kakao: KakaoSection) -> None:
         raise ConfigError("kakao.callback_hosts needs at least one host")
 
 
+def _check_sms(sms: SmsSection) -> None:
+    if sms.backend not in SMS_BACKENDS:
+        raise ConfigError(f"sms.backend must be one of {', '.join(SMS_BACKENDS)}, not {sms.backend!r}")
+    if sms.enabled and sms.backend == "http" and not (sms.url or "").startswith(("https://", "http://")):
+        raise ConfigError("sms.backend: http needs sms.url (http:// or https://)")
+    if not 0 < sms.timeout_s <= 30:
+        raise ConfigError("sms.timeout_s must be between 0 and 30 seconds")
+
+
+def build_sms_sender(sms: SmsSection, environ: dict[str, str] | None = None) -> SmsSender | None:
+    """The configured SMS sender, or None when SMS is off."""
+    if not sms.enabled:
+        return None
+    if sms.backend == "http":
+        token = (os.environ if environ is None else environ).get(sms.token_env)
+        return HttpGatewaySender(sms.url or "", token, sms.timeout_s, sms.sender)
+    return OutboxSender(sms.outbox_dir, sms.sender)
+
+
 def _check_uri_template(template: str) -> None:
     """A real dialer with a template it cannot dial must stop the server at start, not fail every call."""
     if "{phone}" not in template:
@@ -163,6 +202,7 @@ _SECTIONS = {
     "speech": SpeechSection,
     "chat": ChatSection,
     "kakao": KakaoSection,
+    "sms": SmsSection,
 }
 _SHORT = {"VOICEBOT_DB_URL": "db_url", "VOICEBOT_HOST": "host", "VOICEBOT_PORT": "port"}
 
@@ -180,6 +220,11 @@ def _coerce(value: Any, like: Any, where: str) -> Any:
     if isinstance(like, int) and not isinstance(like, bool):
         try:
             return int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from exc
+    if isinstance(like, float):
+        try:
+            return float(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: expected a number, got {value!r}") from exc
     return None if value in (None, "") else str(value)

@@ -47,6 +47,11 @@ CATEGORY_PROMPTS: dict[str, str] = {
 SUBMENU_HINT = " 처음 메뉴는 우물 정, 상담원 연결은 0번입니다."
 
 FOLLOW_UP = "더 궁금하신 점 있으세요?"
+# "문자로 받아보시겠어요?": offered once per phone call after an answer, only when a text can be sent.
+SMS_OFFER = "방금 안내를 문자로 받아보시겠어요? 받으시려면 네 라고 말씀하시거나 1번을, 원하지 않으시면 2번을 눌러 주세요."
+SMS_SENT = "네, 안내 내용을 문자로 보내 드렸습니다."
+SMS_FAILED = "죄송합니다. 지금은 문자를 보내 드리지 못했습니다."
+SMS_HEADER = "[민원 안내] "
 ASK_QUESTION = "네, 궁금하신 내용을 말씀해 주세요."
 REPROMPT_QUESTION = "궁금하신 내용을 말씀해 주세요. 처음 메뉴로 가시려면 우물 정 버튼을 눌러 주세요."
 REPROMPT_FOLLOW_UP = "더 궁금하신 점이 있으시면 말씀해 주세요. 없으시면 없어요 라고 말씀해 주세요."

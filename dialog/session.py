@@ -45,11 +45,12 @@ class State(StrEnum):
     CLARIFY = "clarify"
     SLOT = "slot"
     AGENT_OFFER = "agent_offer"
+    SMS_OFFER = "sms_offer"
     ENDED = "ended"
 
 
 # States in which the bot asked for a short answer (yes/no, one of two, a district name).
-_SHORT_ANSWER_STATES = (State.CLARIFY, State.SLOT, State.AGENT_OFFER)
+_SHORT_ANSWER_STATES = (State.CLARIFY, State.SLOT, State.AGENT_OFFER, State.SMS_OFFER)
 
 
 class DialogSession:
@@ -72,6 +73,9 @@ class DialogSession:
         self._final: BotTurn | None = None
         self._handoff: Handoff | None = None
         self._history: list[HistoryItem] = []
+        self._sms_offer = False  # a text message can reach this caller (enable_sms_offer)
+        self._sms_offered = False
+        self._sms_body = ""
 
     # -------------------------------------------------------------------------------- properties
     @property
@@ -93,6 +97,11 @@ class DialogSession:
     @property
     def category(self) -> str | None:
         return self._category
+
+    def enable_sms_offer(self) -> None:
+        """The call side can text this caller: after the first Korean answer, offer to send it by SMS
+        (yes / 1: the next turn carries ``sms_text``; no / 2 / silence: on to the follow-up question)."""
+        self._sms_offer = True
 
     # ------------------------------------------------------------------------------------ events
     def start(self) -> BotTurn:
@@ -127,6 +136,7 @@ class DialogSession:
             State.CLARIFY: self._speech_in_clarify,
             State.SLOT: self._speech_in_slot,
             State.AGENT_OFFER: self._speech_in_agent_offer,
+            State.SMS_OFFER: self._speech_in_sms_offer,
         }.get(self._state)
         if handler is not None:
             turn = handler(text, lang)
@@ -152,6 +162,8 @@ class DialogSession:
             return self._menu("")
         if digit == "0":
             return self._escalate(Reason.AGENT_REQUEST, prompts.ESCALATE_AGENT, detail="keypad 0")
+        if self._state is State.SMS_OFFER and digit in ("1", "2"):
+            return self._sms_answer(digit == "1")
         if self._state is State.CLARIFY and digit in ("1", "2") and len(self._options) == 2:
             return self._answer_entry(self._options[int(digit) - 1], self._pending_text, self._language)
         if digit in prompts.CATEGORY_BY_DIGIT:
@@ -311,6 +323,31 @@ class DialogSession:
             return self._goodbye("네, " + prompts.GOODBYE)
         return None
 
+    def _speech_in_sms_offer(self, text: str, lang: str) -> BotTurn | None:
+        # "1번", "2번이요" as on the keypad (a longer sentence with 1번 in it is a question)
+        choice = rules.ordinal_choice(text) if len(compact(text)) <= 5 else None
+        if rules.is_yes(text) or choice == 0:
+            return self._sms_answer(True)
+        if (rules.is_no(text) and len(compact(text)) <= 8) or choice == 1:
+            return self._sms_answer(False)
+        return None  # a new question: answer it
+
+    def _sms_answer(self, accepted: bool) -> BotTurn:
+        self._state = State.FOLLOW_UP
+        if not accepted:
+            return self._emit(
+                BotTurn(Action.MENU, "네, " + prompts.FOLLOW_UP, self._category, expects="yes_no")
+            )
+        turn = BotTurn(
+            Action.MENU,
+            f"{prompts.SMS_SENT} {prompts.FOLLOW_UP}",
+            self._category,
+            confidence=1.0,
+            expects="yes_no",
+            sms_text=prompts.SMS_HEADER + self._sms_body,
+        )
+        return self._emit(turn)
+
     # ------------------------------------------------------------------------------ question flow
     def _question(self, text: str, lang: str) -> BotTurn:
         interp = self.engine.interpret_question(text, lang, self._category)
@@ -359,6 +396,12 @@ class DialogSession:
         self._last_answered_text = text
         if turn.category and turn.category != "foreign":
             self._category = turn.category
+        suffix = " " + prompts.FOLLOW_UP
+        if self._sms_offer and not self._sms_offered and turn.reply.endswith(suffix):
+            self._sms_offered = True
+            self._sms_body = turn.reply.removesuffix(suffix)
+            self._state = State.SMS_OFFER
+            turn = dataclasses.replace(turn, reply=f"{self._sms_body} {prompts.SMS_OFFER}")
         return self._emit(turn)
 
     def _uncertain_turn(
@@ -422,6 +465,8 @@ class DialogSession:
         state = self._state
         if state is State.MENU:
             return self._emit(BotTurn(Action.MENU, prompts.MENU_AGAIN + prompts.MENU, expects="menu"))
+        if state is State.SMS_OFFER:  # silence is no
+            self._state = state = State.FOLLOW_UP
         if state is State.FOLLOW_UP:
             return self._emit(
                 BotTurn(Action.MENU, prompts.REPROMPT_FOLLOW_UP, self._category, expects="yes_no")

@@ -74,6 +74,7 @@ class BotTurn:
     handoff: Handoff | None = None
     expects: Expects = "question"
     interruptible: bool = True
+    sms_text: str | None = None  # the caller accepted a text message: send this to their number
 
 
 @dataclass

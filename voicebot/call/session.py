@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from dialog import Action, BotTurn, DialogEngine, TurnStatus, is_backchannel, quick
+from dialog import Action, BotTurn, DialogEngine, TurnStatus, is_backchannel, prompts, quick
 from media.audio import AudioFrame
 from media.vad import (
     EndpointConfig,
@@ -29,6 +29,8 @@ from media.vad import (
 )
 from stt import Transcriber
 from tts import Synthesizer, TTSError
+
+from .sms import SmsError, SmsSender, mask_number
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class TurnRecord:
     # What the caller's screen offers with this reply (보이는 ARS): keys to press and words to say,
     # ``dialog.quick`` quick replies as dicts.
     choices: list[dict] = field(default_factory=list)
+    # The caller accepted "문자로 받아보시겠어요?": {"to" (masked), "ok", "id", "backend"}.
+    sms: dict | None = None
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -189,11 +193,17 @@ class CallSession:
         synthesizer: Synthesizer,
         config: CallConfig = CallConfig(),
         call_id: str | None = None,
+        sms: SmsSender | None = None,
+        caller_number: str | None = None,
     ):
         self.config = config
         self.transcriber = transcriber
         self.synthesizer = synthesizer
         self.dialog = engine.new_session(call_id) if call_id else engine.new_session()
+        # Texting the answer is offered only when it can reach the caller.
+        self._sms, self._caller_number = (sms, caller_number) if sms and caller_number else (None, None)
+        if self._sms is not None:
+            self.dialog.enable_sms_offer()
         self.endpointer = Endpointer(create_vad(config.vad), config.endpoint)
         self.bot = BotAudio(config.sample_rate)
         self.turns: list[TurnRecord] = []
@@ -454,6 +464,7 @@ class CallSession:
         caller_end: float | None,
         latency: Latency,
     ) -> None:
+        turn, sms = self._send_sms(turn)
         processing_s = latency.dialog_ms / 1000  # ``decided_s`` is when the transcript (if any) existed
         first = True
         ready_at = decided_s
@@ -489,6 +500,7 @@ class CallSession:
                 for q in quick.for_turn(turn, ended=turn.end_call or self.dialog.ended)
                 if q.kind != "restart"  # a call is not restarted from the screen
             ],
+            sms=sms,
         )
         self.turns.append(record)
         self._current, self._current_turn = record, turn
@@ -498,6 +510,24 @@ class CallSession:
             self._finish(ready_at, "transfer")
         elif turn.end_call or self.dialog.ended:
             self._finish(ready_at, "goodbye")
+
+    def _send_sms(self, turn: BotTurn) -> tuple[BotTurn, dict | None]:
+        """Send the text the caller accepted; when it cannot be sent the bot says so instead."""
+        if not turn.sms_text or self._sms is None or self._caller_number is None:
+            return turn, None
+        masked = mask_number(self._caller_number)
+        try:
+            receipt = self._sms.send(self._caller_number, turn.sms_text)
+        except SmsError as exc:
+            log.warning("SMS to %s not sent: %s", masked, exc)
+            failed = f"{prompts.SMS_FAILED} {prompts.FOLLOW_UP}"
+            return replace(turn, reply=failed), {"to": masked, "ok": False, "id": None, "backend": None}
+        return turn, {
+            "to": receipt.to_masked,
+            "ok": True,
+            "id": receipt.message_id,
+            "backend": receipt.backend,
+        }
 
     def _track_playback(self, now_s: float) -> None:
         if self._bot_done_at is None and not self.bot.pending:

@@ -177,8 +177,8 @@ def build_sms_sender(sms: SmsSection, environ: dict[str, str] | None = None) -> 
         return None
     if sms.backend == "http":
         token = (os.environ if environ is None else environ).get(sms.token_env)
-        return HttpGatewaySender(sms.url or "", token, sms.timeout_s, sms.sender)
-    return OutboxSender(sms.outbox_dir, sms.sender)
+        return HttpGatewaySender(sms.url or "", token, sms.timeout_s, sms.sender or "")
+    return OutboxSender(sms.outbox_dir, sms.sender or "")
 
 
 def _check_uri_template(template: str) -> None:

@@ -55,9 +55,7 @@ CSV_IMPORT_BODY: dict[str, Any] = {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "the CSV file"}
-                },
+                "properties": {"file": {"type": "string", "format": "binary", "description": "the CSV file"}},
                 "required": ["file"],
             }
         },
@@ -329,8 +327,8 @@ def make_router(
                 raise HTTPException(422, "since/until에는 시간대를 붙여 주세요 (e.g. 2026-11-23T09:00+09:00)")
         flt = service.AttemptFilter(campaign_id, contact_id, outcome, state, since, until, limit, offset)
         total, rows = service.list_attempts(session, flt)
-        masked = not who.allows("operator")
-        return {"total": total, "items": [service.attempt_dict(a, masked=masked) for a in rows]}
+        masked, words = not who.allows("operator"), who.allows("admin")  # words: as the transcript export
+        return {"total": total, "items": [service.attempt_dict(a, masked=masked, words=words) for a in rows]}
 
     @router.get("/contacts/{contact_id}/history", summary="A person's check-ins and their trend")
     def history(contact_id: int, session: DB, who: Operator) -> dict[str, Any]:

@@ -722,7 +722,10 @@ def member_dict(row: MemberRow, *, masked: bool = True) -> dict[str, Any]:
     }
 
 
-def attempt_dict(attempt: Attempt, *, masked: bool = True) -> dict[str, Any]:
+def attempt_dict(attempt: Attempt, *, masked: bool = True, words: bool | None = None) -> dict[str, Any]:
+    """``words``: the transcript and keypad entries (default: when unmasked). The API shows them to
+    admins only, the same rule as the transcript export (issue 17)."""
+    hidden = masked if words is None else not words
     conv = attempt.answers or {}
     return {
         "id": attempt.id,
@@ -738,8 +741,8 @@ def attempt_dict(attempt: Attempt, *, masked: bool = True) -> dict[str, Any]:
         "answered_at": _iso(attempt.answered_at),
         "ended_at": _iso(attempt.ended_at),
         "duration_s": attempt.duration_s,
-        "keypad": None if masked else attempt.keypad,
-        "transcript": None if masked else attempt.transcript,
+        "keypad": None if hidden else attempt.keypad,
+        "transcript": None if hidden else attempt.transcript,
         "answers": {k: v.get("value") for k, v in conv.get("steps", {}).items()},
         "overall": conv.get("overall"),
         "call_outcome": conv.get("outcome"),

@@ -179,6 +179,11 @@ def test_campaign_life_cycle_results_alerts_and_export(api) -> None:
     clear = client.get(f"/api/attempts?campaign_id={cid}&outcome=answered", headers=op).json()
     names = {a["contact"]["name"] for a in clear["items"]}
     assert names == {"김영희", "최민수"}
+    assert all(a["transcript"] is None and a["keypad"] is None for a in clear["items"])  # admins only
+    full = client.get(
+        f"/api/attempts?campaign_id={cid}&outcome=answered", headers=auth(tokens["admin"])
+    ).json()
+    assert any(a["transcript"] for a in full["items"])
     busy = client.get(f"/api/attempts?campaign_id={cid}&outcome=busy", headers=op).json()
     assert busy["total"] == 2  # max_attempts=2
     since = client.get(f"/api/attempts?campaign_id={cid}&since=2026-11-24T00:00", headers=op)

@@ -10,6 +10,7 @@ unknown, so it is retried as a new attempt rather than redialled blindly).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable
@@ -76,8 +77,12 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
+    private: Path | None = None
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private = Path(parsed.database)
+        if not private.parent.exists():
+            private.parent.mkdir(mode=0o700, parents=True)
+        os.close(os.open(private, os.O_CREAT | os.O_WRONLY, 0o600))  # personal data: owner only (issue 17)
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -90,6 +95,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        if private is not None:
+            for path in (private, Path(f"{private}-wal"), Path(f"{private}-shm")):
+                with contextlib.suppress(OSError):
+                    path.chmod(0o600)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Any) -> None:

@@ -202,3 +202,20 @@ def test_security_headers_and_ids_beyond_the_database_range(tmp_path: Path, back
     for big in (2**31, 2**63, 10**30):
         r = http.get(f"/api/campaigns/{big}", headers=op)
         assert r.status_code in (404, 422) and isinstance(r.json()["detail"], str), (big, r.status_code)
+
+
+def test_database_files_are_owner_only(tmp_path: Path) -> None:
+    from outbound import service, store
+
+    folder = tmp_path / "var"
+    url = f"sqlite:///{folder / 'voicebot.db'}"
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    with store.session_factory(engine).begin() as s:
+        service.create_token(s, "상담사", "operator")
+    assert folder.stat().st_mode & 0o777 == 0o700
+    files = [p for p in folder.iterdir() if p.name.startswith("voicebot.db")]
+    assert any(p.name.endswith("-wal") for p in files)
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,10 +133,12 @@ def load_audio(
 
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int, channels: int = 1) -> Path:
-    """Write 16-bit PCM WAV; ``samples`` is (n,) for mono or (n, channels) interleaved."""
+    """Write 16-bit PCM WAV; ``samples`` is (n,) for mono or (n, channels) interleaved. Call recordings
+    are personal data: the file is created 0600, a missing folder 0700 (issue 17)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
         out.setnchannels(channels)
         out.setsampwidth(2)
         out.setframerate(sample_rate)

@@ -219,3 +219,17 @@ def test_database_files_are_owner_only(tmp_path: Path) -> None:
     for path in files:
         assert path.stat().st_mode & 0o777 == 0o600, path
     engine.dispose()
+
+
+def test_recordings_and_handoff_files_are_owner_only(tmp_path: Path) -> None:
+    import numpy as np
+
+    from media.audio import write_wav
+    from voicebot.call.handoff import HandoffRegistry
+
+    wav = write_wav(tmp_path / "rec" / "call.wav", np.zeros((1600, 2), dtype=np.float32), 16_000, channels=2)
+    assert wav.stat().st_mode & 0o777 == 0o600 and wav.parent.stat().st_mode & 0o777 == 0o700
+    registry = HandoffRegistry(tmp_path / "handoffs")
+    handoff_id = registry.put({"reason": "agent", "caller": "+821012345678"})
+    saved = tmp_path / "handoffs" / f"{handoff_id}.json"
+    assert saved.stat().st_mode & 0o777 == 0o600 and saved.parent.stat().st_mode & 0o777 == 0o700

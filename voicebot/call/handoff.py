@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import uuid
@@ -99,10 +100,12 @@ class HandoffRegistry:
     def _save(self, handoff_id: str) -> None:
         if self.directory is None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.directory / f"{handoff_id}.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._records[handoff_id], ensure_ascii=False, indent=1), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data (issue 17)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(self._records[handoff_id], ensure_ascii=False, indent=1))
         tmp.replace(path)
 
 

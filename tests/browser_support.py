@@ -3,8 +3,15 @@ skip a test (saying what is missing) when they are not installed (`bash scripts/
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +40,35 @@ def browser_test_marks() -> list[pytest.MarkDecorator]:
             bool(missing), reason=f"browser test needs {', '.join(missing)}: run scripts/browser-deps.sh"
         ),
     ]
+
+
+@contextmanager
+def serving(app: Any, port: int, name: str = "test-serve") -> Iterator[str]:
+    """The app under uvicorn on 127.0.0.1:``port`` in a thread, for as long as the block runs; its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def run_page_script(script: str, args: list[str], artifacts: Path, timeout: float = 150) -> dict:
+    """Run ``tests/browser/<script>`` with node; its last JSON line, also kept as ``artifacts/result.json``."""
+    run = subprocess.run(
+        ["node", script, *args], cwd=BROWSER_DIR, capture_output=True, text=True, timeout=timeout
+    )
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"{script} printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
+    result = json.loads(lines[-1])
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return result

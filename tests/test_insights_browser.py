@@ -6,16 +6,11 @@ prediction interval) are drawn from charts.js. Screenshots go to var/test-artifa
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import threading
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import uvicorn
-from browser_support import BROWSER_DIR, REPO, browser_test_marks
+from browser_support import REPO, browser_test_marks, run_page_script, serving
 from test_console_browser import free_port
 
 from outbound import demo_data, service, store
@@ -52,39 +47,10 @@ def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> No
             "VOICEBOT_OUTBOUND_DIALER": "none",
         },
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config, demo_data=True), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="test-insights-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        run = subprocess.run(
-            [
-                "node",
-                "insights.mjs",
-                "--url",
-                f"http://127.0.0.1:{port}",
-                "--token",
-                viewer,
-                "--out",
-                str(ARTIFACTS),
-            ],
-            cwd=BROWSER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=150,
+    with serving(create_app(config, demo_data=True), port, "test-insights-serve") as url:
+        result = run_page_script(
+            "insights.mjs", ["--url", url, "--token", viewer, "--out", str(ARTIFACTS)], ARTIFACTS
         )
-    finally:
-        server.should_exit = True
-        thread.join(30)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"insights.mjs printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
-    result = json.loads(lines[-1])
-    (ARTIFACTS / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     assert result["ok"], result.get("error")
     assert result["externalRequests"] == [] and result["consoleErrors"] == []
     assert "합성 데모 데이터" in result["banner"]

@@ -10,18 +10,13 @@ var/test-artifacts/prompts/. Install the browser side with ``bash scripts/browse
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import soundfile as sf
-import uvicorn
-from browser_support import BROWSER_DIR, REPO, browser_test_marks
+from browser_support import REPO, browser_test_marks, run_page_script, serving
 from test_console_browser import free_port
 from test_prompt_studio import CLIP, WRONG_CLIP, kb_with
 
@@ -75,47 +70,10 @@ def test_record_a_prompt_in_the_console(tmp_path, monkeypatch, korean_clips, fas
         },
     )
     models = SimpleNamespace(engine=None, transcriber=faster_transcriber, synthesizer=None)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config, models=models), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="test-studio-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        run = subprocess.run(
-            [
-                "node",
-                "prompts.mjs",
-                "--url",
-                f"http://127.0.0.1:{port}",
-                "--token",
-                admin,
-                "--text",
-                clip.transcript,
-                "--mic",
-                str(mic),
-                "--seconds",
-                f"{record_s:.1f}",
-                "--wrong",
-                str(wrong.path),
-                "--out",
-                str(ARTIFACTS),
-            ],
-            cwd=BROWSER_DIR,
-            capture_output=True,
-            text=True,
-            timeout=150,
-        )
-    finally:
-        server.should_exit = True
-        thread.join(30)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"prompts.mjs printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
-    result = json.loads(lines[-1])
-    (ARTIFACTS / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    args = ["--token", admin, "--text", clip.transcript, "--mic", str(mic), "--seconds", f"{record_s:.1f}"]
+    args += ["--wrong", str(wrong.path), "--out", str(ARTIFACTS)]
+    with serving(create_app(config, models=models), port, "test-studio-serve") as url:
+        result = run_page_script("prompts.mjs", ["--url", url, *args], ARTIFACTS)
     assert result["ok"], result.get("error")
     assert result["externalRequests"] == [] and result["consoleErrors"] == []
 

@@ -220,8 +220,7 @@ class DialogSession:
         dialog acts on at once, or other words heard clearly (``stt_confidence`` at least
         ``CLEAR_WORDS``: the caller is saying something). An acknowledgement, an interjection, or words
         Whisper made, unsure, of a cough or a mumble ("그버트 히옷", "Good luck"), or a string of the same
-        syllables ("릴릴 릴릴릴", however sure) are not: the prompt
-        goes on."""
+        syllables ("릴릴 릴릴릴", however sure) are not: the prompt goes on."""
         if not text.strip() or is_backchannel(text):
             return False
         if is_interruption(text):

@@ -82,7 +82,10 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         private = Path(parsed.database)
         if not private.parent.exists():
             private.parent.mkdir(mode=0o700, parents=True)
-        os.close(os.open(private, os.O_CREAT | os.O_WRONLY, 0o600))  # personal data: owner only (issue 17)
+        # Personal data: a new database file is created owner-only (issue 17). An existing file, or a path
+        # SQLite cannot use (a directory, no permission), is left to SQLite to open or to refuse.
+        with contextlib.suppress(OSError):
+            os.close(os.open(private, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")

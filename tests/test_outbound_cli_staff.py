@@ -18,6 +18,7 @@ import pytest
 import outbound
 from outbound.runner import SimulatedDialer, run_until_done
 from outbound.scheduler import local_today
+from outbound.service import Conflict
 from outbound.worker import Waiting, Worker, WorkerConfig
 from voicebot.cli import build_parser
 
@@ -88,8 +89,12 @@ def test_ack_prints_the_saved_note(finished: tuple[str, int], capsys) -> None:
     )
     assert acked["note"] == "내일 방문 예정" and acked["acknowledged_by"] == "복지사1"
     assert "*" in acked["contact"]["phone"] and acked["contact"]["name"] != "이영희"  # still masked
-    text = cli(capsys, "alerts", "--ack", str(alert["id"]), "--note", "방문 완료", "--db", db)
-    assert "메모: 방문 완료" in text and "확인 (" in text
+    # A second acknowledgement is refused and the first note kept (issue 17: nothing silently overwritten).
+    with pytest.raises(Conflict, match="처음 메모는 그대로 둡니다"):
+        cli(capsys, "alerts", "--ack", str(alert["id"]), "--note", "방문 완료", "--db", db)
+    listed = json.loads(cli(capsys, "alerts", "--unmasked", "--db", db, "--json"))
+    (kept,) = [a for a in listed if a["id"] == alert["id"]]
+    assert kept["note"] == "내일 방문 예정" and kept["acknowledged_by"] == "복지사1"
 
 
 def test_list_results_and_alerts_print_korean_tables(finished: tuple[str, int], capsys) -> None:

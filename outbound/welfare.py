@@ -424,7 +424,9 @@ def update_memory(
         raise LookupError(f"no memory {memory_id}")
     values = _checked(changes)
     if values.get("follow_up"):
-        _clear_follow_up(session, row.contact_id)
+        # The others only: this row is already loaded, so setting True on it again after a bulk reset of
+        # every row would look like no change to the session and never be written.
+        _clear_follow_up(session, row.contact_id, keep=row.id)
     for key, value in values.items():
         setattr(row, key, value)
     row.edited_by, row.updated_at = user, now
@@ -440,9 +442,10 @@ def delete_memory(session: Session, memory_id: int) -> None:
     session.flush()
 
 
-def _clear_follow_up(session: Session, contact_id: int) -> None:
-    session.execute(
-        WelfareMemory.__table__.update()
-        .where(WelfareMemory.contact_id == contact_id, WelfareMemory.follow_up.is_(True))
-        .values(follow_up=False)
+def _clear_follow_up(session: Session, contact_id: int, keep: int | None = None) -> None:
+    others = WelfareMemory.__table__.update().where(
+        WelfareMemory.contact_id == contact_id, WelfareMemory.follow_up.is_(True)
     )
+    if keep is not None:
+        others = others.where(WelfareMemory.id != keep)
+    session.execute(others.values(follow_up=False))

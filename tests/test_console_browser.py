@@ -257,7 +257,7 @@ def test_console_campaign_results_alert_export_and_viewer(server, tmp_path: Path
     assert memory["title"].startswith("기억하는 내용 (최근 180일")
     assert "본인 확인 뒤 먼저 여쭐 내용" in memory["followUp"]
     assert any(row[0] == "건강" and "우려" in row[2] for row in memory["trends"])
-    assert "지난번에 허리가 아프다고 하셨는데 요즘은 좀 어떠세요?" in memory["followUpAfter"]
+    assert "지난번에 허리가 많이 아프다고 하셨는데 요즘은 좀 어떠세요?" in memory["followUpAfter"]
 
     # Alerts: two welfare concerns and one unreachable; one concern acknowledged with its note.
     # One card per person: 정미숙's four earlier alerts share one card (the emergency on top), acknowledged

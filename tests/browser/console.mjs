@@ -206,9 +206,10 @@ try {
     ),
   };
   const open = memory.locator("table.memory-rows tbody tr").filter({ has: page.locator("input[type=checkbox]:checked") });
-  await open.first().getByLabel("인용할 말").fill("허리가 아프다고");
+  await open.first().getByLabel("인용할 말").fill("허리가 많이 아프다고");
   await open.first().getByRole("button", { name: "저장" }).click();
-  await memory.locator(".follow-up", { hasText: "허리가 아프다고" }).waitFor({ timeout: left() });
+  await page.locator("#notice").filter({ hasText: "기억한 내용을 고쳤습니다" }).waitFor({ timeout: left() });
+  await memory.locator(".follow-up", { hasText: "허리가 많이 아프다고" }).waitFor({ timeout: left() });
   result.memory.followUpAfter = await memory.locator(".follow-up").textContent();
   await shot("history");
   await dialog.getByRole("button", { name: "닫기" }).click();

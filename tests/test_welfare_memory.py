@@ -264,7 +264,11 @@ def test_staff_edit_add_and_delete_memory(url):
         concern = s.scalars(select(WelfareMemory).where(WelfareMemory.follow_up.is_(True))).one()
         # the console sends the checkbox with every save: the open concern stays open
         welfare.update_memory(
-            s, concern.id, {"summary": "허리 통증으로 병원에 다니신다고", "follow_up": True}, "복지사A", MONDAY
+            s,
+            concern.id,
+            {"summary": "허리 통증으로 병원에 다니신다고", "follow_up": True},
+            "복지사A",
+            MONDAY,
         )
         with pytest.raises(welfare.WelfareEditError):
             welfare.update_memory(s, concern.id, {"value": "great"}, "복지사A", MONDAY)

@@ -34,6 +34,11 @@ class Transcriber(Protocol):
     name: str
     config: STTConfig
 
+    @property
+    def in_flight(self) -> int:
+        """Decodes running or waiting on this model (calls sharing it see it is busy); 0 when idle."""
+        ...
+
     def transcribe(
         self,
         samples: np.ndarray,

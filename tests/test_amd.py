@@ -128,6 +128,8 @@ def machine_speech(synthesizer):
 
 
 class FixedTranscriber:
+    in_flight = 0  # no other calls share this model
+
     def __init__(self, text: str, delay_s: float = 0.0):
         self.text, self.delay_s, self.calls = text, delay_s, 0
 

@@ -42,6 +42,8 @@ FAST = DriverConfig(
 class HearsNothing:
     """Stand-in transcriber: every utterance reads as ``text`` (empty: nothing understood)."""
 
+    in_flight = 0  # no other calls share this model
+
     def __init__(self, text: str = "") -> None:
         self.text = text
         self.heard: list[np.ndarray] = []

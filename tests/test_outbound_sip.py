@@ -56,6 +56,7 @@ class ToneSynth:
 
 @dataclass
 class FixedTranscriber:
+    in_flight = 0  # no other calls share this model
     text: str
 
     def transcribe(self, samples: np.ndarray, language: str | None = None):

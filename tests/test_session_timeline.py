@@ -21,6 +21,8 @@ class SlowMachine:
     """Stand-in for a machine busy with other calls: the real model, and then a fixed extra wait.
     (A loaded CPU cannot be arranged deterministically in a test.)"""
 
+    in_flight = 0  # the load is the extra wait: pauses are still decoded
+
     def __init__(self, inner, extra_s: float):
         self.inner = inner
         self.extra_s = extra_s
@@ -78,6 +80,7 @@ def test_fast_and_real_time_simulations_agree(engine, synthesizer, faster_transc
         runs[realtime] = [t for t in record.turns if t["trigger"] == "speech"]
     fast, live = runs[False], runs[True]
     assert fast and [t["caller_text"] for t in fast] == [t["caller_text"] for t in live]
+
     def compute_s(turn: dict) -> float:  # decoding, dialog and synthesis after the endpoint
         latency = turn["latency_ms"]
         return (latency["stt_wait_ms"] + latency["dialog_ms"] + latency["tts_first_ms"]) / 1000

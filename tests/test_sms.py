@@ -178,6 +178,8 @@ def test_no_offer_unless_enabled(engine):
 class Hears:
     """Stand-in transcriber: every utterance reads as ``text``."""
 
+    in_flight = 0  # no other calls share this model
+
     def __init__(self, text: str) -> None:
         self.text = text
 

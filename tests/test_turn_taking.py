@@ -127,6 +127,8 @@ class ByLength:
     """Stand-in transcriber: ``parts`` are (seconds, text), in order; an utterance at least that long
     reads as that text (the last part it reaches), as Whisper would read that much of the audio."""
 
+    in_flight = 0  # no other calls share this model
+
     def __init__(self, parts: list[tuple[float, str]]):
         self.parts = parts
 
@@ -176,6 +178,8 @@ def make_session(engine, synthesizer):
 class ByContent:
     """Stand-in transcriber: reads an utterance as the texts of the test's sentences whose audio is in it,
     found by exact 16-bit samples from the middle of each sentence (frames carry them unchanged)."""
+
+    in_flight = 0  # no other calls share this model
 
     def __init__(self, parts: list[tuple[np.ndarray, str]]):
         self.parts = [(self._mark(samples), text) for samples, text in parts]

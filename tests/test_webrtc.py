@@ -98,6 +98,8 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
 class EarOnlyTranscriber:
     """Records every utterance the session asks it to decode and hears no words in it."""
 
+    in_flight = 0  # no other calls share this model
+
     def __init__(self) -> None:
         self.utterances: list[np.ndarray] = []
 

@@ -304,7 +304,7 @@ class CallSession:
             # A busy shared model (other calls decoding) would only queue a guess behind real work;
             # speech over a held prompt is judged whole once it ends.
             if self.config.speculative and not self.bot.held:
-                if getattr(self.transcriber, "in_flight", 0):
+                if self.transcriber.in_flight:
                     # No words to judge the pause by: wait as for a statement, not the bare hangover,
                     # so that busy hours do not bring back half-answered questions.
                     self.endpointer.hold_open(event.last_voiced_s, self.config.endpoint.statement_hangover_ms)

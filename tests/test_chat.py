@@ -241,7 +241,8 @@ def test_emergency_and_agent_request_file_handoffs(client: TestClient, tmp_path:
     body = web_send(client, conversation, "언제 연결되나요?")
     assert [m["role"] for m in body["messages"]] == ["user", "system"]
     assert "상담사 연결을 기다리고" in body["messages"][1]["text"]
-    metrics = client.get("/metrics").text
+    viewer = operators(client)[-1]
+    metrics = client.get("/metrics", headers=viewer).text
     assert 'voicebot_chat_handoffs_total{channel="web",reason="emergency"} 1.0' in metrics
     assert 'voicebot_chat_conversations_total{channel="kakao"} 2.0' in metrics
 

@@ -24,8 +24,8 @@ from voicebot.webrtc import WebRTCConfig, WebRTCService
 from voicebot.webrtc.ice import include_loopback
 
 
-def client(tmp_path: Path, url: str | None = None) -> TestClient:
-    config = load_config(None, {"VOICEBOT_DB_URL": url or f"sqlite:///{tmp_path / 'hard.db'}"})
+def client(tmp_path: Path, url: str | None = None, **env: str) -> TestClient:
+    config = load_config(None, {"VOICEBOT_DB_URL": url or f"sqlite:///{tmp_path / 'hard.db'}", **env})
     app = create_app(config, models=SimpleNamespace(engine=None, transcriber=None, synthesizer=None))
     return TestClient(app)  # no lifespan: nothing starts, the routes answer
 
@@ -202,6 +202,21 @@ def test_security_headers_and_ids_beyond_the_database_range(tmp_path: Path, back
     for big in (2**31, 2**63, 10**30):
         r = http.get(f"/api/campaigns/{big}", headers=op)
         assert r.status_code in (404, 422) and isinstance(r.json()["detail"], str), (big, r.status_code)
+
+
+def test_metrics_need_a_staff_token_unless_made_public(tmp_path: Path) -> None:
+    from outbound import service
+
+    http = client(tmp_path)
+    refused = http.get("/metrics")
+    assert refused.status_code == 401 and "로그인이 필요합니다" in refused.json()["detail"]
+    with http.app.state.runtime.factory.begin() as db:
+        viewer = service.create_token(db, "모니터링 수집기", "viewer")
+    scraped = http.get("/metrics", headers={"Authorization": f"Bearer {viewer}"})
+    assert scraped.status_code == 200 and "voicebot_calls_in_progress" in scraped.text
+    assert http.get("/metrics", headers={"Authorization": "Bearer vb_wrong"}).status_code == 401
+    public = client(tmp_path, VOICEBOT_METRICS_PUBLIC="true")
+    assert public.get("/metrics").status_code == 200
 
 
 def test_database_files_are_owner_only(tmp_path: Path) -> None:

@@ -192,7 +192,8 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
             assert (tmp_path / "handoffs" / f"{record['handoff_id']}.json").is_file()
             assert http.get("/api/handoffs", headers=ro).status_code == 403  # what callers said
             assert http.get("/api/calls/live", headers=op).json() == []
-            metrics = http.get("/metrics").text
+            assert http.get("/metrics").status_code == 401  # load and outcomes: staff only
+            metrics = http.get("/metrics", headers=ro).text
             assert 'voicebot_outbound_attempts_total{outcome="answered"} 2.0' in metrics
             assert 'voicebot_escalations_total{reason="agent_request"} 1.0' in metrics
             assert 'voicebot_calls_total{ended_reason="transfer",transport="webrtc"} 1.0' in metrics
@@ -270,7 +271,7 @@ def test_voicebot_serve_answers_sip_calls_and_logs_them(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the SIP call was not logged"
                 time.sleep(0.3)
             assert stats["calls"] == 1
-            assert 'voicebot_turns_total{trigger="dtmf"} 1.0' in http.get("/metrics").text
+            assert 'voicebot_turns_total{trigger="dtmf"} 1.0' in http.get("/metrics", headers=admin).text
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -91,7 +91,7 @@ def test_demo_mode_shows_only_the_labelled_synthetic_history_with_forecast_and_s
     surge_app, surge_viewer = make_surge(tmp_path)
     with TestClient(surge_app) as http:
         outlook = http.get("/api/trends/forecast", headers=surge_viewer).json()
-        metrics = http.get("/metrics").text
+        metrics = http.get("/metrics", headers=surge_viewer).text
     water = next(c for c in outlook["categories"] if c["category"] == "water")
     assert len(water["forecast"]) == 14 and water["forecast"][0]["date"] == "2026-12-04"
     assert all(f["lower"] <= f["mean"] <= f["upper"] for f in water["forecast"])

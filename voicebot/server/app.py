@@ -371,7 +371,14 @@ def create_app(
         body = {"status": "ok" if healthy else "unhealthy", "uptime_s": round(uptime, 1), **checks}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    scrape = [] if config.metrics_public else [Depends(auth.require("viewer"))]
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (a viewer token unless metrics_public)",
+        dependencies=scrape,
+    )
     def metrics() -> Response:
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -110,6 +110,8 @@ class ServeConfig:
     port: int = 8080
     db_url: str | None = None  # default: sqlite:///var/voicebot.db
     log_format: str = "json"  # json | text
+    # /metrics names campaigns' outcomes, escalations and load: off, a scraper sends a viewer token.
+    metrics_public: bool = False
     sip: SipSection = field(default_factory=SipSection)
     webrtc: WebRTCSection = field(default_factory=WebRTCSection)
     outbound: OutboundSection = field(default_factory=OutboundSection)
@@ -204,7 +206,12 @@ _SECTIONS = {
     "kakao": KakaoSection,
     "sms": SmsSection,
 }
-_SHORT = {"VOICEBOT_DB_URL": "db_url", "VOICEBOT_HOST": "host", "VOICEBOT_PORT": "port"}
+_SHORT = {
+    "VOICEBOT_DB_URL": "db_url",
+    "VOICEBOT_HOST": "host",
+    "VOICEBOT_PORT": "port",
+    "VOICEBOT_METRICS_PUBLIC": "metrics_public",
+}
 
 
 def _coerce(value: Any, like: Any, where: str) -> Any:

@@ -93,7 +93,6 @@ def _db_problem(exc: BaseException) -> str:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from outbound import service
-    from outbound.booking import booking_notice
     from outbound.scheduler import local_today
 
     today = local_today(args.now())  # the campaign's calendar is Asia/Seoul's, not the server's or UTC's
@@ -120,7 +119,12 @@ def cmd_create(args: argparse.Namespace) -> int:
     with factory.begin() as session:
         campaign = service.create_campaign(session, spec, allow_script_files=True)
         imported = service.import_contacts_into(session, campaign.id, data, now) if data else None
-        booked = 0 if args.draft else service.start_campaign(session, campaign.id, now)
+        booked, notice = 0, None
+        if not args.draft:
+            try:
+                booked = service.start_campaign(session, campaign.id, now)
+            except service.NothingToCall as refused:  # created and imported all the same, as a draft
+                notice = str(refused)
         out = {
             "campaign_id": campaign.id,
             "status": campaign.status,
@@ -129,7 +133,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             "skipped_do_not_call": imported["skipped_do_not_call"] if imported else 0,
             "warnings": imported["warnings"] if imported else [],
             "booked": booked,
-            "notice": booking_notice(session, campaign, now),  # why nothing was booked, if so
+            "notice": notice,  # why nothing was booked, if so
         }
     _print(out, args.json)
     return 0

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from outbound import members, store
+from outbound.booking import booking_notice
 from outbound.contacts import CsvFormatError, import_contacts
 from outbound.phones import mask_name, mask_phone
 from outbound.scheduler import RetryPolicy, Schedule, ScheduleError, parse_weekdays
@@ -60,6 +61,10 @@ class Invalid(ServiceError, ValueError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class NothingToCall(Conflict):
+    """A start that would book no call; the campaign stays a draft."""
 
 
 # --- campaigns ----------------------------------------------------------------------------------------
@@ -267,13 +272,23 @@ def update_campaign(session: Session, campaign_id: int, changes: dict[str, Any])
 
 
 def start_campaign(session: Session, campaign_id: int, now: datetime) -> int:
-    """``draft`` → ``running``; books every member's first call. Returns how many attempts were booked."""
+    """``draft`` → ``running``; books every member's first call. Returns how many attempts were booked.
+
+    A campaign that would book no call (its period is over, no calling time is left, nobody to call) stays
+    a draft and the refusal says why: started, the worker would complete it at once without a call, and
+    staff would read "완료" for people nobody phoned."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status != "draft":
         raise Conflict(f"'{campaign.status}' 상태의 캠페인은 시작할 수 없습니다 (only a draft starts)")
     _check_slots(session, campaign)
     campaign.status = "running"
-    return store.schedule_first_attempts(session, campaign, now)
+    booked = store.schedule_first_attempts(session, campaign, now)
+    if booked == 0:
+        notice = booking_notice(session, campaign, now) or "예약된 통화가 없습니다"
+        campaign.status = "draft"
+        session.flush()
+        raise NothingToCall(f"{notice}. 캠페인은 준비 상태로 남아 있습니다 (nothing to call)")
+    return booked
 
 
 def _check_slots(session: Session, campaign: Campaign) -> None:

@@ -65,7 +65,8 @@ def test_a_campaign_that_books_no_call_says_why(tmp_path: Path, people: Path, ca
     past = cli(
         capsys, *base, "--name", "지난", "--contacts", str(people), "--start", "2026-12-07", "--days", "1"
     )
-    assert past["booked"] == 0
+    assert past["booked"] == 0 and past["status"] == "draft"  # created and imported, never "완료"
+    assert past["imported"] == 2
     assert past["notice"].startswith(
         "예약된 통화가 없습니다: 기간(2026-12-07 ~ 2026-12-07)이 이미 지났습니다"
     )
@@ -81,16 +82,22 @@ def test_a_campaign_that_books_no_call_says_why(tmp_path: Path, people: Path, ca
         "--end",
         "2026-12-13",
     )
-    assert weekend["booked"] == 0 and "통화 시간대가 없습니다" in weekend["notice"]
+    assert weekend["booked"] == 0 and weekend["status"] == "draft"
+    assert "통화 시간대가 없습니다" in weekend["notice"]
     assert "통화 요일 월·화·수·목·금" in weekend["notice"]
     nobody = cli(capsys, *base, "--name", "빈 캠페인")
     assert nobody["booked"] == 0 and "대상자가 없습니다" in nobody["notice"]
+    assert nobody["notice"].endswith("캠페인은 준비 상태로 남아 있습니다 (nothing to call)")
     draft = cli(capsys, *base, "--name", "준비", "--start", "2026-12-01", "--days", "3", "--draft")
     assert draft["notice"] is None  # a draft books nothing yet: nothing to explain
-    started = cli(capsys, "campaign", "start", str(draft["campaign_id"]), "--db", db)
-    assert started["status"] == "running" and started["booked"] == 0
-    assert "기간(2026-12-01 ~ 2026-12-03)이 이미 지났습니다" in started["notice"]
-    assert "대상자가 없습니다" in started["notice"]  # every reason found
+    args = build_parser().parse_args(["campaign", "start", str(draft["campaign_id"]), "--db", db, "--json"])
+    args.now = lambda: LATE.astimezone(UTC)
+    with pytest.raises(service.NothingToCall) as refused:
+        args.func(args)
+    assert "기간(2026-12-01 ~ 2026-12-03)이 이미 지났습니다" in str(refused.value)
+    assert "대상자가 없습니다" in str(refused.value)  # every reason found
+    shown = cli(capsys, "campaign", "show", str(draft["campaign_id"]), "--db", db)
+    assert shown["status"] == "draft"
 
 
 def test_api_start_says_why_nothing_was_booked(tmp_path: Path) -> None:
@@ -110,12 +117,16 @@ def test_api_start_says_why_nothing_was_booked(tmp_path: Path) -> None:
         )
         assert imported.status_code == 200, imported.text
         reply = client.post(f"/api/campaigns/{campaign['id']}/start", headers=headers)
-        assert reply.status_code == 200, reply.text
-        return reply.json()
+        reply_body = reply.json()
+        reply_body["code"] = reply.status_code
+        reply_body["campaign_status"] = client.get(
+            f"/api/campaigns/{campaign['id']}", headers=headers
+        ).json()["status"]
+        return reply_body
 
     over = start("2026-12-01", "2026-12-07")
-    assert over["booked"] == 0 and over["status"] == "running"
-    assert over["notice"].startswith(
+    assert over["code"] == 409 and over["campaign_status"] == "draft"
+    assert over["detail"].startswith(
         "예약된 통화가 없습니다: 기간(2026-12-01 ~ 2026-12-07)이 이미 지났습니다"
     )
     today = start("2026-12-08", "2026-12-08")

@@ -1,10 +1,10 @@
 """Why a campaign has no call booked, said to staff when they create or start one.
 
-A running campaign with nothing booked is completed by the worker's next pass without a single call, so
-``campaign create`` / ``campaign start`` (CLI) and ``POST /api/campaigns/{id}/start`` report the reasons
-instead of a bare ``booked: 0``: the period is over, the period has no calling time left (weekdays,
-holidays, windows, round days), or there is nobody to call. Dates are those of the campaign's time zone
-(Asia/Seoul), never the server's or UTC.
+A running campaign with nothing booked would be completed by the worker's next pass without a single
+call, so :func:`outbound.service.start_campaign` refuses such a start with these reasons and leaves the
+campaign a draft: the period is over, the period has no calling time left (weekdays, holidays, windows,
+round days), or there is nobody to call. Dates are those of the campaign's time zone (Asia/Seoul), never
+the server's or UTC.
 """
 
 from __future__ import annotations

@@ -115,7 +115,16 @@ def test_bad_real_dialer_config_stops_serve_at_start(tmp_path: Path, monkeypatch
         "sip: {enabled: true}\noutbound: {dialer: sip, uri_template: 'sip:{phone}'}\n", encoding="utf-8"
     )
     run = subprocess.run(
-        [sys.executable, "-m", "voicebot.cli", "serve", "--config", str(config), "--db", "sqlite://"],
+        [
+            sys.executable,
+            "-m",
+            "voicebot.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--db",
+            f"sqlite:///{tmp_path / 'serve.db'}",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

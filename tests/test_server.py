@@ -38,6 +38,8 @@ def test_config_file_then_environment(tmp_path: Path) -> None:
         ("outbound: {dialer: sip}\n", "sip.enabled"),
         ("sip: {enabled: maybe}\n", "true or false"),
         ("[1, 2]\n", "mapping"),
+        ("db_url: 'sqlite://'\n", "in-memory"),  # every result would go at exit
+        ("db_url: 'sqlite:///:memory:'\n", "in-memory"),
     ):
         path.write_text(text)
         with pytest.raises(ConfigError, match=words):

@@ -140,6 +140,12 @@ class ServeConfig:
         _check_sms(self.sms)
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
+        if (self.db_url or "").split("?")[0] in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"):
+            # Each connection would get its own empty database, and every result would go at exit.
+            raise ConfigError(
+                "db_url: an in-memory SQLite database keeps no consultation or call result; "
+                "give a file (sqlite:///var/voicebot.db) or PostgreSQL"
+            )
         if not 0 < self.port < 65536:
             raise ConfigError(f"port {self.port} is out of range")
         return self

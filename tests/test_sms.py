@@ -248,3 +248,41 @@ def test_no_offer_on_a_call_without_the_callers_number(engine, synthesizer, tmp_
     speak_question(session, synthesizer)
     answer = next(t for t in session.turns if t.trigger == "speech")
     assert prompts.SMS_OFFER not in answer.bot_text
+
+
+@pytest.mark.parametrize(
+    ("remote", "mobile"),
+    [
+        ('"홍길동" <sip:01023456789@10.0.0.5>;tag=a1', "01023456789"),
+        ("<sip:+821023456789@pbx.example.org;user=phone>", "01023456789"),
+        ("<tel:+82-10-2345-6789>", "01023456789"),
+        ("<sip:0221331234@pbx.example.org>", None),  # a landline cannot take a text
+        ("<sip:anonymous@anonymous.invalid>", None),  # number withheld
+        ("<sip:sipp@127.0.0.1:5061>", None),
+        ("", None),
+    ],
+)
+def test_the_callers_mobile_number_comes_from_the_sip_from_header(remote, mobile):
+    from voicebot.call.sms import mobile_number
+    from voicebot.sip.privacy import uri_user
+
+    assert mobile_number(uri_user(remote)) == mobile
+
+
+def test_the_ars_session_factory_offers_texts_where_the_caller_has_a_mobile(engine, synthesizer, tmp_path):
+    """What ``voicebot serve`` hands the SIP endpoint: one factory; the endpoint passes the number it
+    found in the From header (None for withheld numbers, landlines and browser calls)."""
+    from voicebot.sip.app import Models, session_factory
+
+    outbox = tmp_path / "outbox"
+    make = session_factory(Models(engine, Hears(QUESTION), synthesizer), sms=OutboxSender(outbox))
+    known = make("sip-1", "01023456789")
+    known.start(0.0)
+    speak_question(known, synthesizer)
+    assert next(t for t in known.turns if t.trigger == "speech").bot_text.endswith(prompts.SMS_OFFER)
+    known.on_dtmf("1", 30.0)
+    assert [m["to"] for m in outbox_files(outbox)] == ["01023456789"]
+    withheld = make("sip-2")
+    withheld.start(0.0)
+    speak_question(withheld, synthesizer)
+    assert prompts.SMS_OFFER not in next(t for t in withheld.turns if t.trigger == "speech").bot_text

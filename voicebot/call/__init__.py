@@ -7,9 +7,11 @@ Public interface
     and from the wire rate, play-out, the no-media timeout, transfer with its fallback (an apology and a
     call-back offer on key 1), the handoff record, the recording and the finished ``CallRecord``.
     ``start()`` runs it in its own thread (SIP, WebRTC), ``run()`` in the caller's (the file simulator).
-``Transport`` / ``CallHandler`` (``protocols``)
-    What a transport offers the driver (hang up, transfer, send digits, publish progress; its wire rate)
-    and what a call handler is (caller frame in, bot frame out, keys, hang-up, ``ended``).
+``Transport`` / ``CallHandler`` / ``HandlerFactory`` (``protocols``)
+    What a transport offers the driver (hang up, transfer, send digits, publish progress; its wire rate),
+    what a call handler is (caller frame in, bot frame out, keys, hang-up, ``ended``), and how a transport
+    gets one per call (``factory(call_id, caller_number)``; the number only where the caller's mobile is
+    known, for texting answers).
 ``CallRecord`` (``record``)
     How one call went, for every transport and direction.
 ``CallSession`` / ``CallConfig`` (``session``)
@@ -32,7 +34,7 @@ imports a transport.
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 from voicebot.call.keypad import DTMF_KEYS, check_dtmf
-from voicebot.call.protocols import CallHandler, Transport
+from voicebot.call.protocols import CallHandler, HandlerFactory, Transport
 from voicebot.call.record import CallRecord
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "CallHandler",
     "CallRecord",
     "DriverConfig",
+    "HandlerFactory",
     "HandoffRegistry",
     "Transport",
     "check_dtmf",

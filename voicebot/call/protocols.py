@@ -64,3 +64,10 @@ class CallHandler(Protocol):
     def on_dtmf(self, digit: str, now_s: float) -> None: ...
     def hangup(self, now_s: float) -> None: ...  # the remote side hung up
     def take_dtmf(self) -> str: ...  # keypad digits the handler wants sent now; "" for none
+
+
+class HandlerFactory(Protocol):
+    def __call__(self, call_id: str, caller_number: str | None = None) -> CallHandler:
+        """A fresh handler for one call; ``caller_number``: the caller's mobile number on an inbound call
+        whose From carries one (the session may offer to text an answer), else None."""
+        ...

@@ -56,6 +56,19 @@ def normalize_number(raw: str) -> str:
     return digits
 
 
+_MOBILE = re.compile(r"01[016789]\d{7,8}")
+
+
+def mobile_number(raw: str | None) -> str | None:
+    """The caller's number when a text can reach it (a Korean mobile number, ``+82 10-…`` or ``010…``),
+    else None: landlines, withheld and non-numeric callers get no offer to text them."""
+    try:
+        digits = normalize_number(raw or "")
+    except SmsError:
+        return None
+    return digits if _MOBILE.fullmatch(digits) else None
+
+
 def mask_number(raw: str) -> str:
     """Log-safe form keeping the last four digits: ``01012345678`` -> ``*******5678``."""
     digits = re.sub(r"\D", "", raw or "")

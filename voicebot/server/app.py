@@ -30,10 +30,11 @@ from outbound.api import Auth, install_error_handlers, make_router
 from outbound.runner import Dialer
 from tts.library import PromptLibrary, default_prompts_dir
 from voicebot.call.handoff import HandoffRegistry
+from voicebot.call.protocols import HandlerFactory
 from voicebot.chat import CallbackSender, ChatService, KakaoConfig, KakaoSkill
 from voicebot.server.apidocs import install_docs
 from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
-from voicebot.server.config import ConfigError, ServeConfig
+from voicebot.server.config import ConfigError, ServeConfig, build_sms_sender
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range, validation_error
 from voicebot.server.monitor import CallMonitor, Metrics
@@ -71,6 +72,8 @@ class Runtime:
         # One store of handoff records for every transport (the SIP section names its directory).
         handoff_dir = config.sip.handoff_dir
         self.handoffs = HandoffRegistry(Path(handoff_dir) if handoff_dir else None)
+        # Answers texted to phone callers whose mobile number is known (off unless sms.enabled).
+        self.sms = build_sms_sender(config.sms)
         # Text channels (web chat, KakaoTalk) on the same dialog engine, once the models are loaded.
         self.chat = ChatService(
             lambda: getattr(self.models, "engine", None),
@@ -141,10 +144,10 @@ class Runtime:
             self.kakao.close()
         self.db.dispose()
 
-    def _session_factory(self, transport: str) -> Callable[[str], Any]:
+    def _session_factory(self, transport: str) -> HandlerFactory:
         from voicebot.sip.app import session_factory
 
-        return self.monitor.wrap(session_factory(self.models), transport)
+        return self.monitor.wrap(session_factory(self.models, sms=self.sms), transport)
 
     def _start_webrtc(self) -> None:
         from voicebot.webrtc import WebRTCConfig, WebRTCService

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import inquiries
 from outbound.schema import CallLog
+from voicebot.call.protocols import HandlerFactory
 from voicebot.call.session import CallSession
 
 log = logging.getLogger(__name__)
@@ -123,13 +123,11 @@ class CallMonitor:
         with self._lock:
             return sum(call.transport == transport for call in self._live.values())
 
-    def wrap(
-        self, make_session: Callable[[str], CallSession], transport: str
-    ) -> Callable[[str], CallSession]:
+    def wrap(self, make_session: HandlerFactory, transport: str) -> HandlerFactory:
         """A session factory that registers each call it makes."""
 
-        def make(call_id: str) -> CallSession:
-            session = make_session(call_id)
+        def make(call_id: str, caller_number: str | None = None) -> CallSession:
+            session = make_session(call_id, caller_number)
             with self._lock:
                 self._live[call_id] = LiveCall(call_id, transport, datetime.now(UTC), session)
             return session

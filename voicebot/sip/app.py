@@ -8,7 +8,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from voicebot.call.protocols import HandlerFactory
 from voicebot.call.record import CallRecord
+from voicebot.call.sms import SmsSender
 from voicebot.sip.config import SipConfig
 from voicebot.sip.endpoint import SipEndpoint
 from voicebot.sip.shared import LockedSynthesizer
@@ -42,14 +44,23 @@ def load_models(stt_config=None, tts_config=None, dialog: bool = True, stt: bool
     return Models(engine, transcriber, synthesizer)
 
 
-def session_factory(models: Models, call_config=None) -> Callable[[str], object]:
-    """A fresh ``CallSession`` (the ARS dialog) for each inbound call."""
+def session_factory(models: Models, call_config=None, sms: SmsSender | None = None) -> HandlerFactory:
+    """A fresh ``CallSession`` (the ARS dialog) for each inbound call; with ``sms``, a caller whose mobile
+    number is known is offered answers by text."""
     from voicebot.call.session import CallConfig, CallSession
 
     config = call_config or CallConfig()
 
-    def make(call_id: str):
-        return CallSession(models.engine, models.transcriber, models.synthesizer, config, call_id=call_id)
+    def make(call_id: str, caller_number: str | None = None):
+        return CallSession(
+            models.engine,
+            models.transcriber,
+            models.synthesizer,
+            config,
+            call_id=call_id,
+            sms=sms,
+            caller_number=caller_number,
+        )
 
     return make
 

@@ -116,7 +116,7 @@ def run_dial(args: argparse.Namespace, stt_config=None) -> int:
     needs_stt = any(p.expect == "any" for p in DIAL_SCRIPTS[args.script]) and not args.no_stt
     models = load_models(stt_config, dialog=False, stt=needs_stt)
 
-    def factory(call_id: str):
+    def factory(call_id: str, caller_number: str | None = None):
         return ScriptSession.named(args.script, models.synthesizer, models.transcriber, send_dtmf=send_dtmf)
 
     with SipEndpoint(config, None, synthesizer=models.synthesizer) as endpoint:

@@ -60,7 +60,8 @@ class SipDialer:
         policy = MachinePolicy.from_dict(getattr(request.script, "answering_machine", None))
         sessions: list[ConversationSession] = []
 
-        def session_for(call_id: str) -> ConversationSession:  # on PJSIP's thread, once media is up
+        def session_for(call_id: str, caller_number: str | None = None) -> ConversationSession:
+            # on PJSIP's thread, once media is up; an outbound call has no caller to text
             session = ConversationSession(
                 conv,
                 self.synthesizer,

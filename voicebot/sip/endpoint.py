@@ -20,17 +20,17 @@ from media.audio import pcm16_to_float
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.keypad import check_dtmf
-from voicebot.call.protocols import CallHandler
+from voicebot.call.protocols import HandlerFactory
 from voicebot.call.record import CallRecord
+from voicebot.call.sms import mobile_number
 from voicebot.sip.config import SipConfig
 from voicebot.sip.media import TELEPHONY_RATE, codec_rate, make_bridge_port
 from voicebot.sip.pjsua_glue import make_account, make_call_class, make_log_writer, quiet_stdout, refer_target
-from voicebot.sip.privacy import mask_uri
+from voicebot.sip.privacy import mask_uri, uri_user
 from voicebot.sip.transport import SipTransport
 
 log = logging.getLogger(__name__)
 
-HandlerFactory = Callable[[str], CallHandler]  # call id -> a fresh handler for that call
 
 BUSY_CODES = {486, 600}
 NO_ANSWER_CODES = {408, 480, 487}
@@ -59,6 +59,7 @@ class CallState:
     call: object  # pjsua2.Call subclass
     record: CallRecord
     handler_factory: HandlerFactory | None
+    caller_number: str | None = None  # inbound, from the From header: personal data, never logged
     created: float = field(default_factory=time.monotonic)
     port: object | None = None
     driver: CallDriver | None = None
@@ -384,7 +385,8 @@ class SipEndpoint:
     def _new_state(self, direction: str, call, remote: str, factory: HandlerFactory | None) -> CallState:
         key = f"{direction[:2]}{next(self._ids)}"
         record = CallRecord(call_id=key, transport="sip", direction=direction, remote=mask_uri(remote))
-        state = CallState(key, direction, call, record, factory)
+        caller = mobile_number(uri_user(remote)) if direction == "inbound" else None
+        state = CallState(key, direction, call, record, factory, caller)
         call.state = state
         self._calls[key] = state
         return state
@@ -542,7 +544,7 @@ class SipEndpoint:
         state.media_connected = True
         factory = state.handler_factory
         try:
-            handler = factory(state.key)
+            handler = factory(state.key, state.caller_number)
         except Exception as exc:
             log.exception("call %s: could not create its session", state.key)
             state.record.error = f"{type(exc).__name__}: {exc}"

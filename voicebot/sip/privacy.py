@@ -15,6 +15,12 @@ def mask_user(user: str) -> str:
     return user[:2] + "*" * (len(user) - 3) + user[-1]
 
 
+def uri_user(text: str | None) -> str | None:
+    """The user part of the first SIP/tel URI in a header value (``"홍길동" <sip:010…@pbx>`` -> ``010…``)."""
+    found = _SIP_USER.search(text or "") or _TEL.search(text or "")
+    return found.group(2) if found else None
+
+
 def mask_uri(text: str | None) -> str:
     """Mask the user part of every SIP/tel URI in ``text`` (display names are dropped)."""
     if not text:

@@ -122,7 +122,7 @@ def live_call(app) -> None:
     session = SimpleNamespace(
         turns=turns, events=[SimpleNamespace(kind="bot_reply")], ended=False, handoff=None
     )
-    app.state.runtime.monitor.wrap(lambda call_id: session, "sip")("sip-test-1")
+    app.state.runtime.monitor.wrap(lambda call_id, caller_number=None: session, "sip")("sip-test-1")
 
 
 def free_port() -> int:

@@ -104,7 +104,7 @@ def test_phone_and_browser_calls_are_recorded_by_the_monitor(tmp_path: Path, eng
     }
     for (transport, call_id), texts in calls.items():
         session = run_call(engine, texts)
-        monitor.wrap(lambda _id, s=session: s, transport)(call_id)
+        monitor.wrap(lambda _id, _caller=None, s=session: s, transport)(call_id)
         monitor.finished(call_id, "goodbye", duration_s=42.0)
     phone, browser, silent, spoken_number = all_rows(factory)
     assert (phone.channel, phone.category, phone.district, phone.turns) == ("phone", "water", "강남구", 1)

@@ -32,6 +32,7 @@ from media.audio import float_to_pcm16, load_audio, resample, silence
 from media.stream import FrameQueue
 from stt.types import Transcript
 from voicebot.call.handoff import HandoffRegistry
+from voicebot.call.protocols import HandlerFactory
 from voicebot.call.session import CallConfig, CallSession
 from voicebot.server.webrtc_routes import make_webrtc_router
 from voicebot.webrtc import WebRTCConfig, WebRTCService
@@ -108,8 +109,11 @@ class EarOnlyTranscriber:
         return Transcript("", "ko", 1.0, len(samples) / RATE, 0.0, "test")
 
 
-def sessions(engine, transcriber, synthesizer) -> Callable[[str], CallSession]:
-    return lambda call_id: CallSession(engine, transcriber, synthesizer, CallConfig(), call_id=call_id)
+def sessions(engine, transcriber, synthesizer) -> HandlerFactory:
+    def make(call_id: str, caller_number: str | None = None) -> CallSession:
+        return CallSession(engine, transcriber, synthesizer, CallConfig(), call_id=call_id)
+
+    return make
 
 
 # -- the client peer -----------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ Public interface
 ``SipEndpoint(config, handler_factory, synthesizer=None, on_call_end=None)`` (``endpoint``)
     Starts PJSIP (null audio device, ``threadCnt=0``, ``mainThreadOnly=True``) with its event loop in one
     dedicated thread; use as a context manager or ``start()``/``stop()``. Inbound calls get 180 Ringing at
-    once and 200 OK after ``answer_delay_s``; each call's handler comes from ``handler_factory(call_id)``.
+    once and 200 OK after ``answer_delay_s``; each call's handler comes from
+    ``handler_factory(call_id, caller_number)`` (``voicebot.call.HandlerFactory``; the number only when the
+    From header carries a Korean mobile number, for texting answers).
     ``place_call(uri, factory)`` dials out. Finished calls are reported as ``voicebot.call.CallRecord``s.
 ``originate(endpoint, uri, handler_factory)`` (``commands``)
     One outbound call; returns its ``CallRecord`` (``outcome`` answered | busy | no_answer | rejected |

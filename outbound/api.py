@@ -152,16 +152,25 @@ class Auth:
             )
         return found
 
-    def require(self, needed: str) -> Callable[..., service.Principal]:
-        def check(
-            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
-        ) -> service.Principal:
-            who = self.principal(f"Bearer {credentials.credentials}" if credentials else None)
-            if not who.allows(needed):
-                raise HTTPException(403, f"'{needed}' 권한이 필요합니다 (your role: {who.role})")
-            return who
+    def require(self, needed: str) -> "RoleCheck":
+        return RoleCheck(self, needed)
 
-        return check
+
+class RoleCheck:
+    """The dependency that admits a token of role ``needed`` or higher (401 without one, 403 below it).
+    A class rather than a closure so that the OpenAPI document can read which role each route needs."""
+
+    def __init__(self, auth: Auth, needed: str):
+        self.auth = auth
+        self.needed = needed
+
+    def __call__(
+        self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
+    ) -> service.Principal:
+        who = self.auth.principal(f"Bearer {credentials.credentials}" if credentials else None)
+        if not who.allows(self.needed):
+            raise HTTPException(403, f"'{self.needed}' 권한이 필요합니다 (your role: {who.role})")
+        return who
 
 
 def make_router(

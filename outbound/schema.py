@@ -219,6 +219,8 @@ class Attempt(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     # Placed by the SIMULATED dialer: no real call was made, whatever the outcome and answers say.
     simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Past the outbound retention period (issue 17, outbound.retention): the words and recording are gone.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

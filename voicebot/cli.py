@@ -310,6 +310,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Personal data past its retention period goes now (issue 17; ``voicebot serve`` does it daily):
+    counts per kind as JSON, nothing else."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from outbound import store
+    from voicebot.server.config import load_config
+    from voicebot.server.retention import places_from_config, run_retention
+
+    config = load_config(args.config)
+    if args.db:
+        config = dataclasses.replace(config, db_url=args.db).checked()
+    store.upgrade(config.db_url)
+    engine = store.make_engine(config.db_url)
+    try:
+        counts = run_retention(
+            store.session_factory(engine),
+            config.retention,
+            places_from_config(config),
+            datetime.now(UTC),
+            dry_run=args.dry_run,
+        )
+    finally:
+        engine.dispose()
+    days = {kind: config.retention.days(kind) for kind in counts}
+    print(json.dumps({"dry_run": args.dry_run, "days": days, **counts}, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebot", description="Korean public-sector voicebot")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -417,6 +447,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo-data", action="store_true", help="report on the labelled synthetic demo history")
     p.add_argument("--today", help="YYYY-MM-DD: report the week or month before this day (default: today)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "retention",
+        help="delete recordings, call words and chats past their retention period (counts as JSON)",
+    )
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    p.add_argument("--config", help="the serve YAML (retention periods, sip.record_dir, sip.handoff_dir)")
+    p.add_argument(
+        "--db", help="database URL (default: the config's db_url, VOICEBOT_DB_URL or var/voicebot.db)"
+    )
+    p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("models", help="list or verify model assets (offline)")
     p.add_argument("action", choices=["list", "verify"])

@@ -97,6 +97,13 @@ class HandoffRegistry:
         records = (_read(p) for p in paths[: limit * 2] if _ID.match(p.stem))
         return [r for r in records if r is not None][:limit]
 
+    def forget(self, handoff_ids: list[str]) -> None:
+        """Drop records from memory (their files went after the retention period): ``get`` and ``update``
+        no longer find them."""
+        with self._lock:
+            for handoff_id in handoff_ids:
+                self._records.pop(handoff_id, None)
+
     def _save(self, handoff_id: str) -> None:
         if self.directory is None:
             return

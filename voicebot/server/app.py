@@ -38,6 +38,7 @@ from voicebot.server.config import ConfigError, ServeConfig, build_sms_sender
 from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range, validation_error
 from voicebot.server.monitor import CallMonitor, Metrics
+from voicebot.server.retention import RetentionJob, places_from_config
 from voicebot.server.stats import _titles, make_stats_router
 from voicebot.server.studio_routes import make_studio_router
 from voicebot.server.trends import Analytics, make_trends_router
@@ -83,6 +84,10 @@ class Runtime:
             idle_s=config.chat.idle_minutes * 60,
             on_event=self.metrics.chat_event,
         )
+        # Personal data past its period goes at start and then daily (issue 17).
+        self.retention = RetentionJob(
+            self.factory, config.retention, places_from_config(config), registry=self.handoffs, clock=clock
+        )
         self.kakao: KakaoSkill | None = None
         if config.chat.enabled and config.kakao.enabled and config.kakao.secret:
             kakao = config.kakao
@@ -107,6 +112,10 @@ class Runtime:
     # --- start and stop ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        retention = threading.Thread(
+            target=self.retention.run, args=(self.stop,), name="retention", daemon=True
+        )
+        retention.start()
         if self.models is None:
             from stt import STTConfig
             from voicebot.sip.app import load_models

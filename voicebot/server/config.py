@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from outbound.retention import RetentionSettings
 from voicebot.call.sms import HttpGatewaySender, OutboxSender, SmsSender
 
 
@@ -119,6 +120,8 @@ class ServeConfig:
     chat: ChatSection = field(default_factory=ChatSection)
     kakao: KakaoSection = field(default_factory=KakaoSection)
     sms: SmsSection = field(default_factory=SmsSection)
+    # Days each kind of personal data is kept (issue 17): voicebot.server.retention, daily.
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def dialer(self) -> str:
@@ -138,6 +141,10 @@ class ServeConfig:
             )
         _check_chat(self.chat, self.kakao)
         _check_sms(self.sms)
+        try:
+            self.retention.checked()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
         if (self.db_url or "").split("?")[0] in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"):
@@ -211,6 +218,7 @@ _SECTIONS = {
     "chat": ChatSection,
     "kakao": KakaoSection,
     "sms": SmsSection,
+    "retention": RetentionSettings,
 }
 _SHORT = {
     "VOICEBOT_DB_URL": "db_url",

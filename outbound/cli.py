@@ -307,13 +307,16 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     with _factory(args).begin() as session:
         if args.action == "create":
-            token = service.create_token(session, args.name or "", args.role)
+            expires_at = service.token_expiry(args.expires_days, args.now())
+            token = service.create_token(session, args.name or "", args.role, expires_at)
             out: Any = {"token": token, "name": args.name, "role": args.role}
+            if expires_at is not None:
+                out["expires_at"] = expires_at.isoformat()
         elif args.action == "revoke":
             service.revoke_token(session, args.id, args.now())
             out = {"revoked": args.id}
         else:
-            out = service.list_tokens(session)
+            out = service.list_tokens(session, args.now())
     _print(out, args.json)
     return 0
 
@@ -469,6 +472,9 @@ def add_commands(
     p.add_argument("--name")
     p.add_argument("--role", default="viewer", choices=["viewer", "operator", "admin"])
     p.add_argument("--id", type=int)
+    p.add_argument(
+        "--expires-days", type=int, metavar="N", help="create: the token stops working after N days (1-3650)"
+    )
     _common(p)
     p.set_defaults(func=cmd_token)
 

@@ -844,15 +844,28 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str, role: str) -> str:
-    """A new token for ``name`` with ``role``; returns the token, which is not stored and shown only once."""
+TOKEN_DAYS_MAX = 3650
+
+
+def token_expiry(days: int | None, now: datetime) -> datetime | None:
+    """When a token made now for ``days`` days stops working; None (no expiry) without ``days``."""
+    if days is None:
+        return None
+    if not 1 <= days <= TOKEN_DAYS_MAX:
+        raise Invalid(f"유효 기간은 1~{TOKEN_DAYS_MAX}일이어야 합니다 (expires_days out of range)")
+    return now + timedelta(days=days)
+
+
+def create_token(session: Session, name: str, role: str, expires_at: datetime | None = None) -> str:
+    """A new token for ``name`` with ``role`` (valid until revoked, or until ``expires_at``); returns the
+    token, which is not stored and shown only once."""
     if role not in ROLES:
         raise Invalid(f"역할은 {', '.join(ROLES)} 중 하나여야 합니다 (unknown role {role!r})")
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise Invalid("토큰 이름은 1~100자여야 합니다")
     token = "vb_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, role=role, token_sha256=_digest(token)))
+    session.add(ApiToken(name=name, role=role, token_sha256=_digest(token), expires_at=expires_at))
     session.flush()
     return token
 
@@ -861,9 +874,10 @@ def authenticate(session: Session, token: str, now: datetime | None = None) -> P
     if not token or len(token) > 200:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token)))
-    if row is None or row.revoked_at is not None:
+    now = now or utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    row.last_used_at = now or utcnow()
+    row.last_used_at = now
     return Principal(name=row.name, role=row.role, token_id=row.id)
 
 
@@ -877,7 +891,8 @@ def revoke_token(session: Session, token_id: int, now: datetime) -> None:
     session.flush()
 
 
-def list_tokens(session: Session) -> list[dict[str, Any]]:
+def list_tokens(session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or utcnow()
     return [
         {
             "id": t.id,
@@ -886,6 +901,8 @@ def list_tokens(session: Session) -> list[dict[str, Any]]:
             "created_at": _iso(t.created_at),
             "last_used_at": _iso(t.last_used_at),
             "revoked": t.revoked_at is not None,
+            "expires_at": _iso(t.expires_at),
+            "expired": t.expires_at is not None and t.expires_at <= now,
         }
         for t in session.scalars(select(ApiToken).order_by(ApiToken.id))
     ]

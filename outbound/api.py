@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import service, welfare, welfare_api
 from outbound.booking import booking_notice
+from outbound.login_limits import FailedLogins
 from outbound.results import campaign_summary, export_attempts_csv
 from outbound.schema import utcnow
 
@@ -127,25 +128,44 @@ class DoNotCallIn(BaseModel):
 class TokenIn(BaseModel):
     name: str = Field(examples=["사회복지사 김OO"])
     role: str = Field(examples=["operator"], description="viewer | operator | admin")
+    expires_days: int | None = Field(
+        None, ge=1, le=service.TOKEN_DAYS_MAX, description="the token stops working after this many days"
+    )
+
+
+TOO_MANY_FAILURES = "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요. (too many failed logins)"
 
 
 class Auth:
     """Database sessions and token checks as FastAPI dependencies, shared by every router of the server."""
 
-    def __init__(self, factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        clock: Callable[[], datetime] = utcnow,
+        limiter: FailedLogins | None = None,
+    ):
         self.factory = factory
         self.clock = clock
+        self.limiter = limiter or FailedLogins()  # refused tokens per client address (429 past the limit)
 
     def db(self) -> Iterator[Session]:
         with self.factory.begin() as session:
             yield session
 
-    def principal(self, authorization: str | None) -> service.Principal:
+    def principal(self, authorization: str | None, client: str | None = None) -> service.Principal:
+        """The token's holder; 401 without a valid one, 429 while ``client`` (the address) is locked out."""
+        address = client or "unknown"
+        wait = self.limiter.retry_after(address)
+        if wait is not None:
+            raise HTTPException(429, TOO_MANY_FAILURES, {"Retry-After": str(wait)})
         scheme, _, token = (authorization or "").partition(" ")
         found = None
         if scheme.lower() == "bearer":
             with self.factory.begin() as session:
                 found = service.authenticate(session, token.strip(), self.clock())
+            if found is None and token.strip():
+                self.limiter.failed(address)
         if found is None:
             raise HTTPException(
                 401, "로그인이 필요합니다 (missing or invalid token)", {"WWW-Authenticate": "Bearer"}
@@ -165,9 +185,12 @@ class RoleCheck:
         self.needed = needed
 
     def __call__(
-        self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
     ) -> service.Principal:
-        who = self.auth.principal(f"Bearer {credentials.credentials}" if credentials else None)
+        client = request.client.host if request.client else None  # the lockout's key (issue 17)
+        who = self.auth.principal(f"Bearer {credentials.credentials}" if credentials else None, client)
         if not who.allows(self.needed):
             raise HTTPException(403, f"'{self.needed}' 권한이 필요합니다 (your role: {who.role})")
         return who
@@ -375,13 +398,15 @@ def make_router(
 
     @router.get("/tokens", summary="API tokens (never the token itself)")
     def tokens(session: DB, who: Admin) -> list[dict[str, Any]]:
-        return service.list_tokens(session)
+        return service.list_tokens(session, clock())
 
     @router.post("/tokens", status_code=201, summary="Create a token; it is shown only in this reply")
-    def create_token(body: TokenIn, session: DB, who: Admin) -> dict[str, str]:
-        token = service.create_token(session, body.name, body.role)
+    def create_token(body: TokenIn, session: DB, who: Admin) -> dict[str, str | None]:
+        expires_at = service.token_expiry(body.expires_days, clock())
+        token = service.create_token(session, body.name, body.role, expires_at)
         audit(who, f"created a {body.role} token for", body.name)
-        return {"token": token, "name": body.name, "role": body.role}
+        expires = expires_at.isoformat() if expires_at else None
+        return {"token": token, "name": body.name, "role": body.role, "expires_at": expires}
 
     @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
     def revoke(token_id: int, session: DB, who: Admin) -> Response:

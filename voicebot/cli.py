@@ -267,6 +267,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from voicebot.server.app import create_app
     from voicebot.server.bootstrap import ensure_admin_token
     from voicebot.server.config import load_config
+    from voicebot.server.headtimeout import head_timeout_protocol
     from voicebot.server.logs import configure_logging
 
     config = load_config(args.config)
@@ -275,7 +276,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(config.log_format, logging.DEBUG if args.verbose else logging.INFO)
     ensure_admin_token(config.db_url, Path(args.token_file))
     app = create_app(config, demo_data=args.demo_data, reports_dir=Path(args.reports_dir))
-    uvicorn.run(app, host=config.host, port=config.port, log_config=None, access_log=False)
+    http = head_timeout_protocol(config.security.header_timeout_s)  # uvicorn has no header-read timeout
+    # X-Forwarded-For is believed only from security.trusted_proxies (create_app), not uvicorn's default
+    # of 127.0.0.1: a local client could otherwise name any address and dodge the login lockout.
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        log_config=None,
+        access_log=False,
+        http=http,
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -24,9 +24,11 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outbound import service, store
 from outbound.api import Auth, install_error_handlers, make_router
+from outbound.login_limits import FailedLogins, LoginLimits
 from outbound.runner import Dialer
 from tts.library import PromptLibrary, default_prompts_dir
 from voicebot.call.handoff import HandoffRegistry
@@ -361,9 +363,13 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit)  # issue 17: bodies capped while read, before parsing and auth
     app.add_middleware(SecurityHeaders)
+    if config.security.proxies:  # outermost: the client address and https as the trusted proxy saw them
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.security.proxies)
     app.add_exception_handler(OverflowError, id_out_of_range)  # SQLite: an id above 2^63
     app.add_exception_handler(DataError, id_out_of_range)  # PostgreSQL: integer out of range
-    auth = Auth(runtime.factory, clock)
+    security = config.security
+    limits = LoginLimits(security.login_max_failures, security.login_window_s)
+    auth = Auth(runtime.factory, clock, FailedLogins(limits))
     app.include_router(make_router(runtime.factory, clock, auth))
     app.include_router(make_stats_router(runtime, auth))
     app.include_router(make_trends_router(runtime.analytics, auth))

@@ -7,6 +7,7 @@ Unknown keys are errors, not silently ignored.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -106,6 +107,22 @@ class SmsSection:
 
 
 @dataclass(frozen=True)
+class SecuritySection:
+    # Refused tokens (issue 17): this many from one address within login_window_s lock it out (429) for
+    # login_window_s seconds.
+    login_max_failures: int = 10
+    login_window_s: int = 60
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client.
+    # None: the connection's own address is the client (a header anyone can send is never believed).
+    trusted_proxies: str | None = None
+    header_timeout_s: float = 10.0  # a connection's request head must arrive within this (slow clients)
+
+    @property
+    def proxies(self) -> list[str]:
+        return [item.strip() for item in (self.trusted_proxies or "").split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
 class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -122,6 +139,7 @@ class ServeConfig:
     sms: SmsSection = field(default_factory=SmsSection)
     # Days each kind of personal data is kept (issue 17): voicebot.server.retention, daily.
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    security: SecuritySection = field(default_factory=SecuritySection)
 
     @property
     def dialer(self) -> str:
@@ -145,6 +163,7 @@ class ServeConfig:
             self.retention.checked()
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        _check_security(self.security)
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
         if (self.db_url or "").split("?")[0] in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"):
@@ -186,6 +205,20 @@ def _check_sms(sms: SmsSection) -> None:
         raise ConfigError("sms.timeout_s must be between 0 and 30 seconds")
 
 
+def _check_security(security: SecuritySection) -> None:
+    if not 1 <= security.login_max_failures <= 1000:
+        raise ConfigError("security.login_max_failures must be between 1 and 1000")
+    if not 1 <= security.login_window_s <= 86400:
+        raise ConfigError("security.login_window_s must be between 1 and 86400 seconds")
+    if not 1 <= security.header_timeout_s <= 300:
+        raise ConfigError("security.header_timeout_s must be between 1 and 300 seconds")
+    for item in security.proxies:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"security.trusted_proxies: {item!r} is not an IP address or network") from exc
+
+
 def build_sms_sender(sms: SmsSection, environ: dict[str, str] | None = None) -> SmsSender | None:
     """The configured SMS sender, or None when SMS is off."""
     if not sms.enabled:
@@ -219,6 +252,7 @@ _SECTIONS = {
     "kakao": KakaoSection,
     "sms": SmsSection,
     "retention": RetentionSettings,
+    "security": SecuritySection,
 }
 _SHORT = {
     "VOICEBOT_DB_URL": "db_url",

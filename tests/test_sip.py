@@ -367,12 +367,14 @@ def test_sipp_pcma_with_rfc2833_keypad(server):
     assert rate == 8000 and rms(stereo[:, 0]) > 0.01 and rms(stereo[:, 1]) > 0.01
 
 
-def send_raw(port: int, message: str, wait_s: float = 2.0) -> list[str]:
-    """Send one UDP datagram; return the status lines of every response within ``wait_s``."""
+def send_raw(port: int, message: str | bytes, wait_s: float = 2.0) -> list[str]:
+    """Send one UDP datagram (text gets CRLF line ends; bytes go as they are); return the status codes of
+    every response within ``wait_s``."""
     codes = []
+    data = message if isinstance(message, bytes) else message.replace("\n", "\r\n").encode()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        sock.sendto(message.replace("\n", "\r\n").encode(), ("127.0.0.1", port))
+        sock.sendto(data, ("127.0.0.1", port))
         deadline = time.monotonic() + wait_s
         while (remaining := deadline - time.monotonic()) > 0:
             sock.settimeout(remaining)
@@ -424,6 +426,105 @@ def test_bad_sip_input_does_not_disturb_a_live_call(server):
     reports = server.wait_calls(since, timeout=30)
     assert reports[0]["hangup_by"] == "remote" and reports[0]["error"] is None
     assert send_raw(server.port, raw_request("OPTIONS", server.port)) == ["200"]
+
+
+def malformed_messages(port: int) -> tuple[list[tuple[str, str | bytes]], list[tuple[str, str | bytes]]]:
+    """Crafted SIP input, each a way a broken or hostile peer gets a message wrong: (refused, odd), where
+    an odd one is still a call PJSIP may answer (RFC 3261 lets a UAS read it)."""
+    invite = raw_request("INVITE", port, SDP_PCMU)
+
+    def without(header: str) -> str:
+        return "\n".join(line for line in invite.split("\n") if not line.startswith(header + ":"))
+
+    body_len = len(SDP_PCMU.replace("\n", "\r\n"))
+    refused = [
+        ("no Call-ID", without("Call-ID")),
+        ("no Via", without("Via")),
+        ("no From", without("From")),
+        ("no CSeq", without("CSeq")),
+        ("CSeq method differs", invite.replace("CSeq: 1 INVITE", "CSeq: 1 BYE")),
+        ("CSeq not a number", invite.replace("CSeq: 1 INVITE", "CSeq: x INVITE")),
+        ("Content-Length negative", invite.replace("Content-Length: ", "Content-Length: -")),
+        (
+            "http Request-URI",
+            invite.replace(f"INVITE sip:bot@127.0.0.1:{port} SIP/2.0", "INVITE http://x/ SIP/2.0"),
+        ),
+        ("SIP/3.0", invite.replace("SIP/2.0\nVia", "SIP/3.0\nVia", 1)),
+        ("cut mid-header", invite[: invite.index("Call-ID") + 12]),
+        (
+            "a response nobody asked for",
+            "SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\n"
+            "From: <sip:a@b>;tag=1\nTo: <sip:c@d>;tag=2\nCall-ID: nosuch\nCSeq: 1 INVITE\nContent-Length: 0\n\n",
+        ),
+        ("ACK for no transaction", raw_request("ACK", port)),
+        ("CANCEL for no transaction", raw_request("CANCEL", port)),
+        (
+            "INFO keypad for no call",
+            raw_request("INFO", port, "Signal=1\nDuration=160\n", "application/dtmf-relay"),
+        ),
+        ("SDP without c=", raw_request("INVITE", port, SDP_PCMU.replace("c=IN IP4 127.0.0.1\n", ""))),
+        ("SDP port 0", raw_request("INVITE", port, SDP_PCMU.replace("m=audio 40000", "m=audio 0"))),
+        (
+            "SDP with 500 formats",
+            raw_request(
+                "INVITE",
+                port,
+                SDP_PCMU.replace("RTP/AVP 0", "RTP/AVP " + " ".join(str(96 + i % 30) for i in range(500))),
+            ),
+        ),
+        ("keep-alive CRLF", b"\r\n\r\n"),
+        ("empty datagram", b""),
+    ]
+    odd = [
+        # PJSIP reads the body to the end of the datagram (RFC 3261 18.3: a 400 SHOULD be sent).
+        (
+            "Content-Length beyond the datagram",
+            invite.replace(f"Content-Length: {body_len}", "Content-Length: 99999"),
+        ),
+        (
+            "10 kB header",
+            invite.replace("Max-Forwards: 70\n", "Max-Forwards: 70\nSubject: " + "가" * 3400 + "\n"),
+        ),
+        ("300 headers", invite.replace("Max-Forwards: 70\n", "Max-Forwards: 70\n" + "X-Pad: 1\n" * 300)),
+        (
+            "bytes that are not UTF-8",
+            invite.replace("\n", "\r\n").encode().replace(b"fuzz@", b"\xff\xfe\xc0@"),
+        ),
+    ]
+    return refused, odd  # fmt: skip
+
+
+SDP_PCMU = (
+    "v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+    "m=audio 40000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n"
+)
+
+
+@needs_sipp
+def test_each_malformed_message_leaves_the_server_answering(server):
+    """Issue 17: after every crafted message the server still answers OPTIONS and stays up; a valid call
+    after all of them is answered and ends normally. A malformed message gets a 4xx or nothing, never a
+    call: no INVITE among them may reach the dialog (no call report)."""
+    since = server.mark()
+    refused, odd = malformed_messages(server.port)
+    for name, message in refused:
+        codes = send_raw(server.port, message, wait_s=1.0)
+        assert all(code >= "400" or code < "200" for code in codes), (name, codes)
+        assert server.proc.poll() is None, name
+        assert send_raw(server.port, raw_request("OPTIONS", server.port)) == ["200"], name
+    assert server.mark() == since  # none of them became a call
+    answered = 0
+    for name, message in odd:
+        answered += "200" in send_raw(server.port, message, wait_s=1.0)
+        assert server.proc.poll() is None, name
+        assert send_raw(server.port, raw_request("OPTIONS", server.port)) == ["200"], name
+    # An answered one gets no ACK and no RTP: it ends itself within seconds, and frees its line.
+    for ghost in server.wait_calls(since, count=answered, timeout=30):
+        assert ghost["ended_reason"] == "media_timeout" and ghost["duration_s"] < 15, ghost
+    rc, out = finish(sipp("uac_short", remote=f"127.0.0.1:{server.port}"))
+    assert rc == 0, out
+    (report,) = server.wait_calls(since + answered, timeout=60)
+    assert report["error"] is None and report["ended_reason"] != "media_timeout"
 
 
 @needs_sipp

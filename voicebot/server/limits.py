@@ -160,17 +160,47 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return JSONResponse({"detail": detail, "errors": fields}, status_code=422)
 
 
+# The pages (console, caller page, chat, /docs) load scripts, styles, images and media from this server
+# only; no inline script or style attribute (dynamic styles go through the CSSOM, which CSP allows).
+# img-src data: is the console's empty favicon and Swagger UI's icons; blob: is a recorded or downloaded
+# take in the prompt studio. /docs adds the hash of Swagger UI's one inline script (voicebot.server.apidocs).
+CSP_DIRECTIVES: tuple[tuple[str, str], ...] = (
+    ("default-src", "'self'"),
+    ("script-src", "'self'"),
+    ("style-src", "'self'"),
+    ("img-src", "'self' data: blob:"),
+    ("media-src", "'self' blob:"),
+    ("connect-src", "'self'"),
+    ("frame-ancestors", "'none'"),
+    ("object-src", "'none'"),
+    ("base-uri", "'none'"),
+    ("form-action", "'self'"),
+)
+
+
+def content_security_policy(script_hashes: Sequence[str] = ()) -> str:
+    """The policy; ``script_hashes`` (base64 SHA-256 of inline scripts) are added to script-src."""
+    extra = "".join(f" 'sha256-{digest}'" for digest in script_hashes)
+    return "; ".join(
+        f"{name} {value}{extra if name == 'script-src' else ''}" for name, value in CSP_DIRECTIVES
+    )
+
+
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
-    # Framing, plugins and <base> only: the console, caller and chat pages keep their scripts as they are.
-    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"),
+    (b"content-security-policy", content_security_policy().encode()),
+    # The caller page and the prompt studio record from the microphone; nothing else may, nor any frame.
+    (b"permissions-policy", b"microphone=(self), camera=(), geolocation=(), payment=(), usb=()"),
 )
+# Over https only (a browser ignores it on http, and it must never pin a plain-http installation).
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class SecurityHeaders:
-    """Adds the headers above to every response that does not set them itself."""
+    """Adds the headers above to every response that does not set them itself (HSTS when the request came
+    over https: directly, or from a trusted proxy's X-Forwarded-Proto)."""
 
     def __init__(self, app):
         self.app = app
@@ -179,11 +209,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = SECURITY_HEADERS + ((HSTS,) if scope.get("scheme") == "https" else ())
 
         async def with_headers(message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", ())}
-                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                extra = [(n, v) for n, v in headers if n not in present]
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 

@@ -12,10 +12,11 @@ import { createLiveView } from "./live.js";
 import { createPromptsView } from "./prompts.js";
 import { createResultsView } from "./results.js";
 import { createStatsView } from "./stats.js";
+import { createTokensView } from "./tokens.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "insights", "prompts"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "insights", "prompts", "tokens"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -146,6 +147,7 @@ async function enter(me) {
   $("user-role").textContent = label("role", me.role);
   $("user-role").dataset.role = me.role;
   $("viewer-note").hidden = me.role !== "viewer";
+  $("tab-tokens").hidden = me.role !== "admin";
   $("login-screen").hidden = true;
   $("login-error").hidden = $("login-status").hidden = true;
   $("notice").hidden = true;
@@ -164,9 +166,11 @@ async function enter(me) {
     stats: createStatsView($("panel-stats"), ctx),
     insights: createInsightsView($("panel-insights")),
     prompts: createPromptsView($("panel-prompts"), ctx),
+    tokens: createTokensView($("panel-tokens")),
   };
   const fromHash = location.hash.slice(1);
-  await goto(TABS.includes(fromHash) ? fromHash : "campaigns", {}, false);
+  const shown = TABS.includes(fromHash) && !$(`tab-${fromHash}`).hidden;
+  await goto(shown ? fromHash : "campaigns", {}, false);
   background();
   document.body.dataset.ready = "true";
 }
@@ -195,11 +199,12 @@ function setupTabs() {
     tab.type = "button";
     tab.addEventListener("click", () => goto(tab.dataset.tab, {}, true));
     tab.addEventListener("keydown", (event) => {
-      const i = tabs.indexOf(tab);
-      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      const shown = tabs.filter((t) => !t.hidden);
+      const i = shown.indexOf(tab);
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: shown.length - 1 }[event.key];
       if (to === undefined) return;
       event.preventDefault();
-      const target = tabs[(to + tabs.length) % tabs.length];
+      const target = shown[(to + shown.length) % shown.length];
       target.focus();
       goto(target.dataset.tab, {}, false);
     });

@@ -76,9 +76,11 @@ function legendList(series) {
   return h(
     "ul",
     { class: "legend" },
-    series.map((item) =>
-      h("li", {}, h("span", { class: "swatch", style: `background:${item.color}`, "aria-hidden": "true" }), item.label),
-    ),
+    series.map((item) => {
+      const swatch = h("span", { class: "swatch", "aria-hidden": "true" });
+      swatch.style.background = item.color; // the CSSOM, not a style attribute (the CSP refuses those)
+      return h("li", {}, swatch, item.label);
+    }),
   );
 }
 

@@ -8,7 +8,10 @@ ordered ``viewer < operator < admin``:
 - operator: also create, change, start, pause, resume and cancel campaigns, import contacts, change a
   member's own values for a campaign (date, place, notes), acknowledge alerts, see names, numbers and those
   values (social workers need them to act), export CSV, add do-not-call numbers;
-- admin: also manage tokens and export transcripts.
+- admin: also manage tokens, export transcripts and read the audit log (``GET /api/audit``).
+
+Changes and every view of personal data (a person's history, transcripts, the export) are written to the
+audit log (:mod:`outbound.audit`) in the same transaction as the action.
 
 Errors come back as ``{"detail": "..."}`` with 401/403/404/409/422; the message is Korean first.
 """
@@ -16,7 +19,7 @@ Errors come back as ``{"detail": "..."}`` with 401/403/404/409/422; the message 
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -25,6 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from outbound import audit as audit_log
 from outbound import service, welfare, welfare_api
 from outbound.booking import booking_notice
 from outbound.login_limits import FailedLogins
@@ -153,6 +157,14 @@ class Auth:
         with self.factory.begin() as session:
             yield session
 
+    def audit(
+        self, who: service.Principal, action: str, target_kind: str, target_id: Any = None, detail: str = ""
+    ) -> None:
+        """Record an audit event in a transaction of its own, for a route whose data is not in this database
+        (handoff records, chats); a route with a ``db`` session records in that one instead."""
+        with self.factory.begin() as session:
+            audit_log.record(session, who, action, target_kind, target_id, detail, at=self.clock())
+
     def principal(self, authorization: str | None, client: str | None = None) -> service.Principal:
         """The token's holder; 401 without a valid one, 429 while ``client`` (the address) is locked out."""
         address = client or "unknown"
@@ -206,8 +218,17 @@ def make_router(
     Operator = Annotated[service.Principal, Depends(auth.require("operator"))]
     Admin = Annotated[service.Principal, Depends(auth.require("admin"))]
 
-    def audit(who: service.Principal, action: str, target: Any) -> None:
-        log.info("api: %s (%s) %s %s", who.name, who.role, action, target)
+    def audit(
+        session: Session,
+        who: service.Principal,
+        action: str,
+        target_kind: str,
+        target_id: Any = None,
+        detail: str = "",
+    ) -> None:
+        """The audit log (outbound.audit), in the action's own transaction: ids and codes only."""
+        audit_log.record(session, who, action, target_kind, target_id, detail, at=clock())
+        log.info("api: %s (%s) %s %s %s", who.name, who.role, action, target_kind, target_id)
 
     # --- campaigns --------------------------------------------------------------------------------
 
@@ -218,7 +239,7 @@ def make_router(
     @router.post("/campaigns", status_code=201, summary="Create a campaign (draft)")
     def create_campaign(body: CampaignIn, session: DB, who: Operator) -> dict[str, Any]:
         campaign = service.create_campaign(session, service.CampaignSpec(**body.model_dump()))
-        audit(who, "created campaign", campaign.id)
+        audit(session, who, "campaign.created", "campaign", campaign.id)
         return service.campaign_dict(session, campaign)
 
     @router.get("/campaigns/{campaign_id}", summary="One campaign with progress")
@@ -229,7 +250,8 @@ def make_router(
     def update_campaign(campaign_id: int, body: CampaignPatch, session: DB, who: Operator) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True)
         campaign = service.update_campaign(session, campaign_id, changes)
-        audit(who, f"changed {sorted(changes)} of campaign", campaign_id)
+        fields = "fields=" + ",".join(sorted(changes))
+        audit(session, who, "campaign.changed", "campaign", campaign_id, fields)
         return service.campaign_dict(session, campaign)
 
     @router.post(
@@ -240,7 +262,7 @@ def make_router(
     def start(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         now = clock()
         booked = service.start_campaign(session, campaign_id, now)
-        audit(who, "started campaign", campaign_id)
+        audit(session, who, "campaign.started", "campaign", campaign_id)
         campaign = service.get_campaign(session, campaign_id)
         return {
             **service.campaign_dict(session, campaign),
@@ -251,19 +273,19 @@ def make_router(
     @router.post("/campaigns/{campaign_id}/pause", summary="Pause: no new calls start")
     def pause(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         campaign = service.pause_campaign(session, campaign_id)
-        audit(who, "paused campaign", campaign_id)
+        audit(session, who, "campaign.paused", "campaign", campaign_id)
         return service.campaign_dict(session, campaign)
 
     @router.post("/campaigns/{campaign_id}/resume", summary="Resume a paused campaign")
     def resume(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         campaign = service.resume_campaign(session, campaign_id, clock())
-        audit(who, "resumed campaign", campaign_id)
+        audit(session, who, "campaign.resumed", "campaign", campaign_id)
         return service.campaign_dict(session, campaign)
 
     @router.post("/campaigns/{campaign_id}/cancel", summary="Cancel: booked calls are cancelled")
     def cancel(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         result = service.cancel_campaign(session, campaign_id, clock())
-        audit(who, "cancelled campaign", campaign_id)
+        audit(session, who, "campaign.cancelled", "campaign", campaign_id)
         return {**service.campaign_dict(session, service.get_campaign(session, campaign_id)), **result}
 
     @router.post(
@@ -276,11 +298,8 @@ def make_router(
     ) -> dict[str, Any]:
         data = await _read_csv_body(request)
         result = await run_in_threadpool(service.import_contacts_into, session, campaign_id, data, clock())
-        audit(
-            who,
-            f"imported {result['added']} contact(s), {len(result['rejected'])} rejected, into",
-            campaign_id,
-        )
+        counts = f"added={result['added']} rejected={len(result['rejected'])}"
+        audit(session, who, "contacts.imported", "campaign", campaign_id, counts)
         return result
 
     @router.get("/campaigns/{campaign_id}/members", summary="The campaign's people with their values for it")
@@ -313,7 +332,8 @@ def make_router(
         changes = body.model_dump(exclude_unset=True)
         row = service.update_member_values(session, campaign_id, contact_id, **changes)
         what = sorted(changes.get("slots") or {}) + (["notes"] if "notes" in changes else [])
-        audit(who, f"changed {what} of contact {contact_id} in campaign", campaign_id)
+        fields = f"campaign={campaign_id} fields={','.join(what)}"
+        audit(session, who, "member.changed", "contact", contact_id, fields)
         return service.member_dict(row, masked=False)
 
     @router.get("/campaigns/{campaign_id}/summary", summary="Reached rate, outcomes, concerns")
@@ -332,7 +352,8 @@ def make_router(
         if transcripts and not who.allows("admin"):
             raise HTTPException(403, "녹취록 포함 내보내기는 관리자만 할 수 있습니다")
         text = export_attempts_csv(session, campaign_id, unmasked=transcripts)
-        audit(who, f"exported (unmasked={transcripts}) campaign", campaign_id)
+        action = "campaign.transcripts.exported" if transcripts else "campaign.exported"
+        audit(session, who, action, "campaign", campaign_id)
         return Response(
             "\ufeff" + text,
             media_type="text/csv; charset=utf-8",
@@ -360,11 +381,34 @@ def make_router(
         flt = service.AttemptFilter(campaign_id, contact_id, outcome, state, since, until, limit, offset)
         total, rows = service.list_attempts(session, flt)
         masked, words = not who.allows("operator"), who.allows("admin")  # words: as the transcript export
+        shown = [a.id for a in rows if words and a.transcript]
+        if shown:  # what was said in calls, seen by an admin
+            kind, target = (
+                ("contact", contact_id)
+                if contact_id is not None
+                else ("campaign", campaign_id)
+                if campaign_id is not None
+                else ("attempts", None)
+            )
+            detail = f"rows={len(shown)} ids={min(shown)}..{max(shown)}"
+            # The console's results tab polls: the same rows seen again within minutes are one view.
+            audit_log.record(
+                session,
+                who,
+                "attempts.transcripts.viewed",
+                kind,
+                target,
+                detail,
+                at=clock(),
+                once_within=audit_log.REPEATED_VIEW,
+            )
         return {"total": total, "items": [service.attempt_dict(a, masked=masked, words=words) for a in rows]}
 
     @router.get("/contacts/{contact_id}/history", summary="A person's check-ins and their trend")
     def history(contact_id: int, session: DB, who: Operator) -> dict[str, Any]:
-        return service.contact_history(session, contact_id)
+        found = service.contact_history(session, contact_id)
+        audit(session, who, "contact.history.viewed", "contact", contact_id)
+        return found
 
     router.include_router(  # welfare memory (issue 16)
         welfare_api.make_router(auth.db, auth.require("operator"), clock, welfare.WelfareSettings.from_env())
@@ -381,13 +425,13 @@ def make_router(
     @router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert with a note")
     def acknowledge(alert_id: int, body: AckIn, session: DB, who: Operator) -> dict[str, Any]:
         alert = service.acknowledge_alert(session, alert_id, who.name, body.note, clock())
-        audit(who, "acknowledged alert", alert_id)
+        audit(session, who, "alert.acknowledged", "alert", alert_id)
         return service.alert_dict(alert, session, masked=False)
 
     @router.post("/do-not-call", summary="Opt numbers out of every campaign")
     def do_not_call(body: DoNotCallIn, session: DB, who: Operator) -> dict[str, int]:
         result = service.add_do_not_call(session, body.numbers, body.reason, source=f"api:{who.name}")
-        audit(who, "added do-not-call numbers:", result["added"])
+        audit(session, who, "do_not_call.added", "do_not_call", None, f"added={result['added']}")
         return result
 
     # --- tokens -----------------------------------------------------------------------------------
@@ -404,15 +448,50 @@ def make_router(
     def create_token(body: TokenIn, session: DB, who: Admin) -> dict[str, str | None]:
         expires_at = service.token_expiry(body.expires_days, clock())
         token = service.create_token(session, body.name, body.role, expires_at)
-        audit(who, f"created a {body.role} token for", body.name)
+        audit(session, who, "token.created", "token", service.token_id(session, token), f"role={body.role}")
         expires = expires_at.isoformat() if expires_at else None
         return {"token": token, "name": body.name, "role": body.role, "expires_at": expires}
 
     @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
     def revoke(token_id: int, session: DB, who: Admin) -> Response:
         service.revoke_token(session, token_id, clock())
-        audit(who, "revoked token", token_id)
+        audit(session, who, "token.revoked", "token", token_id)
         return Response(status_code=204)
+
+    # --- audit log ----------------------------------------------------------------------------------
+
+    @router.get(
+        "/audit",
+        summary="The audit log, newest first (admin only; viewing it is audited too)",
+        description=(
+            "Who changed what and who saw whose personal data: ids and action codes only. "
+            "Page on with `before_id` = `next_before_id` of the previous page (null on the last page)."
+        ),
+    )
+    def audit_events(
+        session: DB,
+        who: Admin,
+        action: Literal[audit_log.ACTIONS] | None = None,  # type: ignore[valid-type]
+        actor: str | None = Query(None, max_length=100, description="the token's name, exactly"),
+        since: datetime | None = Query(None, description="from this time (with a time zone)"),
+        until: datetime | None = Query(None, description="before this time (with a time zone)"),
+        target_kind: Literal[audit_log.TARGET_KINDS] | None = None,  # type: ignore[valid-type]
+        target_id: str | None = Query(None, max_length=64),
+        limit: int = Query(100, ge=1, le=audit_log.MAX_LIMIT),
+        before_id: int | None = Query(None, ge=1, description="only events older than this id"),
+    ) -> dict[str, Any]:
+        for moment in (since, until):
+            if moment is not None and moment.tzinfo is None:
+                raise HTTPException(422, "since/until에는 시간대를 붙여 주세요 (e.g. 2026-11-23T09:00+09:00)")
+        flt = audit_log.AuditFilter(action, actor, since, until, target_kind, target_id)
+        rows = audit_log.list_events(session, flt, limit, before_id)
+        asked = {"action": action, "target": target_kind, "before_id": before_id}
+        detail = " ".join(f"{k}={v}" for k, v in asked.items() if v is not None)
+        audit(session, who, "audit.viewed", "audit", None, detail)
+        return {
+            "items": [audit_log.event_dict(e) for e in rows],
+            "next_before_id": rows[-1].id if len(rows) == limit else None,
+        }
 
     return router
 

@@ -327,3 +327,25 @@ class WelfareMemory(Base):
     edited_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did or saw what, for the audit log (issue 17, :mod:`outbound.audit`). Append-only: the database
+    refuses UPDATE and DELETE on this table (triggers made by migration 0008). Holds ids and fixed codes
+    only, never a citizen's name, number or words; ``actor`` is the staff token's name."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at", "at"),
+        Index("ix_audit_events_target", "target_kind", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    token_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: the log outlives what it names
+    action: Mapped[str] = mapped_column(String(48))
+    target_kind: Mapped[str] = mapped_column(String(32), default="")
+    target_id: Mapped[str | None] = mapped_column(String(64))  # chats and handoffs have text ids
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")

@@ -870,6 +870,11 @@ def create_token(session: Session, name: str, role: str, expires_at: datetime | 
     return token
 
 
+def token_id(session: Session, token: str) -> int | None:
+    """The id of ``token``'s row (for the audit log of its creation), whatever its state."""
+    return session.scalar(select(ApiToken.id).where(ApiToken.token_sha256 == _digest(token)))
+
+
 def authenticate(session: Session, token: str, now: datetime | None = None) -> Principal | None:
     if not token or len(token) > 200:
         return None

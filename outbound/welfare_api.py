@@ -1,7 +1,8 @@
 """Staff routes for welfare memory (issue 16): what is remembered about one person, editable.
 
 Mounted by :func:`outbound.api.make_router` under ``/api``. Personal data: every route needs the operator
-role (as the person's check-in history does); changes are logged with ids only, never the words. No
+role (as the person's check-in history does); views and changes go to the audit log (:mod:`outbound.audit`)
+with ids only, never the words. No
 ``from __future__ import annotations`` here: FastAPI reads the route signatures' local Annotated aliases.
 """
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from outbound import service, welfare
+from outbound import audit, service, welfare
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ def make_router(
 
     @router.get("/contacts/{contact_id}/memory", summary="What is remembered about a person, and the trends")
     def memory(contact_id: int, session: DB, who: Operator) -> dict[str, Any]:
-        return edit(lambda: welfare.memory_view(session, contact_id, clock(), settings))
+        view = edit(lambda: welfare.memory_view(session, contact_id, clock(), settings))
+        audit.record(session, who, "memory.viewed", "contact", contact_id, at=clock())
+        return view
 
     @router.post(
         "/contacts/{contact_id}/memory", status_code=201, summary="Add a memory (e.g. after a visit)"
@@ -71,6 +74,7 @@ def make_router(
                 session, contact_id, body.model_dump(exclude_none=True), who.name, clock()
             )
         )
+        audit.record(session, who, "memory.added", "memory", row.id, f"contact={contact_id}", at=clock())
         log.info("api: %s (%s) added welfare memory %s", who.name, who.role, row.id)
         return welfare.memory_dict(row)
 
@@ -78,12 +82,15 @@ def make_router(
     def update(memory_id: int, body: MemoryPatch, session: DB, who: Operator) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True, exclude_none=True)
         row = edit(lambda: welfare.update_memory(session, memory_id, changes, who.name, clock()))
+        fields = "fields=" + ",".join(sorted(changes))
+        audit.record(session, who, "memory.changed", "memory", memory_id, fields, at=clock())
         log.info("api: %s (%s) edited welfare memory %s", who.name, who.role, memory_id)
         return welfare.memory_dict(row)
 
     @router.delete("/memory/{memory_id}", status_code=204, summary="Forget a remembered answer")
     def forget(memory_id: int, session: DB, who: Operator) -> Response:
         edit(lambda: welfare.delete_memory(session, memory_id))
+        audit.record(session, who, "memory.deleted", "memory", memory_id, at=clock())
         log.info("api: %s (%s) deleted welfare memory %s", who.name, who.role, memory_id)
         return Response(status_code=204)
 

@@ -165,7 +165,8 @@ def _request_key(body: dict[str, Any]) -> Any:
 
 
 def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
-    """The operators' side of live takeover: the queue, take, reply, hand back to the bot, close."""
+    """The operators' side of live takeover: the queue, take, reply, hand back to the bot, close. Opening a
+    chat (``after=0``; the console's polls for new messages pass ``after``) and taking one are audited."""
     router = APIRouter(prefix="/api/chats", tags=["chat"])
     operator = Depends(auth.require("operator"))
 
@@ -177,6 +178,8 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
     async def one(conversation_id: str, after: int = 0, who: outbound_service.Principal = operator):
         def view() -> dict[str, Any]:
             reply = chat.history(conversation_id, max(0, after))
+            if after <= 0:
+                auth.audit(who, "chat.viewed", "chat", conversation_id)
             return {
                 "conversation": reply.conversation.to_dict(staff=True),
                 "messages": [m.to_dict() for m in reply.messages],
@@ -186,7 +189,12 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
 
     @router.post("/{conversation_id}/take", summary="Take a waiting chat (one operator only)")
     async def take(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(lambda: chat.take(conversation_id, who.name, who.token_id), staff=True)
+        def take_it() -> Any:
+            taken = chat.take(conversation_id, who.name, who.token_id)
+            auth.audit(who, "chat.taken", "chat", conversation_id)
+            return taken
+
+        return await run(take_it, staff=True)
 
     @router.post(
         "/{conversation_id}/reply", summary="Reply to the citizen as the agent", openapi_extra=REPLY_DOC

@@ -1,7 +1,7 @@
 """Handoff records over the API: calls the bot handed to an agent (phone or browser), for operators.
 
 A record holds what the caller said (personal data), so only operators and admins read it, like the
-transcripts of calls in progress.
+transcripts of calls in progress; opening one is written to the audit log (``handoff.viewed``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def make_handoff_router(registry: HandoffRegistry, auth: Auth) -> APIRouter:
         record = registry.get(handoff_id)
         if record is None:
             raise HTTPException(404, f"상담원 연결 기록 {handoff_id}을(를) 찾을 수 없습니다")
+        auth.audit(who, "handoff.viewed", "handoff", handoff_id)
         return record
 
     return router

@@ -7,6 +7,7 @@ Public interface::
     from outbound import TimeWindow, parse_windows, Schedule, RetryPolicy, next_allowed_time, next_retry
     from outbound import make_engine, upgrade, claim_due, transition, finish, recover_expired
     from outbound.retention import RetentionSettings, purge_outbound   # periods per kind (issue 17)
+    from outbound.audit import record, list_events, AuditFilter, ACTIONS  # append-only audit log (issue 17)
 
 Names and phone numbers never go to logs in clear: use :func:`mask_phone` / :func:`mask_name`.
 """

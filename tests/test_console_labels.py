@@ -15,6 +15,8 @@ import pytest
 
 from dialog.emergency import EmergencyKind
 from dialog.turns import Reason
+from outbound.audit import ACTIONS as AUDIT_ACTIONS
+from outbound.audit import TARGET_KINDS as AUDIT_TARGETS
 from outbound.schema import ALERT_KINDS, ALERT_SEVERITIES, ATTEMPT_STATES, OUTCOMES
 from outbound.script import ANSWER_VALUES, YES_NO_VALUES, bundled_scripts, load_script
 from voicebot.server.config import DIALERS
@@ -64,6 +66,8 @@ def test_console_translates_every_code_it_shows() -> None:
         "severity": ALERT_SEVERITIES,
         "dialer": DIALERS,
         "transport": ("sip", "webrtc"),
+        "auditAction": AUDIT_ACTIONS,
+        "auditTarget": AUDIT_TARGETS,
     }
     missing = {
         group: [code for code in codes if code not in labels.get(group, {})]

@@ -3,6 +3,7 @@
 // hidden (the API refuses them anyway).
 import { ApiError, allows, api, health, request, session, setUnauthorizedHandler } from "./api.js";
 import { createAlertsView } from "./alerts.js";
+import { createAuditView } from "./audit.js";
 import { createCampaignsView } from "./campaigns.js";
 import { createChatsView } from "./chats.js";
 import { label } from "./format.js";
@@ -16,7 +17,7 @@ import { createTokensView } from "./tokens.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "insights", "prompts", "tokens"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "insights", "prompts", "tokens", "audit"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -148,6 +149,7 @@ async function enter(me) {
   $("user-role").dataset.role = me.role;
   $("viewer-note").hidden = me.role !== "viewer";
   $("tab-tokens").hidden = me.role !== "admin";
+  $("tab-audit").hidden = me.role !== "admin";
   $("login-screen").hidden = true;
   $("login-error").hidden = $("login-status").hidden = true;
   $("notice").hidden = true;
@@ -167,6 +169,7 @@ async function enter(me) {
     insights: createInsightsView($("panel-insights")),
     prompts: createPromptsView($("panel-prompts"), ctx),
     tokens: createTokensView($("panel-tokens")),
+    audit: createAuditView($("panel-audit")),
   };
   const fromHash = location.hash.slice(1);
   const shown = TABS.includes(fromHash) && !$(`tab-${fromHash}`).hidden;

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import inquiries, members, service, store, welfare
@@ -321,9 +322,12 @@ def _place_all(
     they come (those that arrive together in one transaction). While calls are in progress their leases are
     renewed every third of ``lease_s``, so a call may last longer than the lease. A dialer whose calls take
     no time (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
+    # Recording waits out a database that is away for a moment (a restart) for at most half a lease: with
+    # renewals every third of one, the leases still hold when it gives up.
+    patience_s = lease_s / 2
     if getattr(dialer, "instant", False):
         placed = [(i, *_call(dialer, i, requests[i])) for i in ids]
-        return _record(factory, worker_id, placed, stamp(), settings)
+        return _record(factory, worker_id, placed, stamp(), settings, patience_s)
     done: queue.Queue[tuple[int, DialOutcome, bool]] = queue.Queue()
     threads = [
         threading.Thread(
@@ -347,7 +351,7 @@ def _place_all(
             batch.append(done.get_nowait())
         if batch:
             returned.update(i for i, _, _ in batch)
-            placed.extend(_record(factory, worker_id, batch, stamp(), settings))
+            placed.extend(_record(factory, worker_id, batch, stamp(), settings, patience_s))
         if time.monotonic() >= next_renewal:
             _renew(factory, [i for i in ids if i not in returned], worker_id, lease_s, stamp())
             next_renewal = time.monotonic() + renew_every
@@ -395,19 +399,30 @@ class _Recorded:
 _Placed = tuple[int, DialOutcome, bool]
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a failover), as opposed
+    to refusing what was written: trying again later may well work."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
 def _record(
     factory: sessionmaker[Session],
     worker_id: str,
     batch: list[_Placed],
     now: datetime,
     settings: welfare.WelfareSettings,
+    patience_s: float = 0.0,
 ) -> list[_Recorded]:
-    """Record finished calls, in one transaction when nothing goes wrong. One call's result never voids
-    another's: when the batch's transaction fails, its calls are recorded again one at a time, and a
-    result that cannot be stored even alone closes its attempt as failed, result unknown (retried by the
-    campaign's policy, counted in ``unrecorded``). Logs name attempt ids and error types only."""
+    """Record finished calls, in one transaction when nothing goes wrong. While the database cannot be
+    reached, try again with backoff for up to ``patience_s`` (the results are kept meanwhile, so a server
+    restart loses none). One call's result never voids another's: when the batch's transaction fails, its
+    calls are recorded again one at a time, and a result that cannot be stored even alone closes its
+    attempt as failed, result unknown (retried by the campaign's policy, counted in ``unrecorded``). Logs
+    name attempt ids and error types only."""
     try:
-        return _record_together(factory, worker_id, batch, now, settings)
+        return _patiently(lambda: _record_together(factory, worker_id, batch, now, settings), patience_s)
     except Exception as exc:
         if len(batch) > 1:
             log.error(
@@ -426,6 +441,23 @@ def _record(
             replace(done, unrecorded=True)
             for done in _record_together(factory, worker_id, [(attempt_id, unknown, True)], now, settings)
         ]
+
+
+def _patiently(action: Callable[[], list[_Recorded]], patience_s: float) -> list[_Recorded]:
+    """``action()``, tried again (0.5 s, 1 s, 2 s, … at most 5 s apart) while the database is unreachable,
+    until ``patience_s`` has passed; any other error at once."""
+    deadline = time.monotonic() + patience_s
+    pause = 0.5
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            left = deadline - time.monotonic()
+            if not database_unreachable(exc) or left <= 0:
+                raise
+            log.warning("database unreachable (%s); recording again in %.1f s", type(exc).__name__, pause)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 5.0)
 
 
 def _outcome(attempt_id: int, result: DialOutcome) -> store.Outcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -134,15 +135,20 @@ class Worker:
 
     def run(self, stop: threading.Event) -> WorkerTotals:
         config = self.config
-        with self.factory.begin() as session:
-            store.release_own(session, config.worker_id, self.clock())
         now = self.clock()
         ids = list(config.campaign_ids) if config.campaign_ids is not None else None
+        released = False
         while not stop.is_set():
             if not config.simulated_clock:
                 now = self.clock()
-            self._purge(now)
+            # Every database step of a pass is in here: the database away for a moment (a restart, a
+            # failover) costs a pause, never the worker.
             try:
+                if not released:
+                    with self.factory.begin() as session:
+                        store.release_own(session, config.worker_id, self.clock())
+                    released = True
+                self._purge(now)
                 report = run_due(
                     self.factory,
                     self.dialer,
@@ -155,23 +161,31 @@ class Worker:
                     scripts=self._scripts,
                     welfare_settings=config.welfare_settings,
                 )
-            except Exception:  # the database went away for a moment, say: log, wait, go on
-                log.exception("worker %s: pass failed; retrying", config.worker_id)
+                self._count(report)
+                if report.claimed:
+                    self._waiting = None
+                    continue
+                due = self._next_due()
+                if config.until_done and due is None and self._idle():
+                    break
+                if ids is not None and self._all_closed(ids):
+                    break
+                if not config.simulated_clock:
+                    self._announce_wait(ids, due)
+            except Exception as exc:  # the error's text may quote the statement's values: type and place only
+                where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+                log.error(
+                    "worker %s: pass failed (%s at %s:%s); retrying",
+                    config.worker_id,
+                    type(exc).__name__,
+                    where.filename if where else "?",
+                    where.lineno if where else "?",
+                )
                 stop.wait(config.idle_wait_s)
                 continue
-            self._count(report)
-            if report.claimed:
-                self._waiting = None
-                continue
-            due = self._next_due()
-            if config.until_done and due is None and self._idle():
-                break
-            if ids is not None and self._all_closed(ids):
-                break
             if config.simulated_clock:
                 now = max(now + timedelta(seconds=1), due or now)
             else:
-                self._announce_wait(ids, due)
                 wait = config.idle_wait_s
                 if due is not None:
                     wait = min(wait, max(0.05, (due - self.clock()).total_seconds()))

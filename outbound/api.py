@@ -16,24 +16,26 @@ audit log (:mod:`outbound.audit`) in the same transaction as the action.
 Errors come back as ``{"detail": "..."}`` with 401/403/404/409/422; the message is Korean first.
 """
 
+import inspect
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from outbound import audit as audit_log
 from outbound import service, welfare, welfare_api
+from outbound.api_errors import install_error_handlers
 from outbound.booking import booking_notice
 from outbound.login_limits import FailedLogins
 from outbound.results import campaign_summary, export_attempts_csv
-from outbound.schema import utcnow
+from outbound.schema import ATTEMPT_STATES, CAMPAIGN_KINDS, OUTCOMES, ROLES, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -72,46 +74,87 @@ CSV_IMPORT_BODY: dict[str, Any] = {
 }
 
 
+# A route whose action the item's current state can forbid declares this (its body is the Error shape,
+# filled in by voicebot.server.openapi_errors).
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "지금 상태에서는 할 수 없습니다 (conflict)"}
+}
+# A route that looks up what a query parameter names (a path parameter's 404 is documented for every route).
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "해당 항목을 찾을 수 없습니다 (not found)"}
+}
+
+
+def file_response(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a route that answers with a file rather than JSON (with ``response_class=Response``)."""
+    binary = {} if media_type.startswith("text/") else {"format": "binary"}
+    return {200: {"content": {media_type: {"schema": {"type": "string", **binary}}}}}
+
+
+Kind = Literal[CAMPAIGN_KINDS]  # type: ignore[valid-type]
+
+
 class CampaignIn(BaseModel):
-    name: str = Field(examples=["11월 독거어르신 안심콜"])
-    kind: str = Field(examples=["welfare_check"], description="covid_notice | welfare_check")
+    """A new campaign. Unknown fields are refused (a misspelt field would otherwise be ignored silently);
+    the service checks what a schema cannot (windows, weekdays, dates, the script)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["11월 독거어르신 안심콜"])
+    kind: Kind = Field(examples=["welfare_check"])
     start_date: date
-    end_date: date
-    windows: str = Field("10:00-12:00;14:00-17:00", description="daily calling windows, Asia/Seoul")
-    weekdays: str = Field("월,화,수,목,금", description="calling days: 월..일, mon..sun or 0..6")
-    recurrence: str | None = Field(None, description="round days, e.g. 월,목 for every Monday and Thursday")
-    every_weeks: int = 1
-    max_attempts: int = 3
-    retry_delay_min: int = 30
-    channel_limit: int = Field(4, description="calls at once")
-    pace_per_min: int = Field(30, description="calls started per minute")
+    end_date: date = Field(description="not before start_date, not in the past, at most a year after start")
+    windows: str = Field(
+        "10:00-12:00;14:00-17:00", max_length=200, description="daily calling windows, Asia/Seoul"
+    )
+    weekdays: str = Field(
+        "월,화,수,목,금", max_length=100, description="calling days: 월..일, mon..sun or 0..6"
+    )
+    recurrence: str | None = Field(
+        None, max_length=100, description="round days, e.g. 월,목 for every Monday and Thursday"
+    )
+    every_weeks: int = Field(1, ge=1, le=8)
+    max_attempts: int = Field(3, ge=1, le=10)
+    retry_delay_min: int = Field(30, ge=0, le=7 * 24 * 60)
+    channel_limit: int = Field(4, ge=1, le=500, description="calls at once")
+    pace_per_min: int = Field(30, ge=1, le=10_000, description="calls started per minute")
     skip_holidays: bool = True
-    script: str | None = Field(None, description="bundled script name; the kind's own when omitted")
-    slots: dict[str, str] | None = Field(
+    script: str | None = Field(
+        None, max_length=200, description="bundled script name; the kind's own when omitted"
+    )
+    slots: dict[str, Annotated[str, Field(max_length=300)]] | None = Field(
         None,
+        max_length=30,
         description="script values for everyone called",
         examples=[{"date": "11월 25일", "place": "중구 보건소"}],
     )
 
 
 class CampaignPatch(BaseModel):
-    name: str | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    windows: str | None = None
-    weekdays: str | None = None
-    recurrence: str | None = None
-    every_weeks: int | None = None
-    max_attempts: int | None = None
-    retry_delay_min: int | None = None
-    channel_limit: int | None = None
-    pace_per_min: int | None = None
-    skip_holidays: bool | None = None
-    script: str | None = None
-    slots: dict[str, str] | None = None
+    """Only the fields sent change. A field that must have a value refuses an explicit ``null``;
+    ``recurrence``, ``script`` and ``slots`` take ``null`` to clear them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    start_date: date = None  # type: ignore[assignment]
+    end_date: date = None  # type: ignore[assignment]
+    windows: str = Field(None, max_length=200)  # type: ignore[assignment]
+    weekdays: str = Field(None, max_length=100)  # type: ignore[assignment]
+    recurrence: str | None = Field(None, max_length=100)
+    every_weeks: int = Field(None, ge=1, le=8)  # type: ignore[assignment]
+    max_attempts: int = Field(None, ge=1, le=10)  # type: ignore[assignment]
+    retry_delay_min: int = Field(None, ge=0, le=7 * 24 * 60)  # type: ignore[assignment]
+    channel_limit: int = Field(None, ge=1, le=500)  # type: ignore[assignment]
+    pace_per_min: int = Field(None, ge=1, le=10_000)  # type: ignore[assignment]
+    skip_holidays: bool = None  # type: ignore[assignment]
+    script: str | None = Field(None, max_length=200)
+    slots: dict[str, Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=30)
 
 
 class MemberPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     slots: dict[str, Any] | None = Field(
         None,
         description="this person's script values for this campaign; an empty value removes one",
@@ -121,17 +164,23 @@ class MemberPatch(BaseModel):
 
 
 class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     note: str = Field("", max_length=2000, examples=["방문 상담 예정 (11/24)"])
 
 
 class DoNotCallIn(BaseModel):
-    numbers: list[str] = Field(min_length=1, max_length=10_000)
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=10_000)
     reason: str = Field("", max_length=200)
 
 
 class TokenIn(BaseModel):
-    name: str = Field(examples=["사회복지사 김OO"])
-    role: str = Field(examples=["operator"], description="viewer | operator | admin")
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, examples=["사회복지사 김OO"])
+    role: Literal[ROLES] = Field(examples=["operator"])  # type: ignore[valid-type]
     expires_days: int | None = Field(
         None, ge=1, le=service.TOKEN_DAYS_MAX, description="the token stops working after this many days"
     )
@@ -190,16 +239,28 @@ class Auth:
 
 class RoleCheck:
     """The dependency that admits a token of role ``needed`` or higher (401 without one, 403 below it).
-    A class rather than a closure so that the OpenAPI document can read which role each route needs."""
+
+    Its bearer parameter carries the role as the security requirement's scope, so the OpenAPI document
+    says which role each route needs (``security: [{"bearer": ["operator"]}]``; OpenAPI 3.1 lets a
+    non-OAuth scheme list role names there)."""
 
     def __init__(self, auth: Auth, needed: str):
         self.auth = auth
         self.needed = needed
+        self.__signature__ = inspect.Signature(
+            [
+                inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+                inspect.Parameter(
+                    "credentials",
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=Security(BEARER, scopes=[needed]),
+                    annotation=HTTPAuthorizationCredentials | None,
+                ),
+            ]
+        )
 
     def __call__(
-        self,
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+        self, request: Request, credentials: HTTPAuthorizationCredentials | None = None
     ) -> service.Principal:
         client = request.client.host if request.client else None  # the lockout's key (issue 17)
         who = self.auth.principal(f"Bearer {credentials.credentials}" if credentials else None, client)
@@ -238,7 +299,7 @@ def make_router(
 
     @router.post("/campaigns", status_code=201, summary="Create a campaign (draft)")
     def create_campaign(body: CampaignIn, session: DB, who: Operator) -> dict[str, Any]:
-        campaign = service.create_campaign(session, service.CampaignSpec(**body.model_dump()))
+        campaign = service.create_campaign(session, service.CampaignSpec(**body.model_dump()), now=clock())
         audit(session, who, "campaign.created", "campaign", campaign.id)
         return service.campaign_dict(session, campaign)
 
@@ -246,16 +307,17 @@ def make_router(
     def get_campaign(campaign_id: int, session: DB, who: Viewer) -> dict[str, Any]:
         return service.campaign_dict(session, service.get_campaign(session, campaign_id))
 
-    @router.patch("/campaigns/{campaign_id}", summary="Change a draft or paused campaign")
+    @router.patch("/campaigns/{campaign_id}", responses=CONFLICT, summary="Change a draft or paused campaign")
     def update_campaign(campaign_id: int, body: CampaignPatch, session: DB, who: Operator) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True)
-        campaign = service.update_campaign(session, campaign_id, changes)
+        campaign = service.update_campaign(session, campaign_id, changes, clock())
         fields = "fields=" + ",".join(sorted(changes))
         audit(session, who, "campaign.changed", "campaign", campaign_id, fields)
         return service.campaign_dict(session, campaign)
 
     @router.post(
         "/campaigns/{campaign_id}/start",
+        responses=CONFLICT,
         summary="Start a draft campaign (books the calls)",
         description="`booked`: calls booked; `notice`: when none is, why (Korean), else null.",
     )
@@ -270,19 +332,21 @@ def make_router(
             "notice": booking_notice(session, campaign, now),
         }
 
-    @router.post("/campaigns/{campaign_id}/pause", summary="Pause: no new calls start")
+    @router.post("/campaigns/{campaign_id}/pause", responses=CONFLICT, summary="Pause: no new calls start")
     def pause(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         campaign = service.pause_campaign(session, campaign_id)
         audit(session, who, "campaign.paused", "campaign", campaign_id)
         return service.campaign_dict(session, campaign)
 
-    @router.post("/campaigns/{campaign_id}/resume", summary="Resume a paused campaign")
+    @router.post("/campaigns/{campaign_id}/resume", responses=CONFLICT, summary="Resume a paused campaign")
     def resume(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         campaign = service.resume_campaign(session, campaign_id, clock())
         audit(session, who, "campaign.resumed", "campaign", campaign_id)
         return service.campaign_dict(session, campaign)
 
-    @router.post("/campaigns/{campaign_id}/cancel", summary="Cancel: booked calls are cancelled")
+    @router.post(
+        "/campaigns/{campaign_id}/cancel", responses=CONFLICT, summary="Cancel: booked calls are cancelled"
+    )
     def cancel(campaign_id: int, session: DB, who: Operator) -> dict[str, Any]:
         result = service.cancel_campaign(session, campaign_id, clock())
         audit(session, who, "campaign.cancelled", "campaign", campaign_id)
@@ -290,6 +354,7 @@ def make_router(
 
     @router.post(
         "/campaigns/{campaign_id}/contacts",
+        responses=CONFLICT,
         summary="Import contacts from a CSV (request body: the file, UTF-8 or CP949)",
         openapi_extra={"requestBody": CSV_IMPORT_BODY},
     )
@@ -324,6 +389,7 @@ def make_router(
 
     @router.patch(
         "/campaigns/{campaign_id}/members/{contact_id}",
+        responses=CONFLICT,
         summary="Change one person's values for this campaign (date, place, notes); other campaigns keep theirs",
     )
     def update_member(
@@ -341,7 +407,12 @@ def make_router(
         service.get_campaign(session, campaign_id)
         return campaign_summary(session, campaign_id)
 
-    @router.get("/campaigns/{campaign_id}/export.csv", summary="All attempts as CSV (Excel-ready UTF-8 BOM)")
+    @router.get(
+        "/campaigns/{campaign_id}/export.csv",
+        summary="All attempts as CSV (Excel-ready UTF-8 BOM)",
+        response_class=Response,
+        responses=file_response("text/csv"),
+    )
     def export(
         campaign_id: int,
         session: DB,
@@ -368,8 +439,8 @@ def make_router(
         who: Viewer,
         campaign_id: int | None = None,
         contact_id: int | None = None,
-        outcome: str | None = None,
-        state: str | None = None,
+        outcome: Literal[OUTCOMES] | None = None,  # type: ignore[valid-type]
+        state: Literal[ATTEMPT_STATES] | None = None,  # type: ignore[valid-type]
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = Query(100, ge=1, le=1000),
@@ -422,7 +493,7 @@ def make_router(
         rows = service.list_alerts(session, open_only=open, campaign_id=campaign_id)
         return [service.alert_dict(a, session, masked=masked) for a in rows]
 
-    @router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert with a note")
+    @router.post("/alerts/{alert_id}/ack", responses=CONFLICT, summary="Acknowledge an alert with a note")
     def acknowledge(alert_id: int, body: AckIn, session: DB, who: Operator) -> dict[str, Any]:
         alert = service.acknowledge_alert(session, alert_id, who.name, body.note, clock())
         audit(session, who, "alert.acknowledged", "alert", alert_id)
@@ -452,7 +523,7 @@ def make_router(
         expires = expires_at.isoformat() if expires_at else None
         return {"token": token, "name": body.name, "role": body.role, "expires_at": expires}
 
-    @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
+    @router.delete("/tokens/{token_id}", status_code=204, responses=CONFLICT, summary="Revoke a token")
     def revoke(token_id: int, session: DB, who: Admin) -> Response:
         service.revoke_token(session, token_id, clock())
         audit(session, who, "token.revoked", "token", token_id)
@@ -512,12 +583,6 @@ async def _read_csv_body(request: Request) -> bytes:
     if len(data) > MAX_CSV_BYTES:
         raise HTTPException(413, f"파일이 너무 큽니다 (over {MAX_CSV_BYTES // (1024 * 1024)} MB)")
     return data
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(service.ServiceError)
-    async def _service_error(_request: Request, exc: service.ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
 
 def make_app(factory: sessionmaker[Session], clock: Callable[[], datetime] = utcnow) -> FastAPI:

@@ -117,7 +117,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     factory = _factory(args)
     now = args.now()
     with factory.begin() as session:
-        campaign = service.create_campaign(session, spec, allow_script_files=True)
+        campaign = service.create_campaign(session, spec, now=now, allow_script_files=True)
         imported = service.import_contacts_into(session, campaign.id, data, now) if data else None
         booked, notice = 0, None
         if not args.draft:

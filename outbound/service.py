@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -225,14 +226,27 @@ def _apply(campaign: Campaign, spec: CampaignSpec) -> None:
     campaign.slots = spec.slots
 
 
-def create_campaign(session: Session, spec: CampaignSpec, *, allow_script_files: bool = False) -> Campaign:
-    """A new campaign in ``draft``: import contacts, then :func:`start_campaign`."""
+def create_campaign(
+    session: Session, spec: CampaignSpec, *, now: datetime | None = None, allow_script_files: bool = False
+) -> Campaign:
+    """A new campaign in ``draft``: import contacts, then :func:`start_campaign`. Given ``now``, a campaign
+    whose last day is already over (in its own time zone) is refused: nobody would ever be called."""
     spec = spec.checked(allow_script_files=allow_script_files)
+    if now is not None:
+        _refuse_past_end(spec, now)
     campaign = Campaign(status="draft")
     _apply(campaign, spec)
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def _refuse_past_end(spec: CampaignSpec, now: datetime) -> None:
+    today = now.astimezone(ZoneInfo(spec.timezone)).date()
+    if spec.end_date < today:
+        raise Invalid(
+            f"종료일 {spec.end_date}이(가) 이미 지났습니다 (오늘 {today}). 기간을 고쳐 주세요. (end_date is in the past)"
+        )
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
@@ -249,9 +263,12 @@ def list_campaigns(session: Session, status: str | None = None) -> list[Campaign
     return list(session.scalars(query))
 
 
-def update_campaign(session: Session, campaign_id: int, changes: dict[str, Any]) -> Campaign:
+def update_campaign(
+    session: Session, campaign_id: int, changes: dict[str, Any], now: datetime | None = None
+) -> Campaign:
     """Change a draft or paused campaign's settings; attempts already booked keep their times until
-    claimed (a claim outside the new windows moves the attempt to the next window)."""
+    claimed (a claim outside the new windows moves the attempt to the next window). Given ``now``, a new
+    end date already over is refused."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status not in EDITABLE_STATUSES:
         raise Conflict(
@@ -266,6 +283,8 @@ def update_campaign(session: Session, campaign_id: int, changes: dict[str, Any])
     spec = replace(CampaignSpec.from_campaign(campaign), **changes).checked(
         allow_script_files="script" not in changes
     )
+    if now is not None and "end_date" in changes:
+        _refuse_past_end(spec, now)
     _apply(campaign, spec)
     session.flush()
     return campaign

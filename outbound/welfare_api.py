@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from outbound import audit, service, welfare
@@ -24,6 +24,8 @@ Value = Literal["fine", "not_fine", "concern", "unclear"]
 
 
 class MemoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     topic: Topic
     value: Value
     summary: str = Field(
@@ -34,6 +36,8 @@ class MemoryIn(BaseModel):
 
 
 class MemoryPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     topic: Topic | None = None
     value: Value | None = None
     summary: str | None = Field(None, max_length=200)

@@ -46,8 +46,14 @@ def test_openapi_declares_bearer_and_the_csv_import_body(tmp_path: Path) -> None
         "description": spec["components"]["securitySchemes"]["bearer"]["description"],
     }
     paths = spec["paths"]
-    for path, method in (("/api/campaigns", "get"), ("/api/alerts", "get"), ("/api/calls/live", "get")):
-        assert paths[path][method]["security"] == [{"bearer": []}], path
+    # The role each route needs is the bearer requirement's scope (OpenAPI 3.1 role names).
+    for path, method, role in (
+        ("/api/campaigns", "get", "viewer"),
+        ("/api/alerts", "get", "viewer"),
+        ("/api/calls/live", "get", "operator"),
+        ("/api/tokens", "post", "admin"),
+    ):
+        assert paths[path][method]["security"] == [{"bearer": [role]}], path
     assert "security" not in paths["/healthz"]["get"]
     body = paths["/api/campaigns/{campaign_id}/contacts"]["post"]["requestBody"]
     assert body["required"] is True
@@ -60,3 +66,26 @@ def test_openapi_declares_bearer_and_the_csv_import_body(tmp_path: Path) -> None
     }
     assert form["required"] == ["file"]
     assert body["content"]["text/csv"]["schema"] == {"type": "string"}
+
+
+def test_openapi_lists_every_error_status_with_the_korean_error_body(tmp_path: Path) -> None:
+    spec = client(tmp_path).get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]  # FastAPI's 422 shape is not ours
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    paths = spec["paths"]
+
+    def statuses(path: str, method: str) -> set[str]:
+        responses = paths[path][method]["responses"]
+        for status, response in responses.items():
+            if status.startswith(("4", "5")):
+                assert response["content"] == error, (path, method, status)
+        return set(responses)
+
+    assert statuses("/api/campaigns", "get") == {"200", "401", "422", "429"}  # a viewer route: no 403
+    assert statuses("/api/campaigns/{campaign_id}/start", "post") == {
+        "200", "400", "401", "403", "404", "409", "413", "422", "429",
+    }  # fmt: skip
+    assert statuses("/api/tokens/{token_id}", "delete") >= {"204", "403", "404", "409"}
+    assert statuses("/healthz", "get") == {"200"}
+    export = paths["/api/campaigns/{campaign_id}/export.csv"]["get"]["responses"]["200"]["content"]
+    assert set(export) == {"text/csv"}

@@ -4,7 +4,7 @@ process, with a fixed clock in ``args.now``) and the REST API (``make_app(clock=
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -62,14 +62,15 @@ def test_default_start_date_is_the_seoul_date(tmp_path: Path, people: Path, caps
 def test_a_campaign_that_books_no_call_says_why(tmp_path: Path, people: Path, capsys) -> None:
     db = str(tmp_path / "none.db")
     base = ("campaign", "create", "--kind", "welfare_check", "--db", db)
-    past = cli(
-        capsys, *base, "--name", "지난", "--contacts", str(people), "--start", "2026-12-07", "--days", "1"
+    # A period already over is refused at creation (issue 17): it could only ever look finished.
+    args = build_parser().parse_args(
+        [*base, "--name", "지난", "--contacts", str(people), "--start", "2026-12-07", "--days", "1", "--json"]
     )
-    assert past["booked"] == 0 and past["status"] == "draft"  # created and imported, never "완료"
-    assert past["imported"] == 2
-    assert past["notice"].startswith(
-        "예약된 통화가 없습니다: 기간(2026-12-07 ~ 2026-12-07)이 이미 지났습니다"
-    )
+    args.now = lambda: LATE.astimezone(UTC)
+    with pytest.raises(
+        service.Invalid, match="종료일 2026-12-07이\\(가\\) 이미 지났습니다 \\(오늘 2026-12-08\\)"
+    ):
+        args.func(args)
     weekend = cli(
         capsys,
         *base,
@@ -88,13 +89,13 @@ def test_a_campaign_that_books_no_call_says_why(tmp_path: Path, people: Path, ca
     nobody = cli(capsys, *base, "--name", "빈 캠페인")
     assert nobody["booked"] == 0 and "대상자가 없습니다" in nobody["notice"]
     assert nobody["notice"].endswith("캠페인은 준비 상태로 남아 있습니다 (nothing to call)")
-    draft = cli(capsys, *base, "--name", "준비", "--start", "2026-12-01", "--days", "3", "--draft")
+    draft = cli(capsys, *base, "--name", "준비", "--start", "2026-12-08", "--days", "3", "--draft")
     assert draft["notice"] is None  # a draft books nothing yet: nothing to explain
     args = build_parser().parse_args(["campaign", "start", str(draft["campaign_id"]), "--db", db, "--json"])
-    args.now = lambda: LATE.astimezone(UTC)
+    args.now = lambda: (LATE + timedelta(days=5)).astimezone(UTC)  # started after its period ended
     with pytest.raises(service.NothingToCall) as refused:
         args.func(args)
-    assert "기간(2026-12-01 ~ 2026-12-03)이 이미 지났습니다" in str(refused.value)
+    assert "기간(2026-12-08 ~ 2026-12-10)이 이미 지났습니다" in str(refused.value)
     assert "대상자가 없습니다" in str(refused.value)  # every reason found
     shown = cli(capsys, "campaign", "show", str(draft["campaign_id"]), "--db", db)
     assert shown["status"] == "draft"
@@ -124,10 +125,12 @@ def test_api_start_says_why_nothing_was_booked(tmp_path: Path) -> None:
         ).json()["status"]
         return reply_body
 
-    over = start("2026-12-01", "2026-12-07")
-    assert over["code"] == 409 and over["campaign_status"] == "draft"
-    assert over["detail"].startswith(
-        "예약된 통화가 없습니다: 기간(2026-12-01 ~ 2026-12-07)이 이미 지났습니다"
-    )
+    body = {"name": "안심콜", "kind": "welfare_check", "start_date": "2026-12-01", "end_date": "2026-12-07"}
+    over = client.post("/api/campaigns", json=body, headers=headers)  # its period is over: refused at once
+    assert over.status_code == 422 and "종료일 2026-12-07이(가) 이미 지났습니다" in over.json()["detail"]
+    assert client.get("/api/campaigns", headers=headers).json() == []
+    weekend = start("2026-12-12", "2026-12-13")  # no calling day in it: created, its start refused
+    assert weekend["code"] == 409 and weekend["campaign_status"] == "draft"
+    assert weekend["detail"].startswith("예약된 통화가 없습니다:") and "통화 요일" in weekend["detail"]
     today = start("2026-12-08", "2026-12-08")
     assert today["booked"] == 2 and today["notice"] is None

@@ -281,7 +281,8 @@ def test_busy_bad_offer_and_page(engine, synthesizer, korean_clips):
             bad = http.post("/api/webrtc/offer", json={"sdp": "this is not SDP", "type": "offer"})
             assert bad.status_code == 400 and bad.json()["error"] == "bad_offer"
             assert "다시 걸어 주세요" in bad.json()["message"]
-            assert http.post("/api/webrtc/offer", json={"sdp": "v=0", "type": "answer"}).status_code == 400
+            wrong_type = http.post("/api/webrtc/offer", json={"sdp": "v=0", "type": "answer"})
+            assert wrong_type.status_code == 422  # refused by the schema (type is "offer")
             assert service.active_calls == 0 and not call_threads()
             page = http.get("/call")
             assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

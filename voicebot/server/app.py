@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -27,7 +26,8 @@ from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from outbound import service, store
-from outbound.api import Auth, install_error_handlers, make_router
+from outbound.api import Auth, file_response, make_router
+from outbound.api_errors import install_error_handlers
 from outbound.login_limits import FailedLogins, LoginLimits
 from outbound.runner import Dialer
 from tts.library import PromptLibrary, default_prompts_dir
@@ -38,8 +38,9 @@ from voicebot.server.apidocs import install_docs
 from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
 from voicebot.server.config import ConfigError, ServeConfig, build_sms_sender
 from voicebot.server.handoffs import make_handoff_router
-from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range, validation_error
+from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range
 from voicebot.server.monitor import CallMonitor, Metrics
+from voicebot.server.openapi_errors import document_errors
 from voicebot.server.retention import RetentionJob, places_from_config
 from voicebot.server.stats import _titles, make_stats_router
 from voicebot.server.studio_routes import make_studio_router
@@ -359,8 +360,8 @@ def create_app(
     )
     install_docs(app)
     app.state.runtime = runtime
+    document_errors(app)
     install_error_handlers(app)
-    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit)  # issue 17: bodies capped while read, before parsing and auth
     app.add_middleware(SecurityHeaders)
     if config.security.proxies:  # outermost: the client address and https as the trusted proxy saw them
@@ -397,6 +398,8 @@ def create_app(
         summary="Prometheus metrics (a viewer token unless metrics_public)",
         dependencies=scrape,
     )
+        response_class=Response,
+        responses=file_response("text/plain"),
     def metrics() -> Response:
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from outbound import service as outbound_service
-from outbound.api import Auth
+from outbound.api import CONFLICT, Auth
 from voicebot.chat import ChatError, ChatService, KakaoSkill
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -35,12 +35,9 @@ class BadBody(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def error(status: int, code: str, message: str, *, staff: bool = False) -> JSONResponse:
-    """The error body; the staff API also says it as ``detail``, as the rest of the console's API does."""
-    body = {"error": code, "message": message}
-    if staff:
-        body["detail"] = message
-    return JSONResponse(body, status_code=status)
+def error(status: int, code: str, message: str) -> JSONResponse:
+    """The error body: ``detail`` as the rest of the API says it, with a code the chat page acts on."""
+    return JSONResponse({"detail": message, "error": code, "message": message}, status_code=status)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -56,11 +53,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-async def run(call: Callable[[], Any], status: int = 200, *, staff: bool = False) -> JSONResponse:
+async def run(call: Callable[[], Any], status: int = 200) -> JSONResponse:
     try:
         reply = await run_in_threadpool(call)
     except ChatError as exc:
-        return error(exc.status, exc.code, exc.message, staff=staff)
+        return error(exc.status, exc.code, exc.message)
     body = reply.to_dict() if hasattr(reply, "to_dict") else reply
     return JSONResponse(body, status_code=status)
 
@@ -80,7 +77,13 @@ def _body_doc(properties: dict[str, Any], required: list[str]) -> dict[str, Any]
 
 TEXT_DOC = _body_doc(
     {
-        "text": {"type": "string", "maxLength": 2000, "description": "what the citizen typed"},
+        "text": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2000,
+            "pattern": "\\S",
+            "description": "what the citizen typed (not blank)",
+        },
         "request_id": {
             "type": "string",
             "maxLength": 128,
@@ -93,13 +96,17 @@ PRESS_DOC = _body_doc(
     {
         "id": {
             "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
             "description": "the id of a quick reply offered with the latest bot message",
         },
         "request_id": {"type": "string", "maxLength": 128},
     },
     ["id"],
 )
-REPLY_DOC = _body_doc({"text": {"type": "string", "maxLength": 2000}}, ["text"])
+REPLY_DOC = _body_doc(
+    {"text": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"}}, ["text"]
+)
 
 
 def make_chat_router(chat: ChatService) -> APIRouter:
@@ -117,13 +124,17 @@ def make_chat_router(chat: ChatService) -> APIRouter:
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
     @router.post(
-        "/api/chat/start", tags=["chat"], summary="Start a web chat: the greeting and the menu buttons"
+        "/api/chat/start",
+        status_code=201,
+        tags=["chat"],
+        summary="Start a web chat: the greeting and the menu buttons",
     )
     async def start() -> JSONResponse:
         return await run(lambda: chat.start("web"), status=201)
 
     @router.post(
         "/api/chat/{conversation_id}/messages",
+        responses=CONFLICT,
         tags=["chat"],
         summary="Send what the citizen typed; the dialog's reply",
         openapi_extra=TEXT_DOC,
@@ -141,6 +152,7 @@ def make_chat_router(chat: ChatService) -> APIRouter:
 
     @router.post(
         "/api/chat/{conversation_id}/quick-replies",
+        responses=CONFLICT,
         tags=["chat"],
         summary="Press a quick reply (menu, choice, yes/no, start over)",
         openapi_extra=PRESS_DOC,
@@ -172,7 +184,7 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
 
     @router.get("/queue", summary="Chats waiting for an agent or with one, oldest first")
     async def queue(who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(chat.queue, staff=True)
+        return await run(chat.queue)
 
     @router.get("/{conversation_id}", summary="One chat with all its messages (staff view)")
     async def one(conversation_id: str, after: int = 0, who: outbound_service.Principal = operator):
@@ -185,19 +197,24 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
                 "messages": [m.to_dict() for m in reply.messages],
             }
 
-        return await run(view, staff=True)
+        return await run(view)
 
-    @router.post("/{conversation_id}/take", summary="Take a waiting chat (one operator only)")
+    @router.post(
+        "/{conversation_id}/take", responses=CONFLICT, summary="Take a waiting chat (one operator only)"
+    )
     async def take(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
         def take_it() -> Any:
             taken = chat.take(conversation_id, who.name, who.token_id)
             auth.audit(who, "chat.taken", "chat", conversation_id)
             return taken
 
-        return await run(take_it, staff=True)
+        return await run(take_it)
 
     @router.post(
-        "/{conversation_id}/reply", summary="Reply to the citizen as the agent", openapi_extra=REPLY_DOC
+        "/{conversation_id}/reply",
+        responses=CONFLICT,
+        summary="Reply to the citizen as the agent",
+        openapi_extra=REPLY_DOC,
     )
     async def reply(
         conversation_id: str, request: Request, who: outbound_service.Principal = operator
@@ -205,18 +222,22 @@ def make_chat_staff_router(chat: ChatService, auth: Auth) -> APIRouter:
         try:
             body = await json_body(request)
         except BadBody as exc:
-            return error(exc.status, exc.code, exc.message, staff=True)
+            return error(exc.status, exc.code, exc.message)
         if "text" not in body:
-            return error(422, "bad_input", "메시지(text)가 없습니다.", staff=True)
-        return await run(lambda: chat.agent_reply(conversation_id, body["text"], who.token_id), staff=True)
+            return error(422, "bad_input", "메시지(text)가 없습니다.")
+        return await run(lambda: chat.agent_reply(conversation_id, body["text"], who.token_id))
 
-    @router.post("/{conversation_id}/hand-back", summary="Give the chat back to the bot (menu again)")
+    @router.post(
+        "/{conversation_id}/hand-back",
+        responses=CONFLICT,
+        summary="Give the chat back to the bot (menu again)",
+    )
     async def hand_back(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(lambda: chat.hand_back(conversation_id, who.token_id), staff=True)
+        return await run(lambda: chat.hand_back(conversation_id, who.token_id))
 
-    @router.post("/{conversation_id}/close", summary="Close the chat")
+    @router.post("/{conversation_id}/close", responses=CONFLICT, summary="Close the chat")
     async def close(conversation_id: str, who: outbound_service.Principal = operator) -> JSONResponse:
-        return await run(lambda: chat.close(conversation_id, who.token_id), staff=True)
+        return await run(lambda: chat.close(conversation_id, who.token_id))
 
     return router
 

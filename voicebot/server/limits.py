@@ -2,24 +2,21 @@
 
 ``BodyLimit`` is a plain ASGI middleware: a declared ``Content-Length`` above the route's limit is refused
 at once (the body is never read); a chunked body is counted as it arrives and refused as soon as it
-passes the limit. ``validation_error`` replaces FastAPI's 422 body, which echoes the whole input (and
-cannot serialise a NaN), with a Korean-first ``{"detail": ...}`` that quotes at most a short excerpt.
+passes the limit. (The 422 body that quotes at most an excerpt of the input is
+:func:`outbound.api_errors.validation_error`.)
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 DEFAULT_LIMIT = 1024 * 1024  # JSON bodies of the staff API are a few kB
-EXCERPT_CHARS = 80  # the most of a caller's input an error message quotes back
 
 
 @dataclass(frozen=True)
@@ -123,41 +120,6 @@ async def _refuse(send, status: int, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def excerpt(value: object) -> str:
-    """A short, JSON-safe quotation of an input value (never the whole of it)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "…"
-
-
-_KO = {
-    "missing": "값이 필요합니다",
-    "json_invalid": "JSON 형식이 올바르지 않습니다",
-    "finite_number": "유한한 숫자여야 합니다 (NaN/Infinity 불가)",
-    "string_too_long": "너무 깁니다",
-    "int_parsing": "정수여야 합니다",
-    "less_than_equal": "값이 너무 큽니다",
-    "greater_than_equal": "값이 너무 작습니다",
-}
-
-
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 with a Korean-first ``detail`` string and per-field errors quoting at most an excerpt."""
-    fields = []
-    for error in exc.errors()[:20]:
-        loc = ".".join(str(part) for part in error.get("loc", ()))
-        kind = str(error.get("type", ""))
-        item = {"loc": loc, "type": kind, "msg": str(error.get("msg", ""))[:200]}
-        if "input" in error and kind != "missing":
-            item["input"] = excerpt(error["input"])
-        fields.append(item)
-    first = fields[0] if fields else {"loc": "", "type": ""}
-    reason = _KO.get(first["type"], "값이 올바르지 않습니다")
-    detail = f"입력값을 확인해 주세요: {first['loc']} — {reason}. (invalid input)"
-    return JSONResponse({"detail": detail, "errors": fields}, status_code=422)
 
 
 # The pages (console, caller page, chat, /docs) load scripts, styles, images and media from this server

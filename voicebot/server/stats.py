@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from outbound import service
-from outbound.api import Auth
+from outbound.api import NOT_FOUND, Auth
 from outbound.schema import OUTCOMES, REACHED_OUTCOMES, Attempt, CallLog, Campaign, CampaignContact
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -109,7 +109,9 @@ def make_stats_router(runtime: Any, auth: Auth) -> APIRouter:
     def since(days: int) -> datetime:
         return runtime.clock() - timedelta(days=days)
 
-    @router.get("/outbound", summary="Outbound outcomes by hour and reached rate per campaign")
+    @router.get(
+        "/outbound", responses=NOT_FOUND, summary="Outbound outcomes by hour and reached rate per campaign"
+    )
     def outbound(
         campaign_id: int | None = None,
         days: int = Query(7, ge=1, le=366),

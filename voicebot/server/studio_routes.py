@@ -23,7 +23,7 @@ from rapidfuzz.distance import Levenshtein
 
 from media.audio import AudioError, load_audio
 from outbound import service
-from outbound.api import Auth
+from outbound.api import NOT_FOUND, Auth, file_response
 from tts import normalize_korean
 from tts.editing import normalize_level, trim_silence
 from tts.library import MAX_RECORDING_S, STORE_RATE, PromptLibrary
@@ -91,7 +91,12 @@ def make_studio_router(
     def coverage(who: service.Principal = admin) -> list[dict[str, Any]]:
         return counted().coverage()
 
-    @router.get("/audio/{key}", summary="A recording (current version unless ?version=)")
+    @router.get(
+        "/audio/{key}",
+        summary="A recording (current version unless ?version=)",
+        response_class=Response,
+        responses=file_response("audio/wav"),
+    )
     def audio(key: str, version: int | None = None, who: service.Principal = admin) -> Response:
         if not re.fullmatch(r"[0-9a-f]{64}", key):
             raise HTTPException(404, "녹음이 없습니다")
@@ -100,7 +105,9 @@ def make_studio_router(
             raise HTTPException(404, "녹음이 없습니다")
         return Response(path.read_bytes(), media_type="audio/wav", headers={"Cache-Control": "no-store"})
 
-    @router.post("/recording", summary="Save a recording (WAV body) for a catalogue entry")
+    @router.post(
+        "/recording", responses=NOT_FOUND, summary="Save a recording (WAV body) for a catalogue entry"
+    )
     async def record(
         request: Request,
         id: str = Query(..., description="catalogue entry id"),
@@ -161,14 +168,19 @@ def make_studio_router(
             }
         )
 
-    @router.post("/current", summary="Play another version of a recording")
+    @router.post("/current", responses=NOT_FOUND, summary="Play another version of a recording")
     def choose(key: str, version: int, who: service.Principal = admin) -> dict[str, Any]:
         try:
             return library.set_current(key, version).as_dict()
         except KeyError as exc:
             raise HTTPException(404, "그 버전의 녹음이 없습니다") from exc
 
-    @router.get("/export", summary="The voice pack: a zip of the current recordings with voicepack.json")
+    @router.get(
+        "/export",
+        summary="The voice pack: a zip of the current recordings with voicepack.json",
+        response_class=Response,
+        responses=file_response("application/zip"),
+    )
     def export(who: service.Principal = admin) -> Response:
         return Response(
             library.export_pack(),

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialog.gaps import cluster
 from outbound import analytics, demo_data, service
-from outbound.api import Auth
+from outbound.api import Auth, file_response
 from outbound.inquiries import Inquiry
 from outbound.report import last_period, write_report
 from voicebot.chat.schema import ChatMessage
@@ -238,7 +238,12 @@ def make_trends_router(owner: Analytics, auth: Auth) -> APIRouter:
     def reports(who: service.Principal = Depends(auth.require("viewer"))) -> dict[str, Any]:
         return {"reports": owner.reports()}
 
-    @router.get("/reports/{name}", summary="One 정기분석 PDF", response_class=FileResponse)
+    @router.get(
+        "/reports/{name}",
+        summary="One 정기분석 PDF",
+        response_class=FileResponse,
+        responses=file_response("application/pdf"),
+    )
     def report(name: str, who: service.Principal = Depends(auth.require("viewer"))) -> FileResponse:
         if not REPORT_NAME.match(name) or name not in owner.reports() or owner.reports_dir is None:
             raise HTTPException(404, "보고서를 찾을 수 없습니다.")

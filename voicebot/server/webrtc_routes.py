@@ -6,10 +6,11 @@ The page and its two assets are local files (no CDN): the caller page must work 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.webrtc import CallsBusy, OfferError, WebRTCService
 
@@ -22,8 +23,10 @@ MAX_SDP_CHARS = 64_000  # a browser's audio + data channel offer is 3-6 kB
 
 
 class Offer(BaseModel):
-    sdp: str = Field(max_length=MAX_SDP_CHARS)
-    type: str = "offer"
+    model_config = ConfigDict(extra="forbid")
+
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS, description="the browser's SDP offer")
+    type: Literal["offer"] = "offer"
 
 
 def make_webrtc_router(service: WebRTCService) -> APIRouter:
@@ -36,25 +39,32 @@ def make_webrtc_router(service: WebRTCService) -> APIRouter:
     @router.get("/call/assets/{name}", include_in_schema=False)
     async def call_asset(name: str):
         if name not in ASSETS:
-            return JSONResponse(
-                {"error": "not_found", "message": "찾으시는 파일이 없습니다."}, status_code=404
-            )
+            return _error(404, "not_found", "찾으시는 파일이 없습니다.")
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
 
-    @router.post("/api/webrtc/offer")
+    @router.post(
+        "/api/webrtc/offer",
+        tags=["calls"],
+        summary="Answer the caller page's SDP offer (no login; a few calls at once)",
+        responses={503: {"description": "모든 상담 회선이 사용 중입니다 (all lines busy; see Retry-After)"}},
+    )
     async def offer(body: Offer):
         try:
             answer = await service.answer(body.sdp, body.type)
         except CallsBusy as exc:
-            return JSONResponse(
-                {"error": "busy", "message": exc.message}, status_code=503, headers={"Retry-After": "30"}
-            )
+            return _error(503, "busy", exc.message, {"Retry-After": "30"})
         except OfferError as exc:
-            return JSONResponse({"error": "bad_offer", "message": str(exc)}, status_code=400)
+            return _error(400, "bad_offer", str(exc))
         return {"call_id": answer.call_id, "sdp": answer.sdp, "type": answer.type}
 
-    @router.get("/api/webrtc/status")
+    @router.get("/api/webrtc/status", tags=["calls"], summary="Browser calls in progress and the limit")
     async def status() -> dict:
         return {"active_calls": service.active_calls, "max_calls": service.config.max_calls}
 
     return router
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """``detail`` as the rest of the API says it; ``error`` and ``message`` for the caller page."""
+    body = {"detail": message, "error": code, "message": message}
+    return JSONResponse(body, status_code=status, headers=headers)

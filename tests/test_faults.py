@@ -199,3 +199,241 @@ def test_postgresql_restarted_mid_campaign(tmp_path: Path) -> None:
         except subprocess.CalledProcessError:
             pass  # already stopped
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+# --- 3. STT or TTS raising inside one call ---------------------------------------------------------------
+
+FRAME_S = 0.02
+
+
+class Line:
+    """A phone line for one call, transport and inbox of the driver at once (as in tests/test_driver.py):
+    caller frames at stream times, one bot frame taken off the driver's queue per caller frame, keys and a
+    hang-up at given times, transfers answered 202 then the caller's side leaving (a blind transfer).
+    ``hold`` = (stream second, event): the line waits there until the event is set (another call's turn)."""
+
+    name = "fake"
+    wire_rate = 8_000
+    can_transfer = True
+
+    def __init__(self, events=None, *, audio=None, hold=None, max_s: float = 60.0):
+        import numpy as np
+
+        self.audio = np.zeros(0, np.float32) if audio is None else np.asarray(audio, np.float32)
+        self.schedule = sorted((round(t / FRAME_S), e) for t, es in (events or {}).items() for e in es)
+        self.hold = (round(hold[0] / FRAME_S), hold[1]) if hold else None
+        self.max_frames = int(max_s / FRAME_S)
+        self.frame = 0
+        self.stopped = False
+        self.queued: list = []
+        self.outgoing = None
+        self.heard: list[bytes] = []
+        self.hangups = 0
+        self.transfers: list[tuple[str, dict]] = []
+        self.published: list[dict] = []
+
+    def attach(self, driver):
+        self.outgoing = driver.outgoing
+        return driver
+
+    def put(self, item) -> None:
+        self.queued.append(item)
+
+    def get(self, block: bool = True, timeout: float | None = None):
+        import queue
+
+        import numpy as np
+
+        if self.hold and self.frame >= self.hold[0]:
+            assert self.hold[1].wait(60), "the other call never got there"
+            self.hold = None
+        while self.schedule and self.schedule[0][0] <= self.frame:
+            kind, value = self.schedule.pop(0)[1]
+            self.queued.append((kind, value))
+        if self.queued:
+            return self.queued.pop(0)
+        if self.stopped or self.frame >= self.max_frames:
+            raise queue.Empty
+        size = int(16_000 * FRAME_S)
+        chunk = self.audio[self.frame * size : (self.frame + 1) * size]
+        self.heard.append(self.outgoing.pop())
+        self.frame += 1
+        return ("audio", (np.pad(chunk, (0, size - len(chunk))), 16_000))
+
+    def hangup(self) -> None:
+        self.hangups += 1
+        self.stopped = True
+
+    def transfer(self, target: str, headers: dict[str, str]) -> None:
+        self.transfers.append((target, headers))
+        self.schedule.append((self.frame + 25, ("hangup", None)))
+        self.schedule.sort(key=lambda item: item[0])
+
+    def send_dtmf(self, digits: str) -> None:
+        pass
+
+    def publish(self, message: dict) -> None:
+        self.published.append(message)
+
+    def bot_audio(self, from_frame: int = 0):
+        import numpy as np
+
+        return np.frombuffer(b"".join(self.heard[from_frame:]), "<i2").astype(np.float32) / 32768.0
+
+
+def rms(x) -> float:
+    import numpy as np
+
+    return float(np.sqrt(np.mean(np.square(x)))) if len(x) else 0.0
+
+
+class Ear:
+    """Stand-in transcriber: every utterance reads as ``text``, or raises once ``fails`` is set."""
+
+    in_flight = 0
+
+    def __init__(self, text: str = "", line: Line | None = None, fails: bool = False):
+        self.text, self.line, self.fails = text, line, fails
+        self.failed_at_frame: int | None = None
+
+    def transcribe(self, samples, *args, **kwargs):
+        from stt.types import Transcript
+
+        if self.fails:
+            self.failed_at_frame = self.line.frame if self.line else 0
+            raise RuntimeError("STT engine crashed")
+        return Transcript(self.text, "ko", 1.0, len(samples) / 16_000, 0.0, "stand-in")
+
+
+class Voice:
+    """The real espeak-ng voice, remembering what it was asked to say; ``stream`` (the handler's replies)
+    raises TTSError for a reply containing ``fail_on``, as a synthesis engine that broke would."""
+
+    def __init__(self, real, fail_on: str | None = None, line: Line | None = None):
+        self.real, self.fail_on, self.line = real, fail_on, line
+        self.said: list[str] = []
+        self.failed_at_frame: int | None = None
+
+    def synthesize(self, text: str, sample_rate: int = 16_000):
+        self.said.append(text)
+        return self.real.synthesize(text, sample_rate)
+
+    def stream(self, text: str, sample_rate: int = 16_000):
+        from tts import TTSError
+
+        if self.fail_on and self.fail_on in text:
+            self.failed_at_frame = self.line.frame if self.line else 0
+            raise TTSError("synthesis engine stopped responding")
+        self.said.append(text)
+        yield from self.real.stream(text, sample_rate)
+
+
+@pytest.fixture(scope="module")
+def voice(tmp_path_factory):
+    from tts import TTSConfig, create_synthesizer
+    from voicebot.sip.shared import LockedSynthesizer
+
+    return LockedSynthesizer(create_synthesizer(TTSConfig(cache_dir=tmp_path_factory.mktemp("tts-cache"))))
+
+
+def two_calls(engine, failing, healthy, tmp_path):
+    """Run the failing call and a healthy one at the same time, each on its own driver thread; the healthy
+    call is held in the middle (after its key, before its hang-up) until the failing call is over."""
+    from voicebot.call.driver import CallDriver, DriverConfig
+    from voicebot.call.handoff import HandoffRegistry
+    from voicebot.call.record import CallRecord
+
+    config = DriverConfig(agent_uri="sip:agent@127.0.0.1", transfer_timeout_s=2.0, media_timeout_s=0.5)
+    handoffs = HandoffRegistry(tmp_path)
+    drivers = []
+    for call_id, (session, line, synthesizer) in (("bad", failing), ("good", healthy)):
+        driver = line.attach(
+            CallDriver(
+                CallRecord(call_id, transport="fake"),
+                session,
+                line,
+                config,
+                inbox=line,
+                synthesizer=synthesizer,
+                handoffs=handoffs,
+            )
+        )
+        drivers.append(driver)
+    bad, good = drivers
+    healthy[1].hold = (round(6.0 / FRAME_S), bad.done)
+    for driver in drivers:
+        driver.start()
+    for driver in drivers:
+        assert driver.join(60), f"call {driver.record.call_id} did not end"
+    return bad.record, good.record, handoffs
+
+
+def healthy_call(engine, voice):
+    from voicebot.call.session import CallConfig, CallSession
+
+    line = Line({3.0: [("dtmf", "2")], 12.0: [("hangup", "caller_hangup")]})
+    return CallSession(engine, Ear(), voice, CallConfig(), call_id="good"), line, voice
+
+
+def assert_healthy(record, line) -> None:
+    assert record.error is None and record.ended_reason == "caller_hangup" and record.hangup_by == "remote"
+    assert [(t["caller_text"], t["category"]) for t in record.turns if t["trigger"] == "dtmf"] == [
+        ("2", "water")
+    ]
+    assert line.transfers == [] and line.hangups == 0 and rms(line.bot_audio()) > 0.01
+
+
+def test_stt_raising_in_one_call_apologises_and_hands_that_call_over(engine, voice, tmp_path):
+    """Fault: the transcriber raises while a caller's question is decoded. Must hold: that caller hears
+    an apology ("죄송합니다. 잠시 문제가 생겨 상담원에게 연결해 드리겠습니다.") and is transferred to an
+    agent with a handoff record (reason system_error); the error is in the call's record; another call
+    going on at the same time keeps its menu, its keys and its own ending."""
+    import numpy as np
+
+    from media.audio import silence
+    from voicebot.call.driver import FAILED_TRANSFER_KO
+    from voicebot.call.session import CallConfig, CallSession
+
+    question = voice.synthesize("수도 요금이 얼마나 나왔는지 알고 싶어요", sample_rate=16_000).samples
+    line = Line(audio=np.concatenate([silence(1.0), question * 0.8, silence(8.0)]))
+    ear = Ear("수도 요금 문의", line, fails=True)
+    spy = Voice(voice)
+    failing = (CallSession(engine, ear, spy, CallConfig(), call_id="bad"), line, spy)
+    healthy = healthy_call(engine, voice)
+
+    bad, good, handoffs = two_calls(engine, failing, healthy, tmp_path)
+
+    assert ear.failed_at_frame is not None
+    assert bad.ended_reason == "error" and "RuntimeError" in bad.error and "STT" in bad.error
+    assert FAILED_TRANSFER_KO in spy.said
+    assert rms(line.bot_audio(ear.failed_at_frame)) > 0.01  # the apology was heard after the failure
+    ((target, headers),) = line.transfers
+    assert target == "sip:agent@127.0.0.1" and headers == {"X-Handoff-Id": bad.handoff_id}
+    assert bad.transfer == "ok" and handoffs.get(bad.handoff_id)["reason"] == "system_error"
+    assert_healthy(good, healthy[1])
+
+
+def test_tts_raising_in_one_call_apologises_and_hands_that_call_over(engine, voice, tmp_path):
+    """Fault: the synthesizer raises TTSError for a reply in the middle of a call (the water menu after
+    key 2), so that reply cannot be spoken. Must hold: the caller is not left in silence: an apology is
+    spoken (by the driver, which synthesizes it apart from the failed reply) and the call goes to an
+    agent; the error is in the call's record; another call at the same time is unaffected."""
+    from dialog import prompts
+    from voicebot.call.driver import FAILED_TRANSFER_KO
+    from voicebot.call.session import CallConfig, CallSession
+
+    line = Line({3.0: [("dtmf", "2")]})
+    water_menu = engine.new_session().on_dtmf("2").reply  # what key 2 answers on the main menu
+    assert water_menu and water_menu != prompts.GREETING
+    spy = Voice(voice, fail_on=water_menu[:20], line=line)
+    failing = (CallSession(engine, Ear(), spy, CallConfig(), call_id="bad"), line, spy)
+    healthy = healthy_call(engine, voice)
+
+    bad, good, _ = two_calls(engine, failing, healthy, tmp_path)
+
+    assert spy.failed_at_frame is not None
+    assert bad.ended_reason == "error" and "TTSError" in bad.error
+    assert spy.said[-1] == FAILED_TRANSFER_KO
+    assert rms(line.bot_audio(spy.failed_at_frame)) > 0.01
+    assert len(line.transfers) == 1 and bad.transfer == "ok" and bad.handoff["reason"] == "system_error"
+    assert_healthy(good, healthy[1])

@@ -47,6 +47,10 @@ CALLBACK_BOOKED_KO = (
     "콜백 요청이 접수되었습니다. 상담원이 확인하는 대로 다시 전화드리겠습니다. 이용해 주셔서 감사합니다."
 )
 CALLBACK_DECLINED_KO = "이용해 주셔서 감사합니다. 다음에 다시 전화해 주세요. 안녕히 계세요."
+# Said when the call's handler fails (speech recognition or synthesis broke, say): the caller is handed to
+# an agent where one can take the call, else the bot says goodbye.
+FAILED_TRANSFER_KO = "죄송합니다. 잠시 문제가 생겨 상담원에게 연결해 드리겠습니다."
+FAILED_GOODBYE_KO = "죄송합니다. 잠시 문제가 생겨 통화를 종료합니다. 잠시 후 다시 걸어 주세요."
 
 
 @dataclass(frozen=True)
@@ -162,9 +166,30 @@ class CallDriver:
             self.record.error = f"{type(exc).__name__}: {exc}"
             self.record.ended_reason = "error"
             if not self._remote_gone:
-                self._safe(self.transport.hangup)
+                self._after_failure()
         finally:
             self._finish()
+
+    def _after_failure(self) -> None:
+        """The handler failed mid-call: an apology, then an agent (when one can be reached) or goodbye."""
+        try:
+            self.outgoing.clear()  # whatever was left of the handler's reply
+            to_agent = self.transport.can_transfer and bool(self.config.agent_uri)
+            if self._say(FAILED_TRANSFER_KO if to_agent else FAILED_GOODBYE_KO) == "hangup":
+                return
+            if to_agent:
+                self._transfer({"reason": "system_error", "caller_utterances": self._caller_utterances()})
+        except Exception:
+            log.exception("call %s: ending the failed call politely failed", self.record.call_id)
+        if not self._remote_gone:
+            self.record.hangup_by = self.record.hangup_by or "bot"
+            self._safe(self.transport.hangup)
+
+    def _caller_utterances(self) -> list[str]:
+        try:
+            return [turn.caller_text for turn in self.handler.turns if turn.caller_text]
+        except Exception:
+            return []
 
     def _next(self, timeout_s: float) -> tuple[str, object]:
         try:
@@ -301,8 +326,8 @@ class CallDriver:
             self.record.hangup_by = self.record.hangup_by or "bot"
             self._safe(self.transport.hangup)
 
-    def _transfer(self) -> None:
-        handoff_id = self._file_handoff()
+    def _transfer(self, handoff: dict | None = None) -> None:
+        handoff_id = self._file_handoff(handoff)
         cfg = self.config
         status: int | None = None
         if not self.transport.can_transfer:
@@ -353,8 +378,8 @@ class CallDriver:
         self.record.transfer = "caller_hangup"
         self._update_handoff(handoff_id, transfer="caller_hangup")
 
-    def _file_handoff(self) -> str | None:
-        self.record.handoff = self.handler.handoff
+    def _file_handoff(self, handoff: dict | None = None) -> str | None:
+        self.record.handoff = handoff or self.handler.handoff
         self.record.handoff_id = file_handoff(
             self.handoffs, self.record.handoff, transport=self.transport.name, call_id=self.record.call_id
         )

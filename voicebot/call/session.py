@@ -478,6 +478,8 @@ class CallSession:
         except TTSError as exc:
             log.error("TTS failed for a %s reply: %s", turn.action, exc)
             self._event(decided_s, "tts_error", {"error": str(exc)})
+            if first and turn.reply.strip():  # the caller would hear nothing: the call cannot go on
+                raise
         if caller_end is not None:
             latency.voice_to_voice_ms = (ready_at - caller_end) * 1000
         record = TurnRecord(

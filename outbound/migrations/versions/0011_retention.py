@@ -23,5 +23,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("attempts") as batch:
-        batch.drop_column("purged_at")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite (3.35+) drops a plain column in place. Alembic's batch mode would copy the table, and
+        # dropping the old copy runs the alerts' ON DELETE SET NULL (see 0006): alerts would lose their call.
+        op.execute("ALTER TABLE attempts DROP COLUMN purged_at")
+    else:
+        op.drop_column("attempts", "purged_at")

@@ -72,6 +72,11 @@ def test_admins_read_page_and_filter_the_audit_log(tmp_path: Path) -> None:
     assert {row[4] for row in result["paused"]} == {"캠페인 일시정지"}
     assert {row[2] for row in result["byActor"]} == {"상담사 이바다"}
     assert not result["operatorSeesTab"]
+    # Retention in the same tab: the period of each kind and what the start-up run deleted (nothing here).
+    kinds = {row[0]: row[1:] for row in result["retention"]}
+    assert [days for days, _ in kinds.values()] == ["60일", "60일", "60일"]
+    assert kinds["채팅 상담 (끝난 대화)"][1] == "대화 0건, 메시지 0건, 연결 기록 0건"
+    assert result["retentionNote"].startswith(("마지막 정리:", "정리는 서버 시작 때와"))
 
     # Each load of the tab was itself recorded: the first view, "더 보기", the two filtered views.
     engine = store.make_engine(db)

@@ -398,3 +398,42 @@ def test_serve_runs_retention_at_start_and_logs_counts_only(tmp_path: Path, capl
     assert any(m.startswith("retention inbound (older than 14 days) deleted:") for m in logged)
     assert not any("김순자" in m or "주민등록" in m for m in logged)
     engine.dispose()
+
+
+def test_admins_read_the_periods_and_the_latest_run(tmp_path: Path) -> None:
+    """GET /api/retention (the console's 감사 기록 tab shows it): periods per kind, what the latest run
+    deleted; admins only."""
+    from types import SimpleNamespace
+
+    from fastapi.testclient import TestClient
+
+    from outbound import service, store
+    from voicebot.server.app import create_app
+    from voicebot.server.config import load_config
+
+    db = f"sqlite:///{tmp_path / 'api.db'}"
+    store.upgrade(db)
+    engine = store.make_engine(db)
+    with store.session_factory(engine).begin() as s:
+        admin = service.create_token(s, "관리자", "admin")
+        operator = service.create_token(s, "상담사", "operator")
+    engine.dispose()
+    env = {
+        "VOICEBOT_DB_URL": db,
+        "VOICEBOT_WEBRTC_ENABLED": "false",
+        "VOICEBOT_OUTBOUND_DIALER": "none",
+        "VOICEBOT_RETENTION_CHAT_DAYS": "30",
+    }
+    app = create_app(
+        load_config(None, env), models=SimpleNamespace(engine=None, transcriber=None, synthesizer=None)
+    )
+    with TestClient(app) as client:
+        assert (
+            client.get("/api/retention", headers={"Authorization": f"Bearer {operator}"}).status_code == 403
+        )
+        runtime = app.state.runtime
+        runtime.retention.run_once()  # the start-up run may still be on its way: one now, for sure
+        status = client.get("/api/retention", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert status["days"] == {"inbound": 60, "outbound": 60, "chat": 30}
+    assert status["every_hours"] == 24 and status["last_run_at"] is not None
+    assert status["last_deleted"]["chat"] == {"conversations": 0, "messages": 0, "handoffs": 0}

@@ -74,6 +74,11 @@ try {
   result.firstPage = await rows();
   result.moreVisible = await page.locator("#audit-more").isVisible();
   result.countText = await page.locator("#audit-count").textContent();
+  await page.waitForFunction(() => document.querySelectorAll("#retention tbody tr").length === 3, null, { timeout: left() });
+  result.retention = await page
+    .locator("#retention tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.innerText.trim())));
+  result.retentionNote = await page.locator("#retention-last").textContent();
   await shot("audit-first-page");
   await page.getByRole("button", { name: "더 보기" }).click();
   await waitRows(120);

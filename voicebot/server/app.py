@@ -41,7 +41,7 @@ from voicebot.server.handoffs import make_handoff_router
 from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.openapi_errors import document_errors
-from voicebot.server.retention import RetentionJob, places_from_config
+from voicebot.server.retention import RetentionJob, make_retention_router, places_from_config
 from voicebot.server.stats import _titles, make_stats_router
 from voicebot.server.studio_routes import make_studio_router
 from voicebot.server.trends import Analytics, make_trends_router
@@ -176,6 +176,8 @@ class Runtime:
 
     def _call_ended(self, record: Any) -> None:
         """Any transport's ``CallRecord``; outbound calls are the campaign worker's to count."""
+        if record.recording_error:
+            self.metrics.recording_failures.labels(record.transport).inc()
         if record.direction == "inbound":
             self.monitor.finished(record.call_id, record.ended_reason, record.duration_s)
 
@@ -359,9 +361,9 @@ def create_app(
         redoc_url=None,
     )
     install_docs(app)
-    app.state.runtime = runtime
     document_errors(app)
     install_error_handlers(app)
+    app.state.runtime = runtime
     app.add_middleware(BodyLimit)  # issue 17: bodies capped while read, before parsing and auth
     app.add_middleware(SecurityHeaders)
     if config.security.proxies:  # outermost: the client address and https as the trusted proxy saw them
@@ -376,6 +378,7 @@ def create_app(
     app.include_router(make_trends_router(runtime.analytics, auth))
     app.include_router(make_handoff_router(runtime.handoffs, auth))
     app.include_router(
+    app.include_router(make_retention_router(runtime.retention, auth))
         make_studio_router(
             PromptLibrary(default_prompts_dir()),
             auth,
@@ -397,10 +400,10 @@ def create_app(
         tags=["operations"],
         summary="Prometheus metrics (a viewer token unless metrics_public)",
         dependencies=scrape,
-    )
         response_class=Response,
         responses=file_response("text/plain"),
     def metrics() -> Response:
+    )
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/calls/live", tags=["operations"], summary="Calls in progress with their transcript")

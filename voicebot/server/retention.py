@@ -33,11 +33,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi import APIRouter, Depends
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from outbound.retention import RetentionSettings, purge_outbound
+from outbound.api import Auth
+from outbound.retention import KINDS, RetentionSettings, purge_outbound
 from outbound.schema import Attempt
+from outbound.service import Principal
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.chat.schema import ChatConversation, ChatMessage
 from voicebot.server.config import ServeConfig
@@ -257,6 +260,7 @@ class RetentionJob:
         self.clock = clock
         self.every_s = every_s
         self.last: dict[str, dict[str, int]] | None = None  # the counts of the latest run
+        self.last_at: datetime | None = None
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -276,8 +280,27 @@ class RetentionJob:
             days = self.settings.days(kind)
             what = ", ".join(f"{name} {count}" for name, count in got.items())
             log.info("retention %s (older than %d days) deleted: %s", kind, days, what)
-        self.last = counts
+        self.last, self.last_at = counts, self.clock()
         return counts
+
+    def status(self) -> dict[str, Any]:
+        """The periods and the latest run, for staff (``GET /api/retention``)."""
+        return {
+            "days": {kind: self.settings.days(kind) for kind in KINDS},
+            "every_hours": round(self.every_s / 3600, 2),
+            "last_run_at": self.last_at.isoformat() if self.last_at else None,
+            "last_deleted": self.last,
+        }
+
+
+def make_retention_router(job: RetentionJob, auth: Auth) -> APIRouter:
+    router = APIRouter(prefix="/api/retention", tags=["operations"])
+
+    @router.get("", summary="Retention periods per kind and what the latest daily run deleted (admins)")
+    def retention(who: Principal = Depends(auth.require("admin"))) -> dict[str, Any]:
+        return job.status()
+
+    return router
 
 
 def places_from_config(config: ServeConfig) -> RetentionPlaces:

@@ -7,6 +7,39 @@ import { LABELS, fill, h, label, when } from "./format.js";
 import { errorBox, showError } from "./ui.js";
 
 const PAGE = 100;
+// Retention (GET /api/retention): the period of each kind of personal data and the latest daily run.
+const RETENTION_KINDS = {
+  inbound: "수신 통화 (녹음, 상담원 연결 기록)",
+  outbound: "발신 통화 (답변 내용, 녹음)",
+  chat: "채팅 상담 (끝난 대화)",
+};
+const RETENTION_COUNTS = {
+  recordings: "녹음",
+  handoffs: "연결 기록",
+  attempts: "통화 내용",
+  recordings_kept: "폴더 밖 녹음(보존)",
+  conversations: "대화",
+  messages: "메시지",
+};
+
+function retentionRows(status) {
+  return Object.entries(RETENTION_KINDS).map(([kind, name]) => {
+    const deleted = status.last_deleted ? status.last_deleted[kind] || {} : null;
+    const counts = deleted
+      ? Object.entries(deleted)
+          .filter(([key]) => key !== "recordings_kept")
+          .map(([key, n]) => `${RETENTION_COUNTS[key] || key} ${n}건`)
+          .join(", ")
+      : "아직 실행되지 않음";
+    return h(
+      "tr",
+      { dataset: { kind } },
+      h("td", {}, name),
+      h("td", { class: "num" }, `${status.days[kind]}일`),
+      h("td", {}, counts),
+    );
+  });
+}
 const HEADERS = ["번호", "시각", "직원", "권한", "한 일", "대상", "내용"];
 
 function target(event) {
@@ -52,6 +85,26 @@ export function createAuditView(panel) {
     ),
   );
   const empty = h("p", { class: "empty", id: "audit-empty", hidden: true }, "조건에 맞는 기록이 없습니다.");
+  const retentionBody = h("tbody", {});
+  const retentionNote = h("p", { class: "muted", id: "retention-last" });
+  const retention = h(
+    "section",
+    { class: "card", id: "retention", "aria-label": "개인정보 보관 기간" },
+    h("h3", {}, "개인정보 보관 기간"),
+    h("p", { class: "muted" }, "기간이 지난 통화 녹음과 대화 내용은 매일 자동으로 삭제됩니다. 통계(건수, 분류)는 남습니다."),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        {},
+        h("caption", { class: "visually-hidden" }, "보관 기간과 마지막 정리"),
+        h("thead", {}, h("tr", {}, ["종류", "보관 기간", "마지막 정리에서 삭제"].map((head) => h("th", { scope: "col" }, head)))),
+        retentionBody,
+      ),
+    ),
+    retentionNote,
+  );
   const more = h("button", { type: "button", id: "audit-more", hidden: true }, "더 보기");
   let next = null; // before_id of the next (older) page
   let shown = 0;
@@ -71,7 +124,7 @@ export function createAuditView(panel) {
       "누가 언제 무엇을 바꾸거나 개인정보를 열람했는지 남긴 기록입니다. 기록은 고치거나 지울 수 없으며, ",
       "이름이나 전화번호 없이 번호로만 남습니다. 이 기록을 보는 것도 기록됩니다.",
     ),
-    allows("admin") ? [filters, error, count, grid, empty, h("div", { class: "pager" }, more)] : h("p", { class: "empty" }, "감사 기록은 관리자만 볼 수 있습니다."),
+    allows("admin") ? [retention, filters, error, count, grid, empty, h("div", { class: "pager" }, more)] : h("p", { class: "empty" }, "감사 기록은 관리자만 볼 수 있습니다."),
   );
 
   filters.addEventListener("submit", (event) => {
@@ -80,6 +133,20 @@ export function createAuditView(panel) {
   });
   filters.addEventListener("reset", () => setTimeout(() => load(false)));
   more.addEventListener("click", () => load(true));
+
+  async function loadRetention() {
+    let status;
+    try {
+      status = await request("/api/retention");
+    } catch (err) {
+      showError(error, err);
+      return;
+    }
+    retentionBody.replaceChildren(...retentionRows(status));
+    retentionNote.textContent = status.last_run_at
+      ? `마지막 정리: ${when(status.last_run_at)} (${status.every_hours}시간마다)`
+      : `정리는 서버 시작 때와 ${status.every_hours}시간마다 실행됩니다.`;
+  }
 
   async function load(older) {
     if (!allows("admin")) return;
@@ -112,7 +179,7 @@ export function createAuditView(panel) {
     interval: 60_000,
     onShow() {},
     async refresh(force) {
-      if (force) await load(false); // shown again: the newest first; no polling (each read is recorded)
+      if (force) await Promise.all([load(false), loadRetention()]); // no polling (each read is recorded)
     },
   };
 }

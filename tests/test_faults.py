@@ -201,6 +201,82 @@ def test_postgresql_restarted_mid_campaign(tmp_path: Path) -> None:
         shutil.rmtree(cluster.root, ignore_errors=True)
 
 
+# --- 2. The recording folder cannot be written ----------------------------------------------------------
+
+SIP_DATA = Path(__file__).parent / "data" / "sip"
+
+
+def sipp_call(scenario: str, sip_port: int, timeout_s: float = 60) -> subprocess.Popen:
+    """One SIPp caller (G.711) running ``tests/data/sip/<scenario>.xml`` against 127.0.0.1:sip_port."""
+    from benchmarks.serving import free_port as free
+
+    cmd = [
+        shutil.which("sipp"), "-sf", str(SIP_DATA / f"{scenario}.xml"), "-i", "127.0.0.1", "-mi", "127.0.0.1",
+        "-p", str(free(socket.SOCK_DGRAM)), "-mp", str(free(socket.SOCK_DGRAM) & ~1), "-m", "1", "-nostdin",
+        "-timeout", f"{timeout_s:.0f}s", "-s", "bot", f"127.0.0.1:{sip_port}",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one Prometheus sample (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} ") or (not labels and line.startswith(f"{name} ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp not installed (bash scripts/test-deps.sh)")
+def test_recording_folder_unwritable_the_call_goes_on(tmp_path: Path) -> None:
+    """Fault: ``sip.record_dir`` cannot be written. We run as root, so a read-only mode would not stop us:
+    the folder's parent is a regular file, so creating the folder (or a file in it) fails with ENOTDIR for
+    root too. Must hold: a SIPp caller is answered and its call runs to the caller's BYE (SIPp exits 0);
+    ``voicebot_recording_failures_total{transport="sip"}`` counts 1 and the call is counted as usual; the
+    server logs exactly one line about it, naming the call id and the error type, with no traceback and
+    nothing of the caller (number, words)."""
+    import httpx
+
+    from benchmarks.serving import free_port as free
+    from benchmarks.serving import serving
+
+    blocker = tmp_path / "recordings-parent"
+    blocker.write_text("a file where the recordings folder's parent should be\n")
+    sip_port = free(socket.SOCK_DGRAM)
+    config = (
+        f"sip: {{enabled: true, listen: '127.0.0.1:{sip_port}', record_dir: '{blocker / 'calls'}'}}\n"
+        "webrtc: {enabled: false}\n"
+    )
+    with serving(tmp_path, config) as served:
+        caller = sipp_call("uac_pcma_dtmf", sip_port)
+        out, _ = caller.communicate(timeout=90)
+        assert caller.returncode == 0, out[-2000:]
+        with httpx.Client(base_url=served.url, headers=served.admin, timeout=30) as http:
+            deadline = time.monotonic() + 20
+            while True:  # the server counts the call once its driver has finished
+                metrics = http.get("/metrics").text
+                if (
+                    metric(metrics, "voicebot_recording_failures_total", transport="sip")
+                    or time.monotonic() > deadline
+                ):
+                    break
+                time.sleep(0.2)
+        assert metric(metrics, "voicebot_recording_failures_total", transport="sip") == 1.0
+        assert (
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in metrics.splitlines()
+                if line.startswith("voicebot_calls_total{") and 'transport="sip"' in line
+            )
+            == 1.0
+        )
+    log = served.log.read_text()
+    lines = [line for line in log.splitlines() if "recording" in line.lower() and "could not" in line]
+    assert len(lines) == 1, lines
+    assert "NotADirectoryError" in lines[0] and "sipp" not in lines[0] and "Traceback" not in log
+    assert not blocker.with_name("calls").exists() and blocker.read_text().startswith("a file")
+
+
 # --- 3. STT or TTS raising inside one call ---------------------------------------------------------------
 
 FRAME_S = 0.02

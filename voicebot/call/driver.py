@@ -410,8 +410,14 @@ class CallDriver:
             try:
                 name = f"{time.strftime('%Y%m%d-%H%M%S')}-{record.call_id}.wav"
                 record.recording = str(self._recorder.write(self.config.record_dir / name))
-            except Exception:
-                log.exception("call %s: recording failed", record.call_id)
+            except Exception as exc:  # a full or unwritable folder costs the recording, never the call
+                why = (
+                    f"{type(exc).__name__}: {exc.strerror}"
+                    if isinstance(exc, OSError)
+                    else type(exc).__name__
+                )
+                record.recording_error = why
+                log.error("call %s: the recording could not be written (%s)", record.call_id, why)
         self._safe(
             lambda: self.transport.publish(ended_message(record.ended_reason, record.callback_requested))
         )

@@ -35,6 +35,7 @@ class CallRecord:
     transfer: str | None = None  # ok | failed:<status> | not_configured | unavailable | caller_hangup
     callback_requested: bool | None = None  # after a failed transfer: the caller pressed 1
     recording: str | None = None
+    recording_error: str | None = None  # why the recording could not be written (error type, no path)
     error: str | None = None
 
     def as_dict(self) -> dict:

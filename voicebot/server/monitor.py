@@ -68,6 +68,13 @@ class Metrics:
         self.outbound_alerts = Counter(
             "voicebot_outbound_alerts_total", "Alerts raised by outbound calls", registry=r
         )
+        # Calls (inbound and outbound) whose recording could not be written (a full or unwritable folder).
+        self.recording_failures = Counter(
+            "voicebot_recording_failures_total",
+            "Call recordings that could not be written",
+            ["transport"],
+            registry=r,
+        )
         # Text channels (web chat, KakaoTalk): voicebot.chat reports events through chat_event.
         self.chat_conversations = Counter(
             "voicebot_chat_conversations_total", "Text conversations started", ["channel"], registry=r

@@ -6,6 +6,8 @@ Keypad keys are named the way Korean ARS menus do: 별표 (*) and 우물 정 (#)
 
 from __future__ import annotations
 
+import re
+
 CATEGORY_BY_DIGIT: dict[str, str] = {
     "0": "covid",
     "1": "transport",
@@ -25,6 +27,9 @@ CATEGORY_NAMES: dict[str, str] = {
 }
 
 GREETING = "안녕하세요, 서울시 120 다산콜센터 인공지능 상담원입니다."
+# Said once, after the greeting, on every call that is being recorded (inbound and outbound; the text is
+# set by ``DriverConfig.recording_notice``, serve's ``sip.recording_notice``).
+RECORDING_NOTICE = "상담 품질 향상을 위해 통화 내용이 녹음됩니다."
 MENU = (
     "궁금하신 내용을 편하게 말씀해 주시거나 메뉴 번호를 눌러 주세요. "
     "코로나19는 0번, 교통은 1번, 상수도는 2번, 일반 시정은 3번, 전화번호 안내는 4번, 외국어 상담은 9번입니다. "
@@ -121,3 +126,19 @@ CLARIFY_TWO_EN = "Is your question about {a}, or about {b}?"
 ENGLISH_GOODBYE = "Thank you for calling Seoul 120 Dasan call centre. Goodbye."
 ESCALATE_AGENT_EN = "I will connect you to a counsellor. Please hold. 상담원에게 연결해 드리겠습니다."
 ESCALATE_FRUSTRATION_EN = "I am sorry. I will connect you to a counsellor now. Please hold."
+
+
+_INTRODUCTION_END = re.compile(r"니다\.(?:\s+|$)")
+
+
+def with_notice(text: str, notice: str | None) -> str:
+    """``text`` with ``notice`` said right after its first sentence that ends in "-니다." (the greeting
+    that names the centre: "... 다산콜센터입니다."), or before it when it has none."""
+    notice = (notice or "").strip()
+    if not notice:
+        return text
+    found = _INTRODUCTION_END.search(text)
+    if found is None:
+        return f"{notice} {text}".strip()
+    head, rest = text[: found.end()].rstrip(), text[found.end() :].strip()
+    return f"{head} {notice} {rest}".strip()

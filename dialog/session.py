@@ -104,10 +104,12 @@ class DialogSession:
         self._sms_offer = True
 
     # ------------------------------------------------------------------------------------ events
-    def start(self) -> BotTurn:
-        """The greeting with the menu; the caller may answer with a key or with a question."""
+    def start(self, recording_notice: str | None = None) -> BotTurn:
+        """The greeting with the menu; the caller may answer with a key or with a question. A recorded
+        call passes its ``recording_notice``: said once, after the greeting (reprompts repeat the menu only)."""
         self._state = State.MENU
-        return self._emit(BotTurn(Action.MENU, f"{prompts.GREETING} {prompts.MENU}", expects="menu"))
+        reply = prompts.with_notice(f"{prompts.GREETING} {prompts.MENU}", recording_notice)
+        return self._emit(BotTurn(Action.MENU, reply, expects="menu"))
 
     def on_speech(self, text: str, language: str = "ko", stt_confidence: float | None = None) -> BotTurn:
         if self._final is not None:

@@ -18,8 +18,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from dialog import prompts
 from media.audio import PIPELINE_RATE, AudioFrame, silence
+from outbound.script import Conversation, load_script
 from stt.types import Transcript
+from voicebot.call.conversation import ConversationSession
+from voicebot.call.dial_script import ScriptSession
 from voicebot.call.driver import (
     CALLBACK_BOOKED_KO,
     TRANSFER_FAILED_KO,
@@ -389,6 +393,95 @@ def test_recording_has_both_sides_aligned(session, tmp_path, wire_rate):
     assert rms(bot[: 3 * rate]) > 0.01  # the greeting, on the right
 
 
+# -- the recording notice (issue 17) -----------------------------------------------------------------
+
+
+def said(record: CallRecord) -> list[str]:
+    return [t["bot_text"] for t in record.turns]
+
+
+@pytest.mark.parametrize("wire_rate", [8_000, 48_000])  # a phone line, a browser
+def test_a_recorded_call_is_told_so_once_and_a_key_cuts_it_as_the_greeting(session, tmp_path, wire_rate):
+    """A key during the notice (about 6-11 s in) cuts it as it cuts the greeting; going back to the main
+    menu and asking for it again brings the menu without the notice."""
+    events = {8.0: [("dtmf", "2")], 12.0: [("dtmf", "#")], 14.0: [("dtmf", "*")], 16.0: [("hangup", None)]}
+    line = FakeLine(events, wire_rate=wire_rate)
+    record = drive(session(), line, DriverConfig(media_timeout_s=0.5, record_dir=tmp_path))
+    first, water, menu, again = said(record)
+    assert first == f"{prompts.GREETING} {prompts.RECORDING_NOTICE} {prompts.MENU}"
+    assert record.turns[0]["interrupted"] and record.turns[1]["category"] == "water"
+    assert menu == prompts.MENU and again == prompts.MENU_AGAIN + prompts.MENU
+    assert sum(text.count(prompts.RECORDING_NOTICE) for text in said(record)) == 1
+    assert record.recording and rms(line.bot_audio()) > 0.01
+
+
+def test_the_notice_is_not_repeated_when_the_caller_stays_silent(session, tmp_path):
+    line = FakeLine({50.0: [("hangup", None)]})  # greeting and menu (~37 s), 7 s of silence: the menu again
+    record = drive(session(), line, DriverConfig(media_timeout_s=0.5, record_dir=tmp_path))
+    assert [t["trigger"] for t in record.turns] == ["start", "no_input"]
+    assert prompts.RECORDING_NOTICE in said(record)[0] and prompts.RECORDING_NOTICE not in said(record)[1]
+
+
+@pytest.mark.parametrize(
+    ("record_it", "notice", "expected"),
+    [
+        (False, prompts.RECORDING_NOTICE, None),  # nothing is recorded: nothing to say
+        (True, None, None),  # turned off on purpose
+        (True, "", None),
+        (True, "이 통화는 녹음되고 있습니다.", "이 통화는 녹음되고 있습니다."),  # the centre's own words
+    ],
+)
+def test_the_notice_follows_the_recording_and_the_configuration(
+    session, tmp_path, record_it, notice, expected
+):
+    config = DriverConfig(
+        media_timeout_s=0.5, record_dir=tmp_path if record_it else None, recording_notice=notice
+    )
+    record = drive(session(), FakeLine({2.0: [("hangup", None)]}), config)
+    greeting = f"{prompts.GREETING} {prompts.MENU}"
+    assert said(record) == [prompts.with_notice(greeting, expected) if expected else greeting]
+    assert bool(record.recording) is record_it
+
+
+def test_an_outbound_recorded_call_says_it_with_the_first_prompt_only(synthesizer, tmp_path):
+    """A campaign call (no machine detection): the notice follows the script's greeting; 9 repeats the
+    question without it."""
+    conv = Conversation(load_script("welfare_check"), {"name": "김순자"})
+    handler = ConversationSession(conv, synthesizer, HearsNothing(), call_id="o1")
+    line = FakeLine({3.0: [("dtmf", "9")], 5.0: [("hangup", None)]})
+    record = drive(handler, line, DriverConfig(media_timeout_s=0.5, record_dir=tmp_path))
+    first, repeated = said(record)
+    assert f"다산콜센터입니다. {prompts.RECORDING_NOTICE} 요즘" in first and "김순자 어르신" in first
+    assert prompts.RECORDING_NOTICE not in repeated and repeated.startswith("식사는")
+    assert prompts.RECORDING_NOTICE not in "".join(conv.said)  # the script's own record is the script's
+
+
+def test_a_dial_script_says_it_with_its_first_words_after_the_digits(synthesizer, tmp_path):
+    handler = ScriptSession.named("line_check", synthesizer, send_dtmf="12#")
+    record = drive(handler, FakeLine({2.0: [("hangup", None)]}), DriverConfig(record_dir=tmp_path))
+    digits, first = said(record)
+    assert digits == "" and first.startswith(
+        f"안녕하세요, 서울시 120 다산콜센터입니다. {prompts.RECORDING_NOTICE} "
+    )
+
+
+def test_the_notice_is_on_by_default_everywhere_and_off_only_when_configured():
+    from voicebot.server.config import load_config
+    from voicebot.sip.config import SipConfig
+    from voicebot.webrtc.service import WebRTCConfig
+
+    defaults = {
+        DriverConfig().recording_notice,
+        SipConfig().recording_notice,
+        WebRTCConfig().recording_notice,
+    }
+    assert defaults == {prompts.RECORDING_NOTICE}
+    assert load_config(environ={}).sip.notice == prompts.RECORDING_NOTICE
+    assert load_config(environ={"VOICEBOT_SIP_RECORDING_NOTICE": "false"}).sip.notice is None
+    own = {"VOICEBOT_SIP_RECORDING_NOTICE_TEXT": "이 통화는 녹음되고 있습니다."}
+    assert load_config(environ=own).sip.notice == "이 통화는 녹음되고 있습니다."
+
+
 def test_progress_messages_for_the_page(session):
     line = FakeLine({3.0: [("dtmf", "2")], 40.0: [("hangup", "caller_hangup")]})
     drive(session(), line)
@@ -426,7 +519,7 @@ class ScriptedHandler:
     handoff = None
     bot_speaking = False
 
-    def start(self, now_s: float = 0.0) -> None:
+    def start(self, now_s: float = 0.0, recording_notice: str | None = None) -> None:
         pass
 
     def on_caller_frame(self, frame: AudioFrame) -> np.ndarray:

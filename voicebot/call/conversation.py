@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from dialog.prompts import with_notice
 from media.audio import AudioFrame
 from media.vad import SpeechEnd
 from voicebot.call.amd import AnsweringMachineDetector, Detection, MachinePolicy
@@ -100,6 +101,7 @@ class ConversationSession(PromptLoop):
         self._amd_background = amd_background  # False: transcriptions inline (offline runs, tests)
         self._listening_for_who = False  # undecided: the bot says nothing
         self._machine = False  # a machine: waiting for which one (and its beep), then the policy
+        self._notice: str | None = None  # a recorded call: said with the script's first prompt
 
     @property
     def handoff(self) -> dict[str, Any] | None:
@@ -110,7 +112,8 @@ class ConversationSession(PromptLoop):
         """How the detector decided who answered; None without detection or before it decided."""
         return self.detector.decision if self.detector is not None else None
 
-    def start(self, now_s: float = 0.0) -> None:
+    def start(self, now_s: float = 0.0, recording_notice: str | None = None) -> None:
+        self._notice = recording_notice  # a machine never hears it: nobody is there to be told
         if self.machines is None:
             self._begin(now_s)
             return
@@ -145,8 +148,9 @@ class ConversationSession(PromptLoop):
     # -- who answered -----------------------------------------------------------------------------
 
     def _begin(self, now_s: float) -> None:
-        """A person (or nobody to tell from one): the script starts."""
-        self._reply(self.conversation.start(), now_s)
+        """A person (or nobody to tell from one): the script starts, with the recording notice on a
+        recorded call, right after the script's greeting."""
+        self._reply(with_notice(self.conversation.start(), self._notice), now_s)
 
     def _detect(self, frame: AudioFrame) -> None:
         detector = self.detector

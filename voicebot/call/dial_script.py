@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from dialog.prompts import with_notice
 from media.audio import AudioFrame
 from media.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
 from voicebot.call.keypad import DTMF_DIGIT_S, check_dtmf
@@ -112,7 +113,7 @@ class PromptLoop:
         """Keypad digits a step wants sent now; "" when none."""
         return ""
 
-    def start(self, now_s: float = 0.0) -> None:
+    def start(self, now_s: float = 0.0, recording_notice: str | None = None) -> None:
         raise NotImplementedError
 
     def on_caller_frame(self, frame: AudioFrame) -> np.ndarray:
@@ -197,6 +198,7 @@ class ScriptSession(PromptLoop):
         self.turns: list[ScriptTurn] = []
         self._index = -1
         self._dtmf_out: list[str] = []
+        self._notice: str | None = None  # a recorded call: said with the first prompt that has words
 
     @classmethod
     def named(cls, name: str, synthesizer, transcriber=None, send_dtmf: str = "") -> ScriptSession:
@@ -206,7 +208,8 @@ class ScriptSession(PromptLoop):
         prompts = ((dial_digits_step(send_dtmf),) if send_dtmf else ()) + DIAL_SCRIPTS[name]
         return cls(prompts, synthesizer, transcriber)
 
-    def start(self, now_s: float = 0.0) -> None:
+    def start(self, now_s: float = 0.0, recording_notice: str | None = None) -> None:
+        self._notice = recording_notice
         self._next(now_s)
 
     def take_dtmf(self) -> str:
@@ -239,10 +242,13 @@ class ScriptSession(PromptLoop):
             self.ended_reason = "goodbye"
             return
         prompt = self.prompts[self._index]
+        text = prompt.text
+        if text and self._notice:
+            text, self._notice = with_notice(text, self._notice), None
         self.turns.append(
             ScriptTurn(
                 prompt.key,
-                prompt.text,
+                text,
                 via="none" if prompt.expect == "none" else None,
                 dtmf_sent=prompt.send_dtmf or None,
             )
@@ -253,4 +259,4 @@ class ScriptSession(PromptLoop):
             self._dtmf_out.append(prompt.send_dtmf)
             pause = np.zeros(int((len(prompt.send_dtmf) + 1) * DTMF_DIGIT_S * self.sample_rate), np.float32)
             self.bot.schedule(pause, now_s)
-        self._speak(prompt.text, now_s)
+        self._speak(text, now_s)

@@ -7,8 +7,9 @@ touches the handler, so a slow STT step delays this call alone and an exception 
 The driver owns the call clock (stream time = caller frames x 20 ms), resampling between the wire rate
 and the 16 kHz pipeline, play-out of the closing words, the no-media timeout, keypad digits both ways,
 transfer and its fallback (an apology and a call-back offer on key 1), the handoff record, the
-recording, and the one ``CallRecord`` every transport reports. Waits are measured in stream time, so a
-fast file simulation runs through them at once and a live call takes them in real time.
+recording (a recorded call's handler is told at start to say ``DriverConfig.recording_notice`` once), and
+the one ``CallRecord`` every transport reports. Waits are measured in stream time, so a fast file
+simulation runs through them at once and a live call takes them in real time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dialog.prompts import RECORDING_NOTICE
 from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
 from media.stream import FRAME_MS, CallerAudio, FrameQueue, StreamResampler
 from tts import Synthesizer
@@ -61,6 +63,9 @@ class DriverConfig:
     media_timeout_s: float = 30.0  # no caller audio for this long (wall time) ends the call
     play_out_limit_s: float = 60.0  # the longest closing prompt waited for
     record_dir: Path | None = None  # two-channel WAV of every call, when set
+    # Said once at the start of a recorded call (with ``record_dir``), inbound and outbound alike, after
+    # the greeting; None or "" only where it is turned off on purpose.
+    recording_notice: str | None = RECORDING_NOTICE
 
 
 class Inbox(Protocol):
@@ -147,6 +152,12 @@ class CallDriver:
         self.inbox.put(("transfer", status))
 
     @property
+    def _recording_notice(self) -> str | None:
+        """What the handler tells the caller about the recording: only when this call is recorded."""
+        notice = (self.config.recording_notice or "").strip()
+        return notice if self._recorder is not None and notice else None
+
+    @property
     def now_s(self) -> float:
         return self._frames * FRAME_S
 
@@ -154,7 +165,7 @@ class CallDriver:
 
     def run(self) -> None:
         try:
-            self.handler.start(0.0)
+            self.handler.start(0.0, recording_notice=self._recording_notice)
             self._send_handler_dtmf()
             self._progress.update()
             if self._serve_until_ended():

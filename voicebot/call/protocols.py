@@ -59,7 +59,10 @@ class CallHandler(Protocol):
     @property
     def bot_speaking(self) -> bool: ...  # bot audio is still queued
 
-    def start(self, now_s: float = 0.0) -> None: ...
+    def start(self, now_s: float = 0.0, recording_notice: str | None = None) -> None:
+        """Begin the call. ``recording_notice``: the call is being recorded; say this once, with the
+        first prompt a person hears (None: not recorded, or the notice is turned off)."""
+
     def on_caller_frame(self, frame: AudioFrame) -> np.ndarray: ...  # the bot's samples for the same tick
     def on_dtmf(self, digit: str, now_s: float) -> None: ...
     def hangup(self, now_s: float) -> None: ...  # the remote side hung up

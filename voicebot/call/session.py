@@ -225,10 +225,10 @@ class CallSession:
 
     # -- transport-facing API ---------------------------------------------------------------------
 
-    def start(self, now_s: float = 0.0) -> None:
+    def start(self, now_s: float = 0.0, recording_notice: str | None = None) -> None:
         self._event(now_s, "call_started")
         started = time.perf_counter()
-        turn = self.dialog.start()
+        turn = self.dialog.start(recording_notice)
         dialog_ms = (time.perf_counter() - started) * 1000
         self._reply(turn, now_s, "start", "", None, None, None, Latency(dialog_ms=dialog_ms))
 

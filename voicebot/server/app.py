@@ -204,6 +204,7 @@ class Runtime:
             agent_uri=cfg.agent_uri,
             registrar=registrar,
             record_dir=Path(cfg.record_dir) if cfg.record_dir else None,
+            recording_notice=cfg.notice,
             handoff_dir=Path(cfg.handoff_dir) if cfg.handoff_dir else None,
         )
 

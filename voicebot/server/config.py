@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from dialog.prompts import RECORDING_NOTICE
 from outbound.retention import RetentionSettings
 from voicebot.call.sms import HttpGatewaySender, OutboxSender, SmsSender
 
@@ -36,6 +37,15 @@ class SipSection:
     password_env: str = "VOICEBOT_SIP_PASSWORD"
     record_dir: str | None = None
     handoff_dir: str | None = "var/handoffs"
+    # A recorded call (record_dir set; inbound and outbound) first hears that it is recorded, once, after
+    # the greeting: off only with recording_notice: false; recording_notice_text replaces the words.
+    recording_notice: bool = True
+    recording_notice_text: str | None = None
+
+    @property
+    def notice(self) -> str | None:
+        """What a recorded call is told about the recording (None: nothing)."""
+        return (self.recording_notice_text or RECORDING_NOTICE) if self.recording_notice else None
 
 
 @dataclass(frozen=True)

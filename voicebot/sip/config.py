@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dialog.prompts import RECORDING_NOTICE
+
 # G.722 (16 kHz) first: a wideband caller reaches Whisper without the 8 kHz bottleneck (issue 15). Opus is
 # accepted here but pjsua2-python 2.15.1.post1 is built without it; codecs the build lacks are skipped.
 SUPPORTED_CODECS = ("G722", "OPUS", "PCMU", "PCMA")
@@ -43,6 +45,8 @@ class SipConfig:
     # PJSIP then answers 486 itself): run several processes behind a dispatcher for more.
     max_calls: int = 4
     record_dir: Path | None = None  # two-channel WAV per call (caller left, bot right)
+    # With record_dir: said once at the start of each call (inbound and outbound); None: not said.
+    recording_notice: str | None = RECORDING_NOTICE
     handoff_dir: Path | None = None  # handoff records as JSON files, keyed by id
     user_agent: str = "voicebot"
     pjsip_log_level: int = 0  # >0 logs SIP messages in clear (personal data): debugging only

@@ -561,6 +561,7 @@ class SipEndpoint:
                 callback_wait_s=cfg.callback_wait_s,
                 media_timeout_s=cfg.rtp_timeout_s,
                 record_dir=cfg.record_dir,
+                recording_notice=cfg.recording_notice,
             ),
             synthesizer=self.synthesizer,
             handoffs=self.handoffs,

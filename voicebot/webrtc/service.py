@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dialog.prompts import RECORDING_NOTICE
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.protocols import CallHandler
@@ -29,6 +30,7 @@ class WebRTCConfig:
     ice_loopback: bool = False
     media_timeout_s: float = 30.0  # no caller audio for this long ends the call
     record_dir: Path | None = None  # two-channel WAV per call (caller left, bot right), as for SIP
+    recording_notice: str | None = RECORDING_NOTICE  # with record_dir: said once at the start; None: not
     # An answered offer whose media has not connected by then gives its slot back (issue 17: four
     # offers that never connect would otherwise hold every slot for half a minute).
     connect_timeout_s: float = 8.0
@@ -93,7 +95,11 @@ class WebRTCService:
                 CallRecord(call_id, transport="webrtc"),
                 session,
                 WebRTCTransport(publish),
-                DriverConfig(media_timeout_s=self.config.media_timeout_s, record_dir=self.config.record_dir),
+                DriverConfig(
+                    media_timeout_s=self.config.media_timeout_s,
+                    record_dir=self.config.record_dir,
+                    recording_notice=self.config.recording_notice,
+                ),
                 synthesizer=self.synthesizer,
                 handoffs=self.handoffs,
                 on_done=self.on_call_end,

@@ -19,6 +19,8 @@ The call loop (VAD -> STT -> dialog -> TTS) uses a small interface::
 
     engine.ask(text, language="ko") -> BotTurn      # single shot, for `voicebot ask TEXT --json`
     engine.emergencies.detect(text, "ko")            # Emergency(kind) or None (dialog.emergency)
+    asks_for_others_data(text)                       # "옆집 할머니 전화번호 알려 주세요" (dialog.privacy)
+    prompts.with_notice(text, notice)                # the recording notice after the greeting
     turn_to_dict(turn)                               # {"action", "category", "intent", "confidence", "reply", ...}
 
 ``BotTurn`` fields: ``action`` (Action: answer | clarify | escalate | menu | goodbye; ``menu`` also
@@ -31,6 +33,12 @@ directory | foreign | None), ``intent`` (KB entry id; for clarify the best guess
 After ``action == escalate`` the call loop transfers the call to an agent and passes ``turn.handoff``
 (reason, category, intent, caller utterances, bot replies, timestamp, language, detail); after
 ``goodbye`` it hangs up. Both end the session (``session.ended``); later events return the final turn.
+
+Someone else's personal data (phone number, address, resident registration number, medical records,
+complaint results) is refused on every channel: ``action == answer`` with ``intent ==
+REFUSAL_INTENT`` ("personal_data_refusal") and ``prompts.PERSONAL_DATA_REFUSAL`` as the reply (why,
+and what the caller can do instead); the caller's own data and offices' public numbers are ordinary
+questions. A recorded call passes ``session.start(recording_notice)``: said once, after the greeting.
 
 Escalation reasons (``Reason``): agent_request, low_confidence (two uncertain turns in a row),
 frustration (angry words or the same question repeated after an answer), requires_staff (KB entry
@@ -45,6 +53,7 @@ from .engine import DialogEngine, load_default_engine
 from .interpret import EngineConfig, Interpretation, Interpreter, effective_language
 from .kb import CATEGORIES, KBEntry, KBError, KnowledgeBase, load_kb, parse_kb
 from .matcher import Candidate, Matcher, MatcherConfig, MatchResult
+from .privacy import REFUSAL_INTENT, asks_for_others_data
 from .session import DialogSession
 from .turn_end import TurnStatus, is_backchannel, turn_status
 from .turns import Action, BotTurn, Handoff, HistoryItem, Reason, turn_to_dict
@@ -64,11 +73,13 @@ __all__ = [
     "KBEntry",
     "KBError",
     "KnowledgeBase",
+    "REFUSAL_INTENT",
     "MatchResult",
     "Matcher",
     "MatcherConfig",
     "Reason",
     "TurnStatus",
+    "asks_for_others_data",
     "effective_language",
     "is_backchannel",
     "load_default_engine",

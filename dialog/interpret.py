@@ -18,6 +18,7 @@ from .emergency import EmergencyDetector
 from .kb import KBEntry, KnowledgeBase, SlotValue
 from .matcher import Matcher, MatcherConfig, MatchResult
 from .normalize import hangul_ratio
+from .privacy import REFUSAL_INTENT, asks_for_others_data
 from .turns import Action, BotTurn, Handoff, Reason
 
 Kind = Literal[
@@ -30,6 +31,7 @@ Kind = Literal[
     "slot_needed",
     "clarify",
     "not_understood",
+    "personal_data",
 ]
 
 
@@ -57,7 +59,7 @@ class Interpretation:
 
     @property
     def confidence(self) -> float:
-        if self.kind in ("emergency", "agent_request", "frustration"):
+        if self.kind in ("emergency", "agent_request", "frustration", "personal_data"):
             return 1.0
         return self.match.confidence if self.match else 0.0
 
@@ -94,7 +96,8 @@ class Interpreter:
 
     # ------------------------------------------------------------------------------ interpretation
     def safety_check(self, text: str, lang: str) -> Interpretation | None:
-        """Emergencies, unsupported languages, explicit agent requests and frustration, in that order."""
+        """Emergencies, unsupported languages, explicit agent requests, frustration and requests for
+        someone else's personal data (``dialog.privacy``: refused, not escalated), in that order."""
         emergency = self.emergencies.detect(text, "en" if lang == "en" else "ko")
         if emergency is not None:
             return Interpretation("emergency", lang, emergency=emergency.kind)
@@ -104,6 +107,8 @@ class Interpreter:
             return Interpretation("agent_request", lang)
         if rules.is_frustrated(text, lang):
             return Interpretation("frustration", lang)
+        if lang == "ko" and asks_for_others_data(text):
+            return Interpretation("personal_data", lang)
         return None
 
     def interpret_question(
@@ -161,6 +166,10 @@ def render(interp: Interpretation, follow_up: bool) -> BotTurn:
         return BotTurn(
             Action.ESCALATE, prompts.ESCALATE_FOREIGN, category="foreign", confidence=conf, expects="none"
         )
+    if kind == "personal_data":  # a refusal that says why and what to do instead: an answer
+        reply = prompts.PERSONAL_DATA_REFUSAL + (" " + prompts.FOLLOW_UP if follow_up else "")
+        expects = "yes_no" if follow_up else "question"
+        return BotTurn(Action.ANSWER, reply, "general", REFUSAL_INTENT, 1.0, expects=expects)
     assert kind in ("answer", "staff", "slot_needed", "clarify", "not_understood")
     if kind == "not_understood" or entry is None:
         return BotTurn(Action.CLARIFY, prompts.NOT_UNDERSTOOD, confidence=conf, expects="question")

@@ -13,7 +13,9 @@ menu, and in CLARIFY 1 or 2 pick the first or second option offered (yes / no wh
 
 Checked on every utterance, before the state: emergency (escalate at once, 119/112 instructions),
 non-Korean language, explicit agent request, frustration, and the same question repeated after an
-answer. Escalation and goodbye end the session; further events return the final turn unchanged.
+answer; then a request for someone else's personal data (``dialog.privacy``) is refused politely in any
+state (an answer with intent ``personal_data_refusal``, then the follow-up question). Escalation and
+goodbye end the session; further events return the final turn unchanged.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .turns import Action, BotTurn, Handoff, HistoryItem, Reason
 
 _REPEAT_SIMILARITY = 90.0
 # What the dialog acts on at once (a clarify question is not: it also comes of words made up of noise).
-_ACTIONABLE = ("answer", "staff", "slot_needed", "emergency", "agent_request", "frustration")
+_ACTIONABLE = ("answer", "staff", "slot_needed", "emergency", "agent_request", "frustration", "personal_data")
 # Whisper's mean token probability above which short words over a prompt were heard, not made up of a
 # cough or a mumble (on espeak-ng and real speech cut to 1.6 s: made-up words 0.11-0.26, real 0.45-0.77).
 CLEAR_WORDS = 0.4
@@ -123,7 +125,7 @@ class DialogSession:
         self._language = lang
 
         safety = self.engine.safety_check(text, lang)
-        if safety is not None:
+        if safety is not None and safety.kind != "personal_data":
             return self._escalate_for(safety)
         if stt_confidence is not None and stt_confidence < self.engine.config.min_stt_confidence:
             return self._uncertain_turn(prompts.NOT_HEARD, None)
@@ -131,6 +133,8 @@ class DialogSession:
             return self._escalate(
                 Reason.FRUSTRATION, prompts.ESCALATE_FRUSTRATION, detail="repeated question"
             )
+        if safety is not None:  # someone else's personal data: refused in any state
+            return self._refuse(safety)
 
         handler = {
             State.MENU: self._speech_in_menu,
@@ -372,6 +376,15 @@ class DialogSession:
                 render(interp, follow_up=True).reply, interp.entry, expects="choice", interp=interp
             )
         return self._uncertain_turn(prompts.NOT_UNDERSTOOD, None, interp=interp)
+
+    def _refuse(self, interp: Interpretation) -> BotTurn:
+        """The polite refusal (``dialog.privacy``), then '더 궁금하신 점 있으세요?'. Not offered by text
+        message, and asking again is refused again rather than taken for frustration."""
+        self._state = State.FOLLOW_UP
+        self._answered = True
+        self._uncertain = 0
+        self._options = ()
+        return self._emit(render(interp, follow_up=True))
 
     def _answer_entry(self, entry: KBEntry, text: str, lang: str, slot_text: str | None = None) -> BotTurn:
         """Answer a known entry (after a clarifying question or a slot prompt)."""

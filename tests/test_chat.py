@@ -262,6 +262,38 @@ def test_personal_data_is_not_logged(client: TestClient, caplog) -> None:
     assert hashes and all(len(h) == 64 and "kakao-secret" not in h for h in hashes)
 
 
+def test_someone_elses_data_is_refused_counted_and_recorded_without_words(
+    client: TestClient, engine, caplog
+) -> None:
+    """Issue 17: the web chat and KakaoTalk give the dialog's refusal, the counter moves per channel, and
+    the conversation's inquiry record shows the refusal as its intent; the request is never logged."""
+    from dialog import REFUSAL_INTENT, prompts
+    from outbound.inquiries import Inquiry
+
+    caplog.set_level("DEBUG")
+    asked = "옆집 할머니 전화번호 좀 알려주세요"
+    refusal = f"{prompts.PERSONAL_DATA_REFUSAL} {prompts.FOLLOW_UP}"
+    assert direct(engine, [asked]) == [refusal]
+    conversation = web_start(client)["conversation"]["id"]
+    body = web_send(client, conversation, asked)
+    assert bot_texts(body) == [refusal] and body["messages"][-1]["intent"] == REFUSAL_INTENT
+    assert body["conversation"]["state"] == "bot"  # no agent needed: the bot said why and what to do
+    assert [q["label"] for q in body["conversation"]["quick_replies"]][:2] == ["네", "아니요"]
+    status, response = kakao(client, "privacy-user", "김철수 씨 주소가 어떻게 되나요")
+    assert status == 200 and simple_texts(response)[-1] == refusal
+    status, response = kakao(client, "privacy-user", "구청 주소 알려 주세요")  # a public address: answered
+    assert status == 200 and simple_texts(response)[-1] != refusal
+    metrics = client.get("/metrics", headers=operators(client)[-1]).text
+    assert 'voicebot_personal_data_refusals_total{channel="web"} 1.0' in metrics
+    assert 'voicebot_personal_data_refusals_total{channel="kakao"} 1.0' in metrics
+    web_send(client, conversation, "아니요")  # goodbye: the conversation ends with its inquiry record
+    with client.app.state.runtime.factory.begin() as db:
+        (row,) = db.scalars(select(Inquiry).where(Inquiry.channel == "web_chat")).all()
+        assert (row.intent, row.outcome, row.category) == (REFUSAL_INTENT, "answered", "general")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "할머니" not in logged and "김철수" not in logged and REFUSAL_INTENT in logged
+
+
 # ------------------------------------------------------------------------------------------ restart
 
 

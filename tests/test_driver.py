@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ import soundfile as sf
 from dialog import prompts
 from media.audio import PIPELINE_RATE, AudioFrame, silence
 from outbound.script import Conversation, load_script
-from stt.types import Transcript
+from stt.types import Segment, Transcript
 from voicebot.call.conversation import ConversationSession
 from voicebot.call.dial_script import ScriptSession
 from voicebot.call.driver import (
@@ -55,6 +56,17 @@ class HearsNothing:
     def transcribe(self, samples, *args, **kwargs) -> Transcript:
         self.heard.append(np.asarray(samples))
         return Transcript(self.text, "ko", 1.0, len(samples) / PIPELINE_RATE, 0.0, "stand-in")
+
+
+class HearsClearly(HearsNothing):
+    """Stand-in transcriber that is sure of what it heard (as Whisper is of clear speech)."""
+
+    def transcribe(self, samples, *args, **kwargs) -> Transcript:
+        heard = super().transcribe(samples)
+        sure = Segment(
+            0.0, heard.audio_s, self.text, avg_logprob=-0.1, no_speech_prob=0.0, compression_ratio=1.0
+        )
+        return replace(heard, segments=[sure])
 
 
 class FakeLine:
@@ -480,6 +492,49 @@ def test_the_notice_is_on_by_default_everywhere_and_off_only_when_configured():
     assert load_config(environ={"VOICEBOT_SIP_RECORDING_NOTICE": "false"}).sip.notice is None
     own = {"VOICEBOT_SIP_RECORDING_NOTICE_TEXT": "이 통화는 녹음되고 있습니다."}
     assert load_config(environ=own).sip.notice == "이 통화는 녹음되고 있습니다."
+
+
+# -- someone else's personal data (issue 17) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["sip", "webrtc"])
+def test_a_caller_asking_for_someone_elses_data_hears_the_refusal_and_it_is_counted(
+    engine, synthesizer, tmp_path, transport
+):
+    """Real speech over the greeting; the monitor every transport's calls go through counts the refusal
+    and the call's inquiry record carries it as the intent."""
+    import outbound
+    from dialog import REFUSAL_INTENT
+    from outbound.inquiries import Inquiry
+    from voicebot.server.monitor import CallMonitor, Metrics
+
+    asked = "옆집 할머니 전화번호 좀 알려주세요"
+    url = f"sqlite:///{tmp_path / 'calls.db'}"
+    outbound.upgrade(url)
+    factory = outbound.session_factory(outbound.make_engine(url))
+    metrics = Metrics()
+    monitor = CallMonitor(metrics, factory)
+    make = monitor.wrap(
+        lambda call_id, caller_number=None: CallSession(
+            engine, HearsClearly(asked), synthesizer, CallConfig(), call_id=call_id
+        ),
+        transport,
+    )
+    speech = synthesizer.synthesize(asked, sample_rate=PIPELINE_RATE).samples
+    line = FakeLine({30.0: [("hangup", None)]}, audio=np.concatenate([silence(1.0), speech * 0.8]))
+    record = drive(make("t1"), line)
+    (spoken,) = [t for t in record.turns if t["trigger"] == "speech"]
+    assert spoken["intent"] == REFUSAL_INTENT and spoken["action"] == "answer"
+    assert spoken["bot_text"] == f"{prompts.PERSONAL_DATA_REFUSAL} {prompts.FOLLOW_UP}"
+    assert record.handoff is None and record.transfer is None
+    monitor.finished("t1", record.ended_reason, record.duration_s)
+    counted = metrics.registry.get_sample_value(
+        "voicebot_personal_data_refusals_total", {"channel": transport}
+    )
+    assert counted == 1.0
+    with factory.begin() as db:
+        (row,) = db.query(Inquiry).all()
+        assert (row.intent, row.outcome) == (REFUSAL_INTENT, "answered")
 
 
 def test_progress_messages_for_the_page(session):

@@ -48,6 +48,7 @@ def test_a_fresh_install_lists_every_prompt_as_synthesized(tmp_path):
     texts = {e.text for e in built.entries}
     assert "안녕하세요, 서울시 120 다산콜센터 인공지능 상담원입니다." in texts  # ARS greeting
     assert "상담 품질 향상을 위해 통화 내용이 녹음됩니다." in texts  # the recording notice (issue 17)
+    assert "연락이 닿지 않는 분의 안전이 걱정되시면 112나 가까운 주민센터에 도움을 요청해 주세요." in texts
     assert "잠시만 기다려 주세요." in texts  # escalation hold, one entry wherever it is said
     assert any(e.flows == ["script:welfare_check"] for e in built.entries)  # outbound script lines
     assert any(e.where[0].startswith("통화 처리") for e in built.entries)  # the driver's fixed prompts

@@ -27,6 +27,10 @@ closes it. Conversations and messages are stored (``voicebot.chat.schema``; migr
 they survive a restart: the dialog session is rebuilt by replaying the citizen's stored inputs. Logs carry
 conversation ids, dialog actions and intents only; KakaoTalk user ids are stored as SHA-256.
 
+``ChatService(..., on_event=)`` is told ``(event, channel=, role=, reason=)`` for the server's metrics:
+conversation, message, handoff, taken, ended, and personal_data_refusal (the bot refused a request for
+someone else's personal data, ``dialog.privacy``).
+
 Imports: ``dialog``, ``outbound.schema`` (the store's declarative base) and ``voicebot.call.handoff``;
 never ``voicebot.sip`` or ``voicebot.webrtc``.
 """

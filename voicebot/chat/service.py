@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from dialog import Action, BotTurn, DialogEngine, DialogSession, Reason, quick
+from dialog import REFUSAL_INTENT, Action, BotTurn, DialogEngine, DialogSession, Reason, quick
 from dialog.quick import QuickReply
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 
@@ -662,6 +662,8 @@ class ChatService:
         step.add("bot", str(turn.action), turn.reply, meta=meta, epoch=conv.epoch)
         conv.quick_replies = [q.to_dict() for q in quick.for_turn(turn, ended=session.ended)]
         self._on_event("message", channel=conv.channel, role="bot")
+        if turn.intent == REFUSAL_INTENT:
+            self._on_event("personal_data_refusal", channel=conv.channel)
         log.info("chat %s: %s (%s, %s)", conv.id[:8], turn.action, turn.category or "-", turn.intent or "-")
         if turn.action is Action.ESCALATE and handoff is not None:
             record = handoff.to_dict()

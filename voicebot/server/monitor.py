@@ -17,6 +17,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialog import REFUSAL_INTENT
 from outbound import inquiries
 from outbound.schema import CallLog
 from voicebot.call.protocols import HandlerFactory
@@ -94,6 +95,14 @@ class Metrics:
         self.chat_ended = Counter(
             "voicebot_chat_ended_total", "Text conversations ended", ["channel", "reason"], registry=r
         )
+        # Requests for someone else's personal data, refused (dialog.privacy); channel: sip | webrtc (at
+        # the call's end) | web | kakao.
+        self.personal_data_refusals = Counter(
+            "voicebot_personal_data_refusals_total",
+            "Requests for someone else's personal data, refused",
+            ["channel"],
+            registry=r,
+        )
 
     def chat_event(self, event: str, *, channel: str, role: str = "", reason: str = "") -> None:
         """One event of ``voicebot.chat.ChatService`` (its ``on_event``) as Prometheus counts."""
@@ -107,6 +116,8 @@ class Metrics:
             self.chat_taken.labels(channel).inc()
         elif event == "ended":
             self.chat_ended.labels(channel, reason).inc()
+        elif event == "personal_data_refusal":
+            self.personal_data_refusals.labels(channel).inc()
 
 
 @dataclass
@@ -183,6 +194,8 @@ class CallMonitor:
         v2v = []
         for turn in turns:
             self.metrics.turns.labels(turn.trigger).inc()
+            if turn.intent == REFUSAL_INTENT:
+                self.metrics.personal_data_refusals.labels(call.transport).inc()
             latency = turn.latency
             if latency is None or turn.trigger != "speech":
                 continue

@@ -15,8 +15,11 @@ Printed per minute: inbound calls completed and failed, API p50/p95 latency and 
 transport error), chats answered; the server's resident memory, open descriptors and threads at start,
 after a warm-up of the same load (``--warmup``, 60 s: the models load and caches fill on the first calls)
 and every 30 s to the end; the error lines in the server's log. Growth of memory or descriptors after the
-warm-up is what a leak looks like; a 5xx or a failed call is a defect to read in the log. Numbers depend on
-this machine: compare runs on the same one. ``tests/test_soak.py`` runs it for a few seconds.
+warm-up is what a leak looks like; a 5xx or a failed call is a defect to read in the log. Calls the server
+still holds (``calls_in_progress`` in each sample, ``calls_held_at_stop`` and ``drain_s`` at the end) show
+whether it keeps up: a call whose caller hung up stays until its audio so far is processed, so a count that
+grows over the run means the load is above what this machine sustains. Numbers depend on this machine:
+compare runs on the same one. ``tests/test_soak.py`` runs it for a few seconds.
 """
 
 from __future__ import annotations
@@ -102,6 +105,14 @@ def process_stats(pid: int) -> dict[str, Any]:
         "open_fds": len(list(Path(f"/proc/{pid}/fd").iterdir())),
         "threads": int(fields["Threads"]),
     }
+
+
+def calls_in_progress(http: httpx.Client) -> int:
+    """Inbound calls the server still holds (``voicebot_calls_in_progress``, every transport)."""
+    lines = http.get("/metrics").text.splitlines()
+    return int(
+        sum(float(line.split()[-1]) for line in lines if line.startswith("voicebot_calls_in_progress{"))
+    )
 
 
 def call_loop(sip_port: int, stop: threading.Event, rec: Recorder, sipp: str) -> None:
@@ -197,23 +208,29 @@ def run(seconds: float, warmup: float, calls_at_once: int, api_per_s: float, peo
         for thread in threads:
             thread.start()
         samples = []
+        http = httpx.Client(base_url=served.url, headers=served.admin, timeout=30)
         # Models load and caches fill on the first calls: growth is measured from after the warm-up.
         time.sleep(warmup)
         warm = process_stats(pid)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             time.sleep(min(30.0, max(0.0, deadline - time.monotonic())))
-            samples.append(
-                {"t_s": round(warmup + seconds - (deadline - time.monotonic())), **process_stats(pid)}
-            )
+            t_s = round(warmup + seconds - (deadline - time.monotonic()))
+            samples.append({"t_s": t_s, "calls_in_progress": calls_in_progress(http), **process_stats(pid)})
         stop.set()
         for thread in threads:
             thread.join(120)
-        time.sleep(2)
+        # Calls the callers hung up on may still be finishing (the last words transcribed, the record
+        # written): a backlog that grows over the run means the load is above what this machine sustains.
+        held_at_stop = calls_in_progress(http)
+        drain_started = time.monotonic()
+        while calls_in_progress(http) and time.monotonic() - drain_started < 300:
+            time.sleep(1)
+        drain_s = round(time.monotonic() - drain_started, 1)
         end = process_stats(pid)
-        with httpx.Client(base_url=served.url, headers=served.admin, timeout=30) as http:
-            progress = http.get(f"/api/campaigns/{campaign}").json()
-            inbound = http.get("/api/stats/inbound").json()
+        progress = http.get(f"/api/campaigns/{campaign}").json()
+        inbound = http.get("/api/stats/inbound").json()
+        http.close()
         log = served.log.read_text(encoding="utf-8", errors="replace").splitlines()
     errors = [line for line in log if '"level": "error"' in line or "Traceback" in line]
     minutes = [rec.minutes[i].summary(i) for i in sorted(rec.minutes)]
@@ -222,7 +239,9 @@ def run(seconds: float, warmup: float, calls_at_once: int, api_per_s: float, peo
         "calls_at_once": calls_at_once if sipp else 0,
         "inbound_calls_ok": sum(m["calls_ok"] for m in minutes),
         "inbound_calls_failed": sum(m["calls_failed"] for m in minutes),
-        "inbound_logged": inbound.get("calls"),
+        "inbound_logged": inbound.get("calls"),  # after the drain: every call the server finished
+        "calls_held_at_stop": held_at_stop,
+        "drain_s": drain_s,
         "api_errors": sum(m["api_errors"] for m in minutes),
         "chats": sum(m["chats"] for m in minutes),
         "chat_errors": sum(m["chat_errors"] for m in minutes),

@@ -16,5 +16,6 @@ def test_a_short_soak_completes_every_call_chat_and_request() -> None:
     assert result["server_error_lines"] == 0, result["server_error_examples"]
     if shutil.which("sipp"):
         assert result["inbound_calls_failed"] == 0 and result["inbound_calls_ok"] >= 1, result["per_minute"]
+        assert result["inbound_logged"] == result["inbound_calls_ok"]  # every call finished and was logged
     assert result["outbound"]["progress"]["attempts"].get("completed", 0) >= 1
     assert result["server_end"]["open_fds"] < 200

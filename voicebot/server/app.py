@@ -363,8 +363,8 @@ def create_app(
     )
     install_docs(app)
     document_errors(app)
-    install_error_handlers(app)
     app.state.runtime = runtime
+    install_error_handlers(app)
     app.add_middleware(BodyLimit)  # issue 17: bodies capped while read, before parsing and auth
     app.add_middleware(SecurityHeaders)
     if config.security.proxies:  # outermost: the client address and https as the trusted proxy saw them
@@ -378,8 +378,8 @@ def create_app(
     app.include_router(make_stats_router(runtime, auth))
     app.include_router(make_trends_router(runtime.analytics, auth))
     app.include_router(make_handoff_router(runtime.handoffs, auth))
-    app.include_router(
     app.include_router(make_retention_router(runtime.retention, auth))
+    app.include_router(
         make_studio_router(
             PromptLibrary(default_prompts_dir()),
             auth,
@@ -403,8 +403,8 @@ def create_app(
         dependencies=scrape,
         response_class=Response,
         responses=file_response("text/plain"),
-    def metrics() -> Response:
     )
+    def metrics() -> Response:
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/calls/live", tags=["operations"], summary="Calls in progress with their transcript")

@@ -193,7 +193,17 @@ def load_do_not_call(path: str | Path) -> set[str]:
 def import_contacts(
     source: str | Path | bytes, do_not_call: Iterable[str] = (), *, text: str | None = None
 ) -> ImportResult:
-    """Read a contact CSV from a path or bytes (or already decoded ``text=``); see the module docstring."""
+    """Read a contact CSV from a path or bytes (or already decoded ``text=``); see the module docstring.
+    :class:`CsvFormatError` when the file as a whole cannot be read (nothing is imported then)."""
+    try:
+        return _import(source, do_not_call, text)
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit (128 KiB)
+        raise CsvFormatError(
+            f"the CSV cannot be read ({exc}); check the file's quotes and cell lengths"
+        ) from exc
+
+
+def _import(source: str | Path | bytes, do_not_call: Iterable[str], text: str | None) -> ImportResult:
     if text is not None:
         encoding, bad_lines = "text", set()
     else:
@@ -205,7 +215,8 @@ def import_contacts(
     sample = text[:4096]
     first_line = sample.splitlines()[0] if sample.strip() else ""
     delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline=None: rows may end in CR alone (old Mac spreadsheets), CRLF or LF.
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)
     header: list[str] | None = None
     row_number = 0  # spreadsheet row of each record (blank leading rows count, as in Excel)
     for cells in reader:

@@ -248,3 +248,38 @@ def test_recordings_and_handoff_files_are_owner_only(tmp_path: Path) -> None:
     handoff_id = registry.put({"reason": "agent", "caller": "+821012345678"})
     saved = tmp_path / "handoffs" / f"{handoff_id}.json"
     assert saved.stat().st_mode & 0o777 == 0o600 and saved.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_odd_contact_files_are_read_or_refused_clearly(tmp_path: Path) -> None:
+    """CR-only line ends (old Mac spreadsheets) are read; a cell past the csv module's limit, a file that
+    is no CSV and UTF-16 get a row report or a clear 422, never a 500; nothing half-imported."""
+    from datetime import date, timedelta
+
+    from outbound import service, store
+
+    url = f"sqlite:///{tmp_path / 'csv.db'}"
+    store.upgrade(url)
+    engine = store.make_engine(url)
+    with store.session_factory(engine).begin() as s:
+        token = service.create_token(s, "상담사", "operator")
+    engine.dispose()
+    op = {"Authorization": f"Bearer {token}"}
+    with client(tmp_path, url) as http:
+        start = date.today() + timedelta(days=1)
+        body = {"name": "안심콜", "kind": "welfare_check", "start_date": str(start), "end_date": str(start)}
+        campaign = http.post("/api/campaigns", json=body, headers=op).json()["id"]
+        path = f"/api/campaigns/{campaign}/contacts"
+        cr_only = "이름,전화번호\r김영희,010-2345-6789\r이철수,010-3456-7890\r".encode()
+        assert http.post(path, content=cr_only, headers=op).json()["imported"] == 2
+        utf16 = "이름,전화번호\n박민수,010-4567-8901\n".encode("utf-16")
+        assert http.post(path, content=utf16, headers=op).json()["imported"] == 1
+        long_cell = ("이름,전화번호,메모\n최지은,010-5678-9012," + "메" * 200_000 + "\n").encode()
+        refused = http.post(path, content=long_cell, headers=op)
+        assert refused.status_code == 422 and refused.json()["detail"].startswith(
+            "CSV 파일을 읽을 수 없습니다"
+        )
+        assert len(refused.text) < 1000  # the cell is not echoed
+        garbage = http.post(path, content=b"\x00\x01\x02 not a csv", headers=op)
+        assert garbage.status_code == 422
+        members = http.get(f"/api/campaigns/{campaign}/members", headers=op).json()
+    assert sorted(m["contact"]["name"] for m in members["items"]) == ["김영희", "박민수", "이철수"]

@@ -513,3 +513,92 @@ def test_tts_raising_in_one_call_apologises_and_hands_that_call_over(engine, voi
     assert rms(line.bot_audio(spy.failed_at_frame)) > 0.01
     assert len(line.transfers) == 1 and bad.transfer == "ok" and bad.handoff["reason"] == "system_error"
     assert_healthy(good, healthy[1])
+
+
+# --- 4. SIGTERM with calls up ---------------------------------------------------------------------------
+
+
+def sipp_callee(scenario: str, port: int, timeout_s: float = 90) -> subprocess.Popen:
+    """A SIPp UAS on 127.0.0.1:port running ``tests/data/sip/<scenario>.xml`` for one call."""
+    from benchmarks.serving import free_port as free
+
+    cmd = [
+        shutil.which("sipp"), "-sf", str(SIP_DATA / f"{scenario}.xml"), "-i", "127.0.0.1", "-mi", "127.0.0.1",
+        "-p", str(port), "-mp", str(free(socket.SOCK_DGRAM) & ~1), "-m", "1", "-nostdin",
+        "-timeout", f"{timeout_s:.0f}s",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+STOP_BOUND_S = 20.0
+
+
+@pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp not installed (bash scripts/test-deps.sh)")
+def test_sigterm_with_calls_up_ends_them_politely_and_releases_outbound(tmp_path: Path) -> None:
+    """Fault: ``voicebot serve`` gets SIGTERM (a service manager stopping it) while an inbound SIP call is
+    up and an outbound campaign call (SIP dialer) is in progress. Must hold: both far ends get a BYE from
+    the server (each SIPp ends its scenario, which waits for that BYE, with exit 0); the process exits
+    within 20 s with 0 or by SIGTERM; the outbound attempt cut by the stop is not left dialling or claimed:
+    it is closed, and the person is booked again (a scheduled attempt) to be called later."""
+    import httpx
+
+    from benchmarks.serving import free_port as free
+    from benchmarks.serving import serving
+
+    sip_port, callee_port = free(socket.SOCK_DGRAM), free(socket.SOCK_DGRAM)
+    callee = sipp_callee("uas_answer_wait_bye", callee_port)
+    config = (
+        f"sip: {{enabled: true, listen: '127.0.0.1:{sip_port}'}}\n"
+        "webrtc: {enabled: false}\n"
+        f"outbound: {{enabled: true, dialer: sip, channels: 1, uri_template: 'sip:{{phone}}@127.0.0.1:{callee_port}'}}\n"
+    )
+    caller = None
+    stopped_in = None
+    try:
+        with serving(tmp_path, config) as served:
+            today = datetime.now(UTC).date()
+            body = {
+                "name": "종료 시험", "kind": "welfare_check", "start_date": today.isoformat(),
+                "end_date": (today + timedelta(days=6)).isoformat(), "windows": "00:00-23:59",
+                "weekdays": "월,화,수,목,금,토,일", "skip_holidays": False, "channel_limit": 1,
+                "retry_delay_min": 1,
+            }  # fmt: skip
+            with httpx.Client(base_url=served.url, headers=served.admin, timeout=60) as http:
+                cid = http.post("/api/campaigns", json=body).json()["id"]
+                rows = "이름,전화번호\n어르신,010-9000-0001\n"
+                assert http.post(f"/api/campaigns/{cid}/contacts", content=rows.encode()).status_code < 300
+                assert http.post(f"/api/campaigns/{cid}/start").status_code < 300
+                caller = sipp_call("uac_wait_bye", sip_port, timeout_s=90)
+                deadline = time.monotonic() + 60
+                while True:  # both calls up: the inbound one counted live, the outbound one in a call
+                    live = metric(http.get("/metrics").text, "voicebot_calls_in_progress", transport="sip")
+                    states = http.get(f"/api/campaigns/{cid}").json()["progress"]["attempts"]
+                    if live >= 1 and any(states.get(state) for state in IN_CALL_STATES):
+                        break
+                    assert caller.poll() is None and callee.poll() is None, "a call ended before the stop"
+                    assert time.monotonic() < deadline, f"calls not up: live {live}, attempts {states}"
+                    time.sleep(0.3)
+            time.sleep(3.0)  # the callee answers at once: both calls are talking now
+            stop_at = time.monotonic()
+        stopped_in = time.monotonic() - stop_at  # serving() sent SIGTERM and waited for the exit
+    finally:
+        for proc in (caller, callee):
+            if proc is not None and proc.poll() is None:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    assert stopped_in is not None and stopped_in < STOP_BOUND_S, stopped_in
+    caller_out, callee_out = caller.communicate()[0], callee.communicate()[0]
+    assert caller.returncode == 0, "the inbound caller got no BYE:\n" + caller_out[-1500:]
+    assert callee.returncode == 0, "the outbound callee got no BYE:\n" + callee_out[-1500:]
+    engine = outbound.make_engine(f"sqlite:///{tmp_path / 'serve.db'}")
+    try:
+        with outbound.session_factory(engine)() as s:
+            attempts = list(s.scalars(select(Attempt).where(Attempt.campaign_id == cid).order_by(Attempt.id)))
+            assert not [(a.id, a.state) for a in attempts if a.state in IN_CALL_STATES or a.lease_owner]
+            cut, *later = attempts
+            assert cut.state == "completed", (cut.state, cut.outcome, cut.error)
+            assert [a.state for a in later] == ["scheduled"], [(a.state, a.outcome) for a in attempts]
+    finally:
+        engine.dispose()

@@ -148,10 +148,12 @@ class Runtime:
         self.stop.set()
         if self.webrtc is not None:
             await self.webrtc.close()
-        if self.worker_thread is not None:
-            self.worker_thread.join(30)
+        # Calls end before the worker is waited for: the endpoint hangs up every call (BYE), so the worker's
+        # calls in flight return at once, are recorded (cut ones as failed, to be called again) and it stops.
         if self.sip_endpoint is not None:
             self.sip_endpoint.__exit__(None, None, None)
+        if self.worker_thread is not None:
+            self.worker_thread.join(30)
         if self.kakao is not None:
             self.kakao.close()
         self.db.dispose()

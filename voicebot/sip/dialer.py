@@ -83,6 +83,11 @@ class SipDialer:
             return DialOutcome(outcome, status, duration_s, error=record.error)
         if not sessions:
             return DialOutcome("failed", status, duration_s, error=record.error or "answered without audio")
+        if record.ended_reason == "shutdown" and not conv.ended:
+            # Cut by our side stopping (voicebot serve shutting down), not by the person: called again later.
+            return DialOutcome(
+                "failed", status, duration_s, error="call cut by the server stopping; called again later"
+            )
         session = sessions[0]
         detection = session.detection
         amd = None

@@ -514,7 +514,8 @@ class SipEndpoint:
             if state.port is not None:
                 state.port.active = False
             if state.driver is not None:
-                state.driver.remote_hangup()
+                # While stopping, every call is hung up by us (hangupAllCalls): not the far end's doing.
+                state.driver.remote_hangup("shutdown" if self._stop.is_set() else "caller_hangup")
             else:
                 state.record.ended_reason = state.record.ended_reason or (
                     "not_answered" if state.direction == "outbound" else "caller_hangup"

@@ -42,7 +42,8 @@ questions. A recorded call passes ``session.start(recording_notice)``: said once
 
 Escalation reasons (``Reason``): agent_request, low_confidence (two uncertain turns in a row),
 frustration (angry words or the same question repeated after an answer), requires_staff (KB entry
-needs personal data or a staff decision), emergency (reply says 119 / 112 / 109), foreign_language.
+needs personal data or a staff decision), emergency (reply says 119 / 112 / 109), foreign_language,
+system_error (set by the call driver when recognition or synthesis fails inside a call).
 
 Keypad (see ``dialog.session``): main menu 0 COVID-19, 1 transport, 2 water, 3 general, 4 directory,
 9 foreign languages (escalates), * repeats; in sub-menus * repeats the last prompt, # returns to the

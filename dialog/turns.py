@@ -25,6 +25,7 @@ class Reason(StrEnum):
     REQUIRES_STAFF = "requires_staff"
     EMERGENCY = "emergency"
     FOREIGN_LANGUAGE = "foreign_language"
+    SYSTEM_ERROR = "system_error"  # speech recognition or synthesis failed inside the call (the call driver)
 
 
 # What the bot waits for after a turn: a menu choice (keypad or speech), a free question, a yes/no

@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from dialog import Reason
 from dialog.prompts import RECORDING_NOTICE
 from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
 from media.stream import FRAME_MS, CallerAudio, FrameQueue, StreamResampler
@@ -189,7 +190,9 @@ class CallDriver:
             if self._say(FAILED_TRANSFER_KO if to_agent else FAILED_GOODBYE_KO) == "hangup":
                 return
             if to_agent:
-                self._transfer({"reason": "system_error", "caller_utterances": self._caller_utterances()})
+                self._transfer(
+                    {"reason": Reason.SYSTEM_ERROR, "caller_utterances": self._caller_utterances()}
+                )
         except Exception:
             log.exception("call %s: ending the failed call politely failed", self.record.call_id)
         if not self._remote_gone:

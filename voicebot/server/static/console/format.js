@@ -228,6 +228,7 @@ export const LABELS = {
     requires_staff: "직원 확인 필요",
     emergency: "긴급 상황",
     foreign_language: "외국어 상담",
+    system_error: "시스템 오류",
   },
 };
 

@@ -61,6 +61,39 @@ def serving(app: Any, port: int, name: str = "test-serve") -> Iterator[str]:
         thread.join(30)
 
 
+def staff_database(tmp_path: Path, name: str) -> tuple[str, Any]:
+    """A migrated SQLite database for a console test: its URL, and an engine to add tokens and rows with
+    (dispose of it before the server starts)."""
+    from outbound import store
+
+    url = f"sqlite:///{tmp_path / f'{name}.db'}"
+    store.upgrade(url)
+    return url, store.make_engine(url)
+
+
+@contextmanager
+def console_server(
+    db: str, name: str, *, env: dict[str, str] | None = None, **app_options: Any
+) -> Iterator[str]:
+    """``voicebot serve``'s app on ``db`` under uvicorn on a free port for as long as the block runs (WebRTC
+    off and no dialer unless ``env``'s VOICEBOT_* settings say otherwise; ``app_options`` go to
+    ``create_app``, e.g. ``models=``); its URL."""
+    from benchmarks.serving import free_port
+    from voicebot.server.app import create_app
+    from voicebot.server.config import load_config
+
+    port = free_port()
+    settings = {
+        "VOICEBOT_DB_URL": db,
+        "VOICEBOT_PORT": str(port),
+        "VOICEBOT_WEBRTC_ENABLED": "false",
+        "VOICEBOT_OUTBOUND_DIALER": "none",
+        **(env or {}),
+    }
+    with serving(create_app(load_config(None, settings), **app_options), port, f"test-{name}-serve") as url:
+        yield url
+
+
 def run_page_script(script: str, args: list[str], artifacts: Path, timeout: float = 150) -> dict:
     """Run ``tests/browser/<script>`` with node; its last JSON line, also kept as ``artifacts/result.json``."""
     run = subprocess.run(

@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-from browser_support import REPO, browser_test_marks, run_page_script, serving
-from test_console_browser import free_port
+from browser_support import REPO, browser_test_marks, console_server, run_page_script, staff_database
 
 from outbound import audit, service, store
 from outbound.schema import AuditEvent
@@ -22,13 +21,8 @@ pytestmark = browser_test_marks()
 
 
 def test_admins_read_page_and_filter_the_audit_log(tmp_path: Path) -> None:
-    from voicebot.server.app import create_app
-    from voicebot.server.config import load_config
-
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    db = f"sqlite:///{tmp_path / 'audit.db'}"
-    store.upgrade(db)
-    engine = store.make_engine(db)
+    db, engine = staff_database(tmp_path, "audit")
     start = datetime.now(UTC) - timedelta(hours=3)
     with store.session_factory(engine).begin() as s:
         admin = service.create_token(s, "관리자", "admin")
@@ -40,18 +34,8 @@ def test_admins_read_page_and_filter_the_audit_log(tmp_path: Path) -> None:
             audit.record(s, kim, "campaign.paused", "campaign", 7, at=at)
             audit.record(s, lee, "contact.history.viewed", "contact", 100 + i, at=at)
     engine.dispose()
-    port = free_port()
-    config = load_config(
-        None,
-        {
-            "VOICEBOT_DB_URL": db,
-            "VOICEBOT_PORT": str(port),
-            "VOICEBOT_WEBRTC_ENABLED": "false",
-            "VOICEBOT_OUTBOUND_DIALER": "none",
-        },
-    )
     no_models = SimpleNamespace(engine=None, transcriber=None, synthesizer=None)  # no call is placed here
-    with serving(create_app(config, models=no_models), port, "test-audit-serve") as url:
+    with console_server(db, "audit", models=no_models) as url:
         result = run_page_script(
             "audit.mjs",
             ["--url", url, "--admin", admin, "--operator", operator, "--out", str(ARTIFACTS)],

@@ -6,18 +6,12 @@ and an operator taking the chat and answering live. Screenshots go to var/test-a
 
 from __future__ import annotations
 
-import json
 import shutil
-import socket
-import subprocess
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import uvicorn
-from browser_support import BROWSER_DIR, REPO, browser_test_marks
+from browser_support import REPO, browser_test_marks, console_server, run_page_script, staff_database
 
 from outbound import service, store
 
@@ -26,68 +20,27 @@ ARTIFACTS = REPO / "var" / "test-artifacts" / "chat"
 pytestmark = browser_test_marks()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def server(tmp_path: Path, engine):
-    from voicebot.server.app import create_app
-    from voicebot.server.config import load_config
-
-    db = f"sqlite:///{tmp_path / 'chat.db'}"
-    store.upgrade(db)
-    database = store.make_engine(db)
+    db, database = staff_database(tmp_path, "chat")
     with store.session_factory(database).begin() as s:
         operators = [service.create_token(s, name, "operator") for name in ("상담사 김하늘", "상담사 이바다")]
     database.dispose()
-    port = free_port()
-    config = load_config(
-        None,
-        {
-            "VOICEBOT_DB_URL": db,
-            "VOICEBOT_PORT": str(port),
-            "VOICEBOT_WEBRTC_ENABLED": "false",
-            "VOICEBOT_SIP_HANDOFF_DIR": str(tmp_path / "handoffs"),
-        },
-    )
-    app = create_app(config, models=SimpleNamespace(engine=engine, transcriber=None, synthesizer=None))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="test-chat-serve", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", operators, app
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    models = SimpleNamespace(engine=engine, transcriber=None, synthesizer=None)
+    env = {"VOICEBOT_SIP_HANDOFF_DIR": str(tmp_path / "handoffs")}
+    with console_server(db, "chat", env=env, models=models) as url:
+        yield url, operators
 
 
 def run_script(script: str, out: Path, *args: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    run = subprocess.run(
-        ["node", script, *args, "--out", str(out), "--timeout", "60"],
-        cwd=BROWSER_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"{script} printed no result (exit {run.returncode}): {run.stderr[-2000:]}"
-    result = json.loads(lines[-1])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    result = run_page_script(script, [*args, "--out", str(out), "--timeout", "60"], out, timeout=120)
     assert result["ok"], result.get("error")
     return result
 
 
 def test_web_chat_on_a_phone_screen(server, engine) -> None:
-    base_url, operators, app = server
+    base_url, operators = server
     result = run_script("chat.mjs", ARTIFACTS, "--url", base_url, "--operator", operators[0])
     assert result["externalRequests"] == [] and result["consoleErrors"] == []
 
@@ -131,7 +84,7 @@ def test_web_chat_on_a_phone_screen(server, engine) -> None:
 def test_two_operators_race_for_one_chat_in_the_console(server) -> None:
     """Live takeover: the chat in the console's queue, 맡기 pressed by two operators at once (one wins, the
     other is told), the winner's answer on the citizen's screen and theirs in the console, then the bot."""
-    base_url, operators, app = server
+    base_url, operators = server
     result = run_script(
         "chat-console.mjs",
         REPO / "var" / "test-artifacts" / "chat-console",

@@ -10,8 +10,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from browser_support import REPO, browser_test_marks, run_page_script, serving
-from test_console_browser import free_port
+from browser_support import REPO, browser_test_marks, console_server, run_page_script, staff_database
 
 from outbound import service, store
 
@@ -21,13 +20,8 @@ pytestmark = browser_test_marks()
 
 
 def test_docs_and_the_tokens_tab_under_the_policy(tmp_path: Path) -> None:
-    from voicebot.server.app import create_app
-    from voicebot.server.config import load_config
-
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    db = f"sqlite:///{tmp_path / 'csp.db'}"
-    store.upgrade(db)
-    engine = store.make_engine(db)
+    db, engine = staff_database(tmp_path, "csp")
     now = datetime.now(UTC)
     with store.session_factory(engine).begin() as s:
         admin = service.create_token(s, "관리자", "admin")
@@ -35,17 +29,7 @@ def test_docs_and_the_tokens_tab_under_the_policy(tmp_path: Path) -> None:
         service.create_token(s, "임시 직원", "operator", now + timedelta(days=5, hours=1))
         service.create_token(s, "외부 감사", "viewer", now + timedelta(days=200))
     engine.dispose()
-    port = free_port()
-    config = load_config(
-        None,
-        {
-            "VOICEBOT_DB_URL": db,
-            "VOICEBOT_PORT": str(port),
-            "VOICEBOT_WEBRTC_ENABLED": "false",
-            "VOICEBOT_OUTBOUND_DIALER": "none",
-        },
-    )
-    with serving(create_app(config), port, "test-csp-serve") as url:
+    with console_server(db, "csp") as url:
         result = run_page_script(
             "tokens-csp.mjs", ["--url", url, "--admin", admin, "--out", str(ARTIFACTS)], ARTIFACTS
         )

@@ -10,8 +10,7 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from browser_support import REPO, browser_test_marks, run_page_script, serving
-from test_console_browser import free_port
+from browser_support import REPO, browser_test_marks, console_server, run_page_script, staff_database
 
 from outbound import demo_data, service, store
 from outbound.analytics import SEOUL, holidays_around
@@ -22,13 +21,8 @@ pytestmark = browser_test_marks()
 
 
 def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> None:
-    from voicebot.server.app import create_app
-    from voicebot.server.config import load_config
-
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    db = f"sqlite:///{tmp_path / 'insights.db'}"
-    store.upgrade(db)
-    engine = store.make_engine(db)
+    db, engine = staff_database(tmp_path, "insights")
     today = datetime.now(SEOUL).date()
     start = today - timedelta(days=120)
     with store.session_factory(engine).begin() as s:
@@ -37,17 +31,7 @@ def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> No
         holidays = frozenset(holidays_around(start, today))
         demo_data.populate(s, start, 121, holidays, seed=8, surge=("water", today, 200))
     engine.dispose()
-    port = free_port()
-    config = load_config(
-        None,
-        {
-            "VOICEBOT_DB_URL": db,
-            "VOICEBOT_PORT": str(port),
-            "VOICEBOT_WEBRTC_ENABLED": "false",
-            "VOICEBOT_OUTBOUND_DIALER": "none",
-        },
-    )
-    with serving(create_app(config, demo_data=True), port, "test-insights-serve") as url:
+    with console_server(db, "insights", demo_data=True) as url:
         result = run_page_script(
             "insights.mjs", ["--url", url, "--token", viewer, "--out", str(ARTIFACTS)], ARTIFACTS
         )

@@ -16,8 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import soundfile as sf
-from browser_support import REPO, browser_test_marks, run_page_script, serving
-from test_console_browser import free_port
+from browser_support import REPO, browser_test_marks, console_server, run_page_script, staff_database
 from test_prompt_studio import CLIP, WRONG_CLIP, kb_with
 
 from media.audio import load_audio
@@ -41,9 +40,6 @@ def fake_microphone(clip_path: Path, out: Path) -> Path:
 
 
 def test_record_a_prompt_in_the_console(tmp_path, monkeypatch, korean_clips, faster_transcriber) -> None:
-    from voicebot.server.app import create_app
-    from voicebot.server.config import load_config
-
     clip = next(c for c in korean_clips if c.path.name == CLIP)
     wrong = next(c for c in korean_clips if c.path.name == WRONG_CLIP)
     prompts = tmp_path / "prompts"
@@ -53,26 +49,14 @@ def test_record_a_prompt_in_the_console(tmp_path, monkeypatch, korean_clips, fas
     record_s = LEAD_S + sf.info(clip.path).duration + 1.0
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
 
-    db = f"sqlite:///{tmp_path / 'studio.db'}"
-    store.upgrade(db)
-    engine = store.make_engine(db)
+    db, engine = staff_database(tmp_path, "studio")
     with store.session_factory(engine).begin() as s:
         admin = service.create_token(s, "녹음 담당 김소리", "admin")
     engine.dispose()
-    port = free_port()
-    config = load_config(
-        None,
-        {
-            "VOICEBOT_DB_URL": db,
-            "VOICEBOT_PORT": str(port),
-            "VOICEBOT_WEBRTC_ENABLED": "false",
-            "VOICEBOT_OUTBOUND_DIALER": "none",
-        },
-    )
     models = SimpleNamespace(engine=None, transcriber=faster_transcriber, synthesizer=None)
     args = ["--token", admin, "--text", clip.transcript, "--mic", str(mic), "--seconds", f"{record_s:.1f}"]
     args += ["--wrong", str(wrong.path), "--out", str(ARTIFACTS)]
-    with serving(create_app(config, models=models), port, "test-studio-serve") as url:
+    with console_server(db, "studio", models=models) as url:
         result = run_page_script("prompts.mjs", ["--url", url, *args], ARTIFACTS)
     assert result["ok"], result.get("error")
     assert result["externalRequests"] == [] and result["consoleErrors"] == []

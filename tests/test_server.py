@@ -214,75 +214,30 @@ def test_serve_calls_campaigns_health_metrics_and_stats(tmp_path: Path, models) 
 def test_voicebot_serve_answers_sip_calls_and_logs_them(tmp_path: Path) -> None:
     """The main job as a user starts it: `voicebot serve --config FILE` in its own process, with SIP on; a
     SIPp caller presses 2 (water); the call shows in the statistics and the metrics, the logs are JSON."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     from sip_peers import free_port as free_udp_port
     from test_sip import SIPP, finish, sipp
 
+    from benchmarks.serving import serving
+
     if SIPP is None:
         pytest.skip("sipp not installed (sip-tester; bash scripts/test-deps.sh)")
-    http_port, sip_port = free_port(), free_udp_port()
-    config = tmp_path / "serve.yaml"
-    config.write_text(
-        f"port: {http_port}\ndb_url: sqlite:///{tmp_path / 'serve.db'}\n"
+    sip_port = free_udp_port()
+    config = (
         f"sip: {{enabled: true, listen: '127.0.0.1:{sip_port}', handoff_dir: '{tmp_path / 'handoffs'}'}}\n"
-        "webrtc: {enabled: false}\noutbound: {enabled: false}\n",
-        encoding="utf-8",
+        "webrtc: {enabled: false}\noutbound: {enabled: false}\n"
     )
-    token_file = tmp_path / "admin-token"
-    log = (tmp_path / "serve.log").open("w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICEBOT_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voicebot.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--token-file",
-            str(token_file),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{http_port}"
-    try:
-        with httpx.Client(base_url=base, timeout=10) as http:
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "voicebot serve did not become healthy"
-                try:
-                    if http.get("/healthz").json().get("status") == "ok":
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.5)
-            assert http.get("/healthz").json()["sip"] == "listening"
-            assert oct(token_file.stat().st_mode & 0o777) == "0o600"
-            admin = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-            rc, out = finish(sipp("uac_pcma_dtmf", remote=f"127.0.0.1:{sip_port}"))
-            assert rc == 0, out
-            deadline = time.monotonic() + 30
-            while (stats := http.get("/api/stats/inbound", headers=admin).json())["calls"] < 1:
-                assert time.monotonic() < deadline, "the SIP call was not logged"
-                time.sleep(0.3)
-            assert stats["calls"] == 1
-            assert 'voicebot_turns_total{trigger="dtmf"} 1.0' in http.get("/metrics", headers=admin).text
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            # uvicorn shuts down gracefully, then re-raises the signal it caught: exit by SIGTERM is normal.
-            assert proc.wait(30) in (0, -signal.SIGTERM)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            log.close()
-    lines = [line for line in (tmp_path / "serve.log").read_text().splitlines() if line.strip()]
+    with serving(tmp_path, config) as served, httpx.Client(base_url=served.url, timeout=10) as http:
+        assert http.get("/healthz").json()["sip"] == "listening"
+        assert oct((tmp_path / "admin-token").stat().st_mode & 0o777) == "0o600"
+        rc, out = finish(sipp("uac_pcma_dtmf", remote=f"127.0.0.1:{sip_port}"))
+        assert rc == 0, out
+        deadline = time.monotonic() + 30
+        while (stats := http.get("/api/stats/inbound", headers=served.admin).json())["calls"] < 1:
+            assert time.monotonic() < deadline, "the SIP call was not logged"
+            time.sleep(0.3)
+        assert stats["calls"] == 1
+        assert 'voicebot_turns_total{trigger="dtmf"} 1.0' in http.get("/metrics", headers=served.admin).text
+    # serving() stopped it with SIGTERM and checked that it exited cleanly
+    lines = [line for line in served.log.read_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is a JSON record
     assert any("Finished server process" in r["msg"] for r in records)  # a graceful stop

@@ -76,7 +76,7 @@ def test_failed_offers_leave_no_ghost_call(engine, synthesizer) -> None:
     )
     bad = "v=0\r\na=fingerprint:sha-256 AB:CD\r\nthis is not SDP\r\n"
     with serve_calls(service) as base_url, httpx.Client(base_url=base_url, timeout=30) as http:
-        for _ in range(200):
+        for _ in range(1000):
             r = http.post("/api/webrtc/offer", json={"sdp": bad, "type": "offer"})
             assert r.status_code == 400 and r.json()["error"] == "bad_offer"
         no_print = http.post("/api/webrtc/offer", json={"sdp": "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"})
@@ -283,3 +283,40 @@ def test_odd_contact_files_are_read_or_refused_clearly(tmp_path: Path) -> None:
         assert garbage.status_code == 422
         members = http.get(f"/api/campaigns/{campaign}/members", headers=op).json()
     assert sorted(m["contact"]["name"] for m in members["items"]) == ["김영희", "박민수", "이철수"]
+
+
+def test_one_address_cannot_take_every_browser_line(engine, synthesizer) -> None:
+    """Issue 17: offers from one address beyond max_calls_per_client get a 429 in Korean while the other
+    lines stay free for other callers; a slot given back (the offer never connected) frees the address."""
+
+    async def offers(base_url: str) -> list[httpx.Response]:
+        peers, replies = [], []
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(3):
+                pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+                pc.addTransceiver("audio", direction="sendrecv")
+                pc.createDataChannel("control")
+                include_loopback(pc)
+                await pc.setLocalDescription(await pc.createOffer())
+                peers.append(pc)
+                replies.append(
+                    await http.post(f"{base_url}/api/webrtc/offer", json={"sdp": pc.localDescription.sdp})
+                )
+        for pc in peers:
+            await pc.close()
+        return replies
+
+    service = WebRTCService(
+        sessions(engine, None, synthesizer),
+        WebRTCConfig(max_calls=4, max_calls_per_client=2, ice_loopback=True, connect_timeout_s=1.0),
+    )
+    with serve_calls(service) as base_url:
+        first, second, third = asyncio.run(offers(base_url))
+        assert first.status_code == second.status_code == 200
+        assert third.status_code == 429 and third.json()["error"] == "client_busy"
+        assert "이미 통화 중입니다" in third.json()["detail"] and third.headers["retry-after"] == "30"
+        assert wait_until(lambda: service.active_calls == 0, 30)  # never connected: slots given back
+        again = asyncio.run(offers(base_url))
+        assert [r.status_code for r in again] == [200, 200, 429]
+        assert wait_until(lambda: service.active_calls == 0, 30)
+        assert wait_until(lambda: not call_threads(), 20), call_threads()

@@ -169,7 +169,11 @@ class Runtime:
         cfg = self.config.webrtc
         self.webrtc = WebRTCService(
             self._session_factory("webrtc"),
-            WebRTCConfig(max_calls=cfg.max_calls, ice_loopback=cfg.loopback),
+            WebRTCConfig(
+                max_calls=cfg.max_calls,
+                max_calls_per_client=cfg.max_calls_per_client,
+                ice_loopback=cfg.loopback,
+            ),
             on_call_end=self._call_ended,
             handoffs=self.handoffs,
             synthesizer=self.models.synthesizer,

@@ -52,6 +52,7 @@ class SipSection:
 class WebRTCSection:
     enabled: bool = True
     max_calls: int = 4
+    max_calls_per_client: int = 2  # calls at once from one address (a trusted proxy's X-Forwarded-For)
     loopback: bool = False  # offer a 127.0.0.1 candidate (local tests and demos on one machine)
 
 
@@ -174,6 +175,8 @@ class ServeConfig:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         _check_security(self.security)
+        if self.webrtc.max_calls_per_client < 1:
+            raise ConfigError("webrtc.max_calls_per_client must be 1 or more")
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
         if (self.db_url or "").split("?")[0] in ("sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://"):

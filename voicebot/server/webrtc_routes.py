@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicebot.webrtc import CallsBusy, OfferError, WebRTCService
+from voicebot.webrtc import CallsBusy, ClientBusy, OfferError, WebRTCService
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {
@@ -46,11 +46,17 @@ def make_webrtc_router(service: WebRTCService) -> APIRouter:
         "/api/webrtc/offer",
         tags=["calls"],
         summary="Answer the caller page's SDP offer (no login; a few calls at once)",
-        responses={503: {"description": "모든 상담 회선이 사용 중입니다 (all lines busy; see Retry-After)"}},
+        responses={
+            429: {"description": "이 주소에서 이미 통화 중입니다 (max_calls_per_client; see Retry-After)"},
+            503: {"description": "모든 상담 회선이 사용 중입니다 (all lines busy; see Retry-After)"},
+        },
     )
-    async def offer(body: Offer):
+    async def offer(body: Offer, request: Request):
+        client = request.client.host if request.client else None  # a trusted proxy's X-Forwarded-For
         try:
-            answer = await service.answer(body.sdp, body.type)
+            answer = await service.answer(body.sdp, body.type, client)
+        except ClientBusy as exc:
+            return _error(429, "client_busy", exc.message, {"Retry-After": "30"})
         except CallsBusy as exc:
             return _error(503, "busy", exc.message, {"Retry-After": "30"})
         except OfferError as exc:

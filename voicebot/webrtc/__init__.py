@@ -4,7 +4,8 @@ Public interface
 ----------------
 ``WebRTCService(session_factory, WebRTCConfig(...), on_call_end, handoffs, synthesizer)`` (``service``)
     Answers a browser's SDP offer with a new call (``await service.answer(sdp)`` -> ``Answer``), refuses
-    offers beyond ``max_calls`` with ``CallsBusy`` (a Korean message for the caller) and bad offers with
+    offers beyond ``max_calls`` with ``CallsBusy`` (a Korean message for the caller), offers from an address
+    that already holds ``max_calls_per_client`` calls with ``ClientBusy`` (pass ``client=``), and bad offers with
     ``OfferError``; ``await service.close()`` ends every call on shutdown.
     Each call is run by a ``voicebot.call.CallDriver`` over a ``WebRTCTransport`` (``transport``), the same
     driver as a SIP call's: finished calls are reported as ``CallRecord``s.
@@ -18,6 +19,6 @@ Public interface
 """
 
 from voicebot.webrtc.peer import OfferError
-from voicebot.webrtc.service import Answer, CallsBusy, WebRTCConfig, WebRTCService
+from voicebot.webrtc.service import Answer, CallsBusy, ClientBusy, WebRTCConfig, WebRTCService
 
-__all__ = ["Answer", "CallsBusy", "OfferError", "WebRTCConfig", "WebRTCService"]
+__all__ = ["Answer", "CallsBusy", "ClientBusy", "OfferError", "WebRTCConfig", "WebRTCService"]

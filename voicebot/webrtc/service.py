@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 BUSY_KO = "죄송합니다. 지금은 통화량이 많아 연결할 수 없습니다. 잠시 후 다시 걸어 주세요."
 NO_FINGERPRINT_KO = "암호화 정보(a=fingerprint)가 없는 연결 요청입니다. 최신 브라우저로 다시 걸어 주세요."
+PER_CLIENT_KO = "같은 곳에서 이미 통화 중입니다. 진행 중인 통화를 마치신 뒤 다시 걸어 주세요."
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class WebRTCConfig:
     # An answered offer whose media has not connected by then gives its slot back (issue 17: four
     # offers that never connect would otherwise hold every slot for half a minute).
     connect_timeout_s: float = 8.0
+    # Calls (and offers being answered) from one client address at once: one browser cannot take every
+    # line (issue 17). The address is the connection's, or a trusted proxy's X-Forwarded-For.
+    max_calls_per_client: int = 2
 
 
 class CallsBusy(RuntimeError):
@@ -42,6 +46,13 @@ class CallsBusy(RuntimeError):
     def __init__(self, message: str = BUSY_KO):
         super().__init__(message)
         self.message = message
+
+
+class ClientBusy(CallsBusy):
+    """The caller's address already holds ``max_calls_per_client`` calls."""
+
+    def __init__(self) -> None:
+        super().__init__(PER_CLIENT_KO)
 
 
 @dataclass(frozen=True)
@@ -71,22 +82,31 @@ class WebRTCService:
         self.synthesizer = synthesizer  # speaks the call-back offer when a call is handed over
         self._calls: dict[str, PeerCall] = {}
         self._reserved = 0  # slots taken by offers still being answered
+        self._client_of: dict[str, str] = {}  # call id -> client address, for calls and offers in hand
         self._watchdogs: set[asyncio.Task] = set()
 
     @property
     def active_calls(self) -> int:
         return len(self._calls)
 
-    async def answer(self, sdp: str, kind: str = "offer") -> Answer:
-        """Answer a browser's offer with a new call; raises ``CallsBusy`` or ``OfferError``."""
+    async def answer(self, sdp: str, kind: str = "offer", client: str | None = None) -> Answer:
+        """Answer a browser's offer with a new call; raises ``CallsBusy`` (``ClientBusy`` when ``client``,
+        the caller's address, already holds its share) or ``OfferError``."""
         if len(self._calls) + self._reserved >= self.config.max_calls:
             raise CallsBusy()
+        if client is not None and self._held_by(client) >= self.config.max_calls_per_client:
+            raise ClientBusy()
         if "a=fingerprint:" not in sdp.lower():  # DTLS-SRTP is mandatory; refused before any slot is held
             raise OfferError(NO_FINGERPRINT_KO)
         call_id = uuid.uuid4().hex[:12]
+        if client is not None:
+            self._client_of[call_id] = client
         self._reserved += 1  # held while the session is built off the loop
         try:
             session = await asyncio.to_thread(self.session_factory, call_id)
+        except BaseException:
+            self._client_of.pop(call_id, None)
+            raise
         finally:
             self._reserved -= 1
 
@@ -111,6 +131,7 @@ class WebRTCService:
             answer = await call.answer(sdp, kind)
         except BaseException:
             await call.close()
+            self._client_of.pop(call_id, None)
             if self.on_abandoned is not None:
                 self.on_abandoned(call_id)
             raise
@@ -130,9 +151,13 @@ class WebRTCService:
             )
             await call.close("no_media")
 
+    def _held_by(self, client: str) -> int:
+        return sum(1 for held in self._client_of.values() if held == client)
+
     def _forget(self, call: PeerCall) -> None:
         if self._calls.get(call.call_id) is call:
             del self._calls[call.call_id]
+            self._client_of.pop(call.call_id, None)
             log.info("webrtc call %s closed (%d active)", call.call_id, len(self._calls))
 
     async def hangup(self, call_id: str) -> bool:

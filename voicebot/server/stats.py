@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dialog import REFUSAL_INTENT
 from outbound import service
 from outbound.api import NOT_FOUND, Auth
 from outbound.schema import OUTCOMES, REACHED_OUTCOMES, Attempt, CallLog, Campaign, CampaignContact
@@ -98,9 +99,12 @@ def inbound_stats(session: Session, since: datetime, titles: dict[str, str] | No
 
 
 def _titles(runtime: Any) -> dict[str, str]:
-    engine = getattr(getattr(runtime, "models", None), "engine", None)
-    kb = getattr(engine, "kb", None)
-    return {entry.id: entry.title for entry in kb} if kb is not None else {}
+    """Korean titles of the intents the console shows: the knowledge base's entries and the dialog's own."""
+    titles = {REFUSAL_INTENT: "다른 사람의 개인정보 요청 (안내 거절)"}
+    engine = runtime.models.engine if runtime.models is not None else None
+    if engine is not None:
+        titles.update({entry.id: entry.title for entry in engine.kb})
+    return titles
 
 
 def make_stats_router(runtime: Any, auth: Auth) -> APIRouter:

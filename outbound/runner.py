@@ -322,9 +322,10 @@ def _place_all(
     they come (those that arrive together in one transaction). While calls are in progress their leases are
     renewed every third of ``lease_s``, so a call may last longer than the lease. A dialer whose calls take
     no time (``instant``, the SIMULATED one) is called in turn instead, recorded in one go."""
-    # Recording waits out a database that is away for a moment (a restart) for at most half a lease: with
-    # renewals every third of one, the leases still hold when it gives up.
-    patience_s = lease_s / 2
+    # Recording waits out a database that is away for a moment (a restart) for at most a quarter of a
+    # lease: with renewals every third of one, the leases still hold when it gives up, with room to spare
+    # for a loaded machine.
+    patience_s = lease_s / 4
     if getattr(dialer, "instant", False):
         placed = [(i, *_call(dialer, i, requests[i])) for i in ids]
         return _record(factory, worker_id, placed, stamp(), settings, patience_s)
@@ -444,10 +445,11 @@ def _record(
 
 
 def _patiently(action: Callable[[], list[_Recorded]], patience_s: float) -> list[_Recorded]:
-    """``action()``, tried again (0.5 s, 1 s, 2 s, … at most 5 s apart) while the database is unreachable,
-    until ``patience_s`` has passed; any other error at once."""
+    """``action()``, tried again (0.5 s, 1 s, 2 s, … at most 5 s apart; closer together when
+    ``patience_s`` is short) while the database is unreachable, until ``patience_s`` has passed; any other
+    error at once."""
     deadline = time.monotonic() + patience_s
-    pause = 0.5
+    pause = min(0.5, patience_s / 4) or 0.5
     while True:
         try:
             return action()

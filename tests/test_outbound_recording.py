@@ -252,8 +252,8 @@ def test_a_call_longer_than_the_lease_keeps_its_result(tmp_path: Path) -> None:
     thread = threading.Thread(target=other_worker)
     thread.start()
     try:
-        dialer = SimulatedDialer(default=FINE, call_seconds=2.5)  # each call outlasts the 0.6 s lease
-        report = run_due(factory, dialer, "w1", NOW, lease_s=0.6, clock=clock)
+        dialer = SimulatedDialer(default=FINE, call_seconds=3.0)  # each call outlasts the 1.2 s lease
+        report = run_due(factory, dialer, "w1", NOW, lease_s=1.2, clock=clock)
     finally:
         stop.set()
         thread.join()

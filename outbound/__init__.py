@@ -8,10 +8,12 @@ Public interface::
     from outbound import make_engine, upgrade, claim_due, transition, finish, recover_expired
     from outbound.retention import RetentionSettings, purge_outbound   # periods per kind (issue 17)
     from outbound.audit import record, list_events, AuditFilter, ACTIONS  # append-only audit log (issue 17)
+    from outbound.callbacks import BusinessHours, free_slots, book, dial_due  # call-backs (issue 18)
 
 Names and phone numbers never go to logs in clear: use :func:`mask_phone` / :func:`mask_name`.
 """
 
+from outbound.callbacks import BusinessHours, Callback
 from outbound.contacts import (
     Contact,
     CsvFormatError,
@@ -62,6 +64,8 @@ from outbound.timewindows import TimeWindow, WindowError, parse_window, parse_wi
 
 __all__ = [
     "DEFAULT_URL",
+    "BusinessHours",
+    "Callback",
     "holiday_names",
     "TRANSITIONS",
     "Contact",

@@ -154,8 +154,9 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def parse_script(data: Any, source: str = "<script>") -> Script:
-    """Validate parsed YAML ``data`` and build a :class:`Script`; errors name ``source`` and the step."""
+def parse_script(data: Any, source: str = "<script>", kinds: tuple[str, ...] = CAMPAIGN_KINDS) -> Script:
+    """Validate parsed YAML ``data`` and build a :class:`Script`; errors name ``source`` and the step.
+    ``kinds``: the kinds allowed (a campaign's; ``outbound.callbacks`` builds its own "callback" script)."""
 
     def fail(where: str, problem: str) -> ScriptError:
         return ScriptError(f"{source}: {where}: {problem}")
@@ -166,8 +167,8 @@ def parse_script(data: Any, source: str = "<script>") -> Script:
     if unknown:
         raise fail("top level", f"unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     kind = data.get("kind")
-    if kind not in CAMPAIGN_KINDS:
-        raise fail("kind", f"{kind!r} is not one of {', '.join(CAMPAIGN_KINDS)}")
+    if kind not in kinds:
+        raise fail("kind", f"{kind!r} is not one of {', '.join(kinds)}")
     slots = data.get("slots") or {}
     if not isinstance(slots, dict):
         raise fail("slots", "expected a mapping with required and optional lists")

@@ -12,6 +12,9 @@ Public interface
     what a call handler is (caller frame in, bot frame out, keys, hang-up, ``ended``), and how a transport
     gets one per call (``factory(call_id, caller_number)``; the number only where the caller's mobile is
     known, for texting answers).
+``AgentQueue`` / ``WaitEstimate`` / ``CallbackSlot`` (``protocols``)
+    The agents' desk as the driver sees it (issue 18): the expected wait before a transfer and call-back
+    booking; over the desk's threshold the caller chooses 1 wait, 2 a call-back slot, 3 the chat link by text.
 ``CallRecord`` (``record``)
     How one call went, for every transport and direction.
 ``CallSession`` / ``CallConfig`` (``session``)
@@ -34,11 +37,21 @@ imports a transport.
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 from voicebot.call.keypad import DTMF_KEYS, check_dtmf
-from voicebot.call.protocols import CallHandler, HandlerFactory, Transport
+from voicebot.call.protocols import (
+    AgentQueue,
+    CallbackSlot,
+    CallHandler,
+    HandlerFactory,
+    Transport,
+    WaitEstimate,
+)
 from voicebot.call.record import CallRecord
 
 __all__ = [
     "DTMF_KEYS",
+    "AgentQueue",
+    "CallbackSlot",
+    "WaitEstimate",
     "CallDriver",
     "CallHandler",
     "CallRecord",

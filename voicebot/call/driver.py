@@ -10,6 +10,11 @@ transfer and its fallback (an apology and a call-back offer on key 1), the hando
 recording (a recorded call's handler is told at start to say ``DriverConfig.recording_notice`` once), and
 the one ``CallRecord`` every transport reports. Waits are measured in stream time, so a fast file
 simulation runs through them at once and a live call takes them in real time.
+
+Congestion (issue 18): with an ``AgentQueue``, before a transfer the driver asks the expected wait; over
+the desk's threshold (or outside business hours) the caller hears it and chooses by key: 1 keep waiting
+(the transfer goes on), 2 a call-back in one of the next free slots (booked with the handoff's context),
+3 the web chat's link by text (only to a mobile number, with an SMS sender and ``DriverConfig.chat_link``).
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from tts import Synthesizer
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 from voicebot.call.keypad import is_key
 from voicebot.call.progress import Progress, ended_message
-from voicebot.call.protocols import CallHandler, Transport
+from voicebot.call.protocols import AgentQueue, CallbackSlot, CallHandler, Transport, WaitEstimate
 from voicebot.call.record import CallRecord
 from voicebot.call.recording import CallRecorder
+from voicebot.call.sms import SmsError, SmsSender, mask_number, mobile_number
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,40 @@ CALLBACK_DECLINED_KO = "이용해 주셔서 감사합니다. 다음에 다시 �
 # an agent where one can take the call, else the bot says goodbye.
 FAILED_TRANSFER_KO = "죄송합니다. 잠시 문제가 생겨 상담원에게 연결해 드리겠습니다."
 FAILED_GOODBYE_KO = "죄송합니다. 잠시 문제가 생겨 통화를 종료합니다. 잠시 후 다시 걸어 주세요."
+# Congestion (상담혼잡도 사전 알림): what each key offers, in the order said.
+CONGESTION_CHOICES_KO = {
+    "wait": "계속 기다리시려면 1번",
+    "callback": "원하시는 시간에 다시 전화를 받으시려면 2번",
+    "sms": "문자로 상담 링크를 받으시려면 3번",
+}
+CONGESTION_KEYS = {"wait": "1", "callback": "2", "sms": "3"}
+KEEP_WAITING_KO = "상담원과 연결될 때까지 잠시만 기다려 주세요."
+CHOOSE_SLOT_KO = "원하시는 시간을 골라 주세요."
+NO_SLOT_KO = "죄송합니다. 지금은 예약할 수 있는 시간이 없습니다. 상담 시간에 다시 전화해 주세요. 감사합니다."
+BOOKING_FAILED_KO = "죄송합니다. 예약을 하지 못했습니다. 잠시 후 다시 전화해 주세요. 감사합니다."
+CHAT_SMS_KO = "[120 다산콜센터] 채팅 상담은 이 주소에서 바로 하실 수 있습니다: {link}"
+CHAT_SENT_KO = "상담 링크를 문자로 보내 드렸습니다. 채팅으로 상담을 이어가실 수 있습니다. 감사합니다."
+CHAT_FAILED_KO = "죄송합니다. 문자를 보내지 못했습니다. 잠시 후 다시 전화해 주세요."
+
+
+def congestion_prompt(estimate: WaitEstimate, offered: list[str]) -> str:
+    """The notice and the choices: "현재 상담 대기 시간은 약 N분입니다. 계속 기다리시려면 1번, …"."""
+    if estimate.wait_s is None:
+        hours = f" 상담 시간은 {estimate.hours_text}입니다." if estimate.hours_text else ""
+        notice = f"지금은 상담원과 연결할 수 없는 시간입니다.{hours}"
+    else:
+        notice = f"현재 상담 대기 시간은 약 {max(1, round(estimate.wait_s / 60))}분입니다."
+    choices = ", ".join(CONGESTION_CHOICES_KO[c] for c in offered)
+    return f"{notice} {choices}을 눌러 주세요."
+
+
+def slots_prompt(slots: list[CallbackSlot]) -> str:
+    said = ", ".join(f"{slot.label}는 {n}번" for n, slot in enumerate(slots, 1))
+    return f"{CHOOSE_SLOT_KO} {said}을 눌러 주세요."
+
+
+def booked_prompt(slot: CallbackSlot) -> str:
+    return f"콜백 예약이 접수되었습니다. {slot.label}에 상담원이 다시 전화드리겠습니다. 이용해 주셔서 감사합니다."
 
 
 @dataclass(frozen=True)
@@ -67,6 +107,8 @@ class DriverConfig:
     # Said once at the start of a recorded call (with ``record_dir``), inbound and outbound alike, after
     # the greeting; None or "" only where it is turned off on purpose.
     recording_notice: str | None = RECORDING_NOTICE
+    # The web chat's address, texted when a caller on a congested line chooses chat (key 3).
+    chat_link: str | None = None
 
 
 class Inbox(Protocol):
@@ -90,6 +132,9 @@ class CallDriver:
         handoffs: HandoffRegistry | None = None,
         on_done: Callable[[CallRecord], None] | None = None,
         inbox: Inbox | None = None,
+        agents: AgentQueue | None = None,
+        sms: SmsSender | None = None,
+        caller_number: str | None = None,
     ):
         self.record = record
         self.handler = handler
@@ -98,6 +143,9 @@ class CallDriver:
         self.synthesizer = synthesizer  # speaks the transfer fallback
         self.handoffs = handoffs
         self.on_done = on_done
+        self.agents = agents  # the wait for an agent and call-back booking (None: transfer as is)
+        self.sms = sms  # texts the chat link on a congested line
+        self.caller_number = caller_number  # personal data: never logged, never in the record
         self.inbox: Inbox = inbox if inbox is not None else queue.Queue()
         wire_frame = transport.wire_rate * FRAME_MS // 1000
         self.outgoing = FrameQueue(wire_frame * 2)  # the bot's frames at the wire rate, for the transport
@@ -344,6 +392,8 @@ class CallDriver:
         handoff_id = self._file_handoff(handoff)
         cfg = self.config
         status: int | None = None
+        if self.transport.can_transfer and cfg.agent_uri and not self._keeps_waiting(handoff_id):
+            return  # the caller booked a call-back, took the chat link, declined or left
         if not self.transport.can_transfer:
             self.record.transfer = "unavailable"
         elif not cfg.agent_uri:
@@ -382,6 +432,125 @@ class CallDriver:
         self.record.callback_requested = wants
         self._update_handoff(handoff_id, callback_requested=wants)
         self._say(CALLBACK_BOOKED_KO if wants else CALLBACK_DECLINED_KO)
+
+    # -- congestion ------------------------------------------------------------------------------------
+
+    def _keeps_waiting(self, handoff_id: str | None) -> bool:
+        """Tell a caller facing a long wait (or a closed desk) and let them choose; True: transfer now."""
+        if self.agents is None:
+            return True
+        try:
+            estimate = self.agents.estimate(self.transport.name)
+        except Exception:  # the desk's figures are a courtesy: without them the transfer goes on
+            log.exception("call %s: no wait estimate", self.record.call_id)
+            return True
+        if not estimate.congested:
+            return True
+        offered = ["wait"] if estimate.wait_s is not None else []
+        if self.caller_number:
+            offered.append("callback")
+        if self.sms is not None and self.config.chat_link and mobile_number(self.caller_number):
+            offered.append("sms")
+        congestion = {"wait_s": estimate.wait_s, "offered": offered, "choice": None}
+        self.record.congestion = congestion
+        if offered in ([], ["wait"]):  # nothing else to offer: the transfer goes on as before
+            congestion["choice"] = "wait"
+            return True
+        self.transport.publish(
+            {"type": "state", "state": "congestion_offer", "wait_s": estimate.wait_s, "choices": offered}
+        )
+        keys = {CONGESTION_KEYS[c]: c for c in offered}
+        answer = self._ask(congestion_prompt(estimate, offered))
+        choice = "hangup" if answer == "hangup" else keys.get(answer or "")
+        if choice is None:  # no key, or another one: waiting is what a silent caller does
+            choice = "wait" if "wait" in offered else "none"
+        congestion["choice"] = choice
+        self._update_handoff(handoff_id, congestion=dict(congestion))
+        if choice == "wait":
+            return self._say(KEEP_WAITING_KO) != "hangup"
+        if choice == "callback":
+            self._book_callback(handoff_id)
+        elif choice == "sms":
+            self._text_chat_link()
+        elif choice == "none":
+            self._say(CALLBACK_DECLINED_KO)
+        return False
+
+    def _ask(self, prompt: str) -> str | None:
+        """Say ``prompt`` (a key cuts it) and wait for a key: the key, None for none, or "hangup"."""
+        answer = self._say(prompt, stop_on_dtmf=True)
+        if isinstance(answer, tuple):
+            self.outgoing.clear()  # the caller answered: stop the question
+        elif answer != "hangup":
+            answer = self._wait(lambda: False, self.config.callback_wait_s)
+        if answer == "hangup":
+            return "hangup"
+        return answer[1] if isinstance(answer, tuple) and answer[0] == "dtmf" else None
+
+    def _book_callback(self, handoff_id: str | None) -> None:
+        congestion = self.record.congestion or {}
+        try:
+            slots = self.agents.callback_slots(3) if self.agents is not None else []
+        except Exception:
+            log.exception("call %s: no call-back slots", self.record.call_id)
+            slots = []
+        if not slots:
+            congestion["choice"] = "no_slot"
+            self._say(NO_SLOT_KO)
+            return
+        self.transport.publish(
+            {"type": "state", "state": "callback_slots", "slots": [slot.label for slot in slots]}
+        )
+        answer = None
+        for _ in range(2):  # a key that picks no slot: the choices once more
+            answer = self._ask(slots_prompt(slots))
+            if answer == "hangup" or (answer and answer.isdigit() and 1 <= int(answer) <= len(slots)):
+                break
+        if answer == "hangup":
+            congestion["choice"] = "hangup"
+            return
+        if not (answer and answer.isdigit() and 1 <= int(answer) <= len(slots)):
+            congestion["choice"] = "none"
+            self._say(CALLBACK_DECLINED_KO)
+            return
+        slot = slots[int(answer) - 1]
+        try:
+            callback_id = self.agents.book_callback(
+                self.caller_number or "",
+                slot,
+                channel=self.transport.name,
+                handoff_id=handoff_id,
+                handoff=self.record.handoff,
+            )
+        except Exception as exc:
+            log.error(
+                "call %s: the call-back could not be booked (%s)", self.record.call_id, type(exc).__name__
+            )
+            congestion["choice"] = "booking_failed"
+            self._say(BOOKING_FAILED_KO)
+            return
+        congestion.update(callback_id=callback_id, slot_start=slot.start.isoformat())
+        self.record.callback_requested = True
+        self._update_handoff(
+            handoff_id, callback_requested=True, callback_id=callback_id, callback_slot=slot.label
+        )
+        self.transport.publish({"type": "state", "state": "callback_booked", "slot": slot.label})
+        self._say(booked_prompt(slot))
+
+    def _text_chat_link(self) -> None:
+        number = self.caller_number or ""
+        congestion = self.record.congestion or {}
+        try:
+            receipt = self.sms.send(number, CHAT_SMS_KO.format(link=self.config.chat_link))
+        except SmsError as exc:
+            log.warning(
+                "call %s: chat link to %s not sent: %s", self.record.call_id, mask_number(number), exc
+            )
+            congestion["sms"] = {"ok": False}
+            self._say(CHAT_FAILED_KO)
+            return
+        congestion["sms"] = {"ok": True, "id": receipt.message_id, "to": receipt.to_masked}
+        self._say(CHAT_SENT_KO)
 
     def _file_abandoned_handoff(self) -> None:
         """The caller hung up while the transfer was announced: the agent still gets the record, to call

@@ -3,12 +3,15 @@
 A transport (SIP, WebRTC, a file) pushes caller audio, keypad digits and the end of the call into a
 ``CallDriver`` and plays the bot frames it takes from ``CallDriver.outgoing``; the driver asks it only for
 what is below. A handler (the ARS ``CallSession``, an outbound ``ConversationSession``, a ``voicebot dial``
-script) turns caller frames into bot frames and says when the call is over.
+script) turns caller frames into bot frames and says when the call is over. An ``AgentQueue`` (handed in
+by the server) tells the driver how long a caller would wait for an agent and books call-backs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import numpy as np
@@ -73,4 +76,37 @@ class HandlerFactory(Protocol):
     def __call__(self, call_id: str, caller_number: str | None = None) -> CallHandler:
         """A fresh handler for one call; ``caller_number``: the caller's mobile number on an inbound call
         whose From carries one (the session may offer to text an answer), else None."""
+        ...
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    """How long a caller handed over now would wait for an agent."""
+
+    wait_s: float | None  # None: no agent can take the call now (outside business hours, nobody on duty)
+    congested: bool  # the caller is told the wait and offered a call-back or a text instead
+    hours_text: str = ""  # the business hours as said ("평일 오전 9시부터 오후 6시까지"), for a closed desk
+
+
+@dataclass(frozen=True)
+class CallbackSlot:
+    start: datetime
+    end: datetime
+    label: str  # as the bot says it: "오늘 오후 3시부터 4시 사이"
+
+
+class AgentQueue(Protocol):
+    """The agents' desk as the driver sees it (``voicebot serve``: capacity from its config and the
+    console, call-backs in the database). Called from the call's driver thread."""
+
+    def estimate(self, channel: str) -> WaitEstimate: ...
+
+    def callback_slots(self, count: int) -> list[CallbackSlot]:
+        """The next free call-back slots inside business hours (possibly none)."""
+        ...
+
+    def book_callback(
+        self, number: str, slot: CallbackSlot, *, channel: str, handoff_id: str | None, handoff: dict | None
+    ) -> int:
+        """Book a call-back to ``number`` (personal data) in ``slot`` with the handoff's context; its id."""
         ...

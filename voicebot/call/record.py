@@ -34,6 +34,9 @@ class CallRecord:
     handoff_id: str | None = None  # where that record is kept (``file_handoff``)
     transfer: str | None = None  # ok | failed:<status> | not_configured | unavailable | caller_hangup
     callback_requested: bool | None = None  # after a failed transfer: the caller pressed 1
+    # A congested desk (issue 18): {"wait_s", "offered", "choice": wait | callback | sms | none | hangup,
+    # and for a booking "callback_id", "slot_start"}; no number, no words.
+    congestion: dict | None = None
     recording: str | None = None
     recording_error: str | None = None  # why the recording could not be written (error type, no path)
     error: str | None = None

@@ -48,6 +48,7 @@ class SipConfig:
     # With record_dir: said once at the start of each call (inbound and outbound); None: not said.
     recording_notice: str | None = RECORDING_NOTICE
     handoff_dir: Path | None = None  # handoff records as JSON files, keyed by id
+    chat_link: str | None = None  # the web chat's address, texted to a caller facing a long wait
     user_agent: str = "voicebot"
     pjsip_log_level: int = 0  # >0 logs SIP messages in clear (personal data): debugging only
 

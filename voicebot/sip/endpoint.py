@@ -20,9 +20,9 @@ from media.audio import pcm16_to_float
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.keypad import check_dtmf
-from voicebot.call.protocols import HandlerFactory
+from voicebot.call.protocols import AgentQueue, HandlerFactory
 from voicebot.call.record import CallRecord
-from voicebot.call.sms import mobile_number
+from voicebot.call.sms import SmsError, SmsSender, mobile_number, normalize_number
 from voicebot.sip.config import SipConfig
 from voicebot.sip.media import TELEPHONY_RATE, codec_rate, make_bridge_port
 from voicebot.sip.pjsua_glue import make_account, make_call_class, make_log_writer, quiet_stdout, refer_target
@@ -60,6 +60,7 @@ class CallState:
     record: CallRecord
     handler_factory: HandlerFactory | None
     caller_number: str | None = None  # inbound, from the From header: personal data, never logged
+    callback_number: str | None = None  # inbound: any phone number in From (landlines too), for call-backs
     created: float = field(default_factory=time.monotonic)
     port: object | None = None
     driver: CallDriver | None = None
@@ -73,6 +74,16 @@ class CallState:
     rx_changed_at: float = field(default_factory=time.monotonic)
     outcome: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     finished: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+
+
+def _phone(user: str | None, direction: str) -> str | None:
+    """The caller's number for a call-back (inbound only), or None when From carries none."""
+    if direction != "inbound":
+        return None
+    try:
+        return normalize_number(user or "")
+    except SmsError:
+        return None
 
 
 class SipEndpoint:
@@ -90,8 +101,12 @@ class SipEndpoint:
         synthesizer=None,
         on_call_end: Callable[[CallRecord], None] | None = None,
         handoffs: HandoffRegistry | None = None,
+        agents: AgentQueue | None = None,
+        sms: SmsSender | None = None,
     ):
         self.config = config
+        self.agents = agents  # congestion notice and call-back booking for inbound calls (issue 18)
+        self.sms = sms
         self.handler_factory = handler_factory
         self.synthesizer = synthesizer
         self.on_call_end = on_call_end
@@ -386,7 +401,7 @@ class SipEndpoint:
         key = f"{direction[:2]}{next(self._ids)}"
         record = CallRecord(call_id=key, transport="sip", direction=direction, remote=mask_uri(remote))
         caller = mobile_number(uri_user(remote)) if direction == "inbound" else None
-        state = CallState(key, direction, call, record, factory, caller)
+        state = CallState(key, direction, call, record, factory, caller, _phone(uri_user(remote), direction))
         call.state = state
         self._calls[key] = state
         return state
@@ -563,10 +578,14 @@ class SipEndpoint:
                 media_timeout_s=cfg.rtp_timeout_s,
                 record_dir=cfg.record_dir,
                 recording_notice=cfg.recording_notice,
+                chat_link=cfg.chat_link,
             ),
             synthesizer=self.synthesizer,
             handoffs=self.handoffs,
             on_done=self._finished,
+            agents=self.agents if state.direction == "inbound" else None,
+            sms=self.sms,
+            caller_number=state.callback_number,
         )
 
         def on_frame(pcm: bytes, d=driver) -> None:  # PJSIP's media clock thread

@@ -42,6 +42,9 @@ ACTIONS = (
     "handoff.viewed",
     "chat.viewed",
     "chat.taken",
+    "callbacks.viewed",
+    "callback.closed",
+    "capacity.changed",
     "token.created",
     "token.revoked",
     "audit.viewed",
@@ -57,6 +60,8 @@ TARGET_KINDS = (
     "memory",
     "handoff",
     "chat",
+    "callback",
+    "capacity",
     "token",
     "audit",
 )

@@ -34,7 +34,9 @@ from tts.library import PromptLibrary, default_prompts_dir
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.protocols import HandlerFactory
 from voicebot.chat import CallbackSender, ChatService, KakaoConfig, KakaoSkill
+from voicebot.server.agents import AgentDesk
 from voicebot.server.apidocs import install_docs
+from voicebot.server.callback_routes import make_callback_router
 from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
 from voicebot.server.config import ConfigError, ServeConfig, build_sms_sender
 from voicebot.server.handoffs import make_handoff_router
@@ -78,6 +80,12 @@ class Runtime:
         self.handoffs = HandoffRegistry(Path(handoff_dir) if handoff_dir else None)
         # Answers texted to phone callers whose mobile number is known (off unless sms.enabled).
         self.sms = build_sms_sender(config.sms)
+        # Congestion notice and call-back booking for phone calls (issue 18; callbacks.enabled).
+        self.agents: AgentDesk | None = (
+            AgentDesk(self.factory, config.callbacks.desk(), clock, self.metrics.registry)
+            if config.callbacks.enabled
+            else None
+        )
         # Text channels (web chat, KakaoTalk) on the same dialog engine, once the models are loaded.
         self.chat = ChatService(
             lambda: getattr(self.models, "engine", None),
@@ -143,6 +151,13 @@ class Runtime:
             )
         else:
             self._start_worker(dialer)
+            if self.agents is not None:
+                threading.Thread(
+                    target=self.agents.run_dialer,
+                    args=(dialer, f"{socket.gethostname()}:callbacks", self.stop),
+                    name="callback-dialer",
+                    daemon=True,
+                ).start()
 
     async def close(self) -> None:
         self.stop.set()
@@ -186,6 +201,8 @@ class Runtime:
             self.metrics.recording_failures.labels(record.transport).inc()
         if record.direction == "inbound":
             self.monitor.finished(record.call_id, record.ended_reason, record.duration_s)
+            if self.agents is not None:
+                self.agents.call_ended(record)
 
     def _start_sip(self) -> None:
         from voicebot.sip.commands import require_pjsua2
@@ -212,6 +229,7 @@ class Runtime:
             record_dir=Path(cfg.record_dir) if cfg.record_dir else None,
             recording_notice=cfg.notice,
             handoff_dir=Path(cfg.handoff_dir) if cfg.handoff_dir else None,
+            chat_link=self.config.callbacks.chat_link,
         )
 
         self.sip_endpoint = SipEndpoint(
@@ -220,6 +238,8 @@ class Runtime:
             synthesizer=self.models.synthesizer,
             on_call_end=self._call_ended,
             handoffs=self.handoffs,
+            agents=self.agents,
+            sms=self.sms,
         )
         self.sip_endpoint.__enter__()
 
@@ -385,6 +405,8 @@ def create_app(
     app.include_router(make_trends_router(runtime.analytics, auth))
     app.include_router(make_handoff_router(runtime.handoffs, auth))
     app.include_router(make_retention_router(runtime.retention, auth))
+    if runtime.agents is not None:
+        app.include_router(make_callback_router(runtime.agents, auth))
     app.include_router(
         make_studio_router(
             PromptLibrary(default_prompts_dir()),

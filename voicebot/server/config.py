@@ -19,6 +19,7 @@ import yaml
 from dialog.prompts import RECORDING_NOTICE
 from outbound.retention import RetentionSettings
 from voicebot.call.sms import HttpGatewaySender, OutboxSender, SmsSender
+from voicebot.server.agents import DeskSettings
 
 
 class ConfigError(ValueError):
@@ -118,6 +119,42 @@ class SmsSection:
 
 
 @dataclass(frozen=True)
+class CallbacksSection:
+    # Congestion notice and call-back booking for inbound phone calls (issue 18): off by default.
+    enabled: bool = False
+    agents: int = 10  # agents on duty at start (staff change it in the console)
+    waiting: int = 0  # callers waiting for an agent at start (staff, or an ACD feed, update it)
+    handle_s: int = 300  # average handling time of one call, seconds
+    threshold_s: int = 120  # a longer expected wait is announced with a call-back and the chat link
+    hours: str = "09:00-18:00"  # business hours (agents answer and call back), Asia/Seoul
+    weekdays: str = "월,화,수,목,금"
+    skip_holidays: bool = True  # public holidays (공휴일) are closed
+    slot_minutes: int = 60  # a call-back slot
+    per_slot: int = 4  # call-backs per slot at most
+    retry_min: int = 10  # an unanswered call-back is tried again this much later, within its slot
+    max_attempts: int = 2
+    chat_link: str | None = None  # the web chat's address texted on request (needs sms.enabled)
+    poll_s: float = 5.0  # how often due call-backs are looked for
+
+    def desk(self) -> DeskSettings:
+        from datetime import timedelta
+
+        from outbound.callbacks import BusinessHours, CallbackPolicy
+
+        return DeskSettings(
+            agents=self.agents,
+            waiting=self.waiting,
+            handle_s=self.handle_s,
+            threshold_s=self.threshold_s,
+            hours=BusinessHours.parse(self.hours, self.weekdays, self.skip_holidays),
+            slot_minutes=self.slot_minutes,
+            per_slot=self.per_slot,
+            policy=CallbackPolicy(timedelta(minutes=self.retry_min), self.max_attempts),
+            poll_s=self.poll_s,
+        )
+
+
+@dataclass(frozen=True)
 class SecuritySection:
     # Refused tokens (issue 17): this many from one address within login_window_s lock it out (429) for
     # login_window_s seconds.
@@ -151,6 +188,7 @@ class ServeConfig:
     # Days each kind of personal data is kept (issue 17): voicebot.server.retention, daily.
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     security: SecuritySection = field(default_factory=SecuritySection)
+    callbacks: CallbacksSection = field(default_factory=CallbacksSection)
 
     @property
     def dialer(self) -> str:
@@ -175,6 +213,7 @@ class ServeConfig:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         _check_security(self.security)
+        _check_callbacks(self.callbacks)
         if self.webrtc.max_calls_per_client < 1:
             raise ConfigError("webrtc.max_calls_per_client must be 1 or more")
         if self.log_format not in ("json", "text"):
@@ -216,6 +255,23 @@ def _check_sms(sms: SmsSection) -> None:
         raise ConfigError("sms.backend: http needs sms.url (http:// or https://)")
     if not 0 < sms.timeout_s <= 30:
         raise ConfigError("sms.timeout_s must be between 0 and 30 seconds")
+
+
+def _check_callbacks(cb: CallbacksSection) -> None:
+    try:
+        cb.desk()
+    except ValueError as exc:
+        raise ConfigError(f"callbacks.hours / callbacks.weekdays: {exc}") from exc
+    if not 0 <= cb.agents <= 10_000 or not 0 <= cb.waiting <= 100_000:
+        raise ConfigError("callbacks.agents and callbacks.waiting must be 0 or more")
+    if not 1 <= cb.handle_s <= 7200 or not 0 <= cb.threshold_s <= 86400:
+        raise ConfigError("callbacks.handle_s must be 1-7200 s and callbacks.threshold_s 0-86400 s")
+    if not 5 <= cb.slot_minutes <= 240 or cb.per_slot < 1 or not 1 <= cb.max_attempts <= 5:
+        raise ConfigError("callbacks: slot_minutes 5-240, per_slot 1 or more, max_attempts 1-5")
+    if cb.retry_min < 1 or not 0.1 <= cb.poll_s <= 300:
+        raise ConfigError("callbacks: retry_min 1 or more, poll_s 0.1-300")
+    if cb.chat_link and not cb.chat_link.startswith(("https://", "http://")):
+        raise ConfigError("callbacks.chat_link must be an http(s) address")
 
 
 def _check_security(security: SecuritySection) -> None:
@@ -266,6 +322,7 @@ _SECTIONS = {
     "sms": SmsSection,
     "retention": RetentionSettings,
     "security": SecuritySection,
+    "callbacks": CallbacksSection,
 }
 _SHORT = {
     "VOICEBOT_DB_URL": "db_url",

@@ -3,22 +3,8 @@
     python -m benchmarks.dialog [--json] [--eval tests/data/dialog_eval.yaml] [--kb PATH]
     python -m benchmarks.dialog --calibrate     # refit the matcher's confidence curve on the KB
 
-Every eval item goes through ``DialogEngine.ask`` (single shot, as ``voicebot ask``). Definitions:
-
-- intent_accuracy: in-scope items whose top intent is the expected one (even if the bot asks a
-  clarifying question that offers it); answered_accuracy: answered (or handed over for a
-  requires_staff entry) with the expected intent and no clarification; wrong_answer_rate: in-scope
-  items answered with a wrong intent (the harmful case).
-- containment_rate: in-scope items the bot answers itself (action answer, no human).
-- escalation precision/recall: expected escalations are items labelled ``escalate`` plus in-scope
-  items whose KB entry requires staff; recall is also given per labelled reason (emergency recall
-  requires the emergency reason, so that the reply names 119/112).
-- oos_false_answer_rate: out-of-scope items that got an answer.
-- emergency_precision/recall: over every item, escalations for an emergency (the reply names
-  119/112/109 and the call is transferred) against the items labelled ``reason: emergency``. The
-  ``not_emergency`` items (emergency words inside other words, homonyms, information questions on
-  emergency topics) are there to measure precision: each false emergency sends a caller to 119.
-- latency_ms: wall time of ``ask`` per item (normalisation, rules, morphemes, matching).
+The evaluation itself (definitions of every figure, and the publish gate built on it) is
+``dialog.evaluate``; this command loads the engine, runs it and prints the report.
 """
 
 from __future__ import annotations
@@ -28,137 +14,16 @@ import json
 import math
 import sys
 import time
-from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from dialog import Action, DialogEngine, KnowledgeBase, load_default_engine
+from dialog import KnowledgeBase, load_default_engine
+from dialog.evaluate import DEFAULT_EVAL, MAX_LISTED_ERRORS, evaluate, load_eval
 from dialog.kb import load_kb
 from dialog.matcher import Matcher
 
-DEFAULT_EVAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "dialog_eval.yaml"
-MAX_LISTED_ERRORS = 40
-
-
-def load_eval(path: str | Path = DEFAULT_EVAL) -> list[dict[str, Any]]:
-    items = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["items"]
-    for i, item in enumerate(items, start=1):
-        if not item.get("text") or not item.get("expect"):
-            raise ValueError(f"{path}: item #{i} needs 'text' and 'expect'")
-        if item["expect"] == "escalate" and not item.get("reason"):
-            raise ValueError(f"{path}: item #{i} expects escalate but has no 'reason'")
-    return items
-
-
-def _rate(num: int, den: int) -> float | None:
-    return round(num / den, 4) if den else None
-
-
-def evaluate(
-    engine: DialogEngine, items: list[dict[str, Any]], max_errors: int = MAX_LISTED_ERRORS
-) -> dict[str, Any]:
-    kb = engine.kb
-    for item in items[:3]:  # warm-up, so that the first timings are not lazy initialisation
-        engine.ask(item["text"], item.get("lang", "ko"))
-
-    timings: list[float] = []
-    errors: list[dict[str, Any]] = []
-    n_scope = top1 = answered_ok = clarified = wrong_answers = contained = 0
-    per_cat: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    esc_expected = esc_predicted = esc_hit = 0
-    reason_total: dict[str, int] = defaultdict(int)
-    reason_hit: dict[str, int] = defaultdict(int)
-    n_oos = oos_answered = 0
-    emergency_predicted = n_not_emergency = false_emergencies = 0
-
-    for item in items:
-        text, expect = item["text"], item["expect"]
-        start = time.perf_counter()
-        turn = engine.ask(text, item.get("lang", "ko"), item.get("menu"))
-        timings.append((time.perf_counter() - start) * 1000.0)
-        escalated = turn.action is Action.ESCALATE
-        reason = str(turn.handoff.reason) if turn.handoff else None
-        esc_predicted += escalated
-        is_emergency = escalated and reason == "emergency"
-        emergency_predicted += is_emergency
-        ok = True
-
-        if expect == "not_emergency":
-            n_not_emergency += 1
-            false_emergencies += is_emergency
-            ok = not is_emergency
-        elif expect == "out_of_scope":
-            n_oos += 1
-            if turn.action is Action.ANSWER:
-                oos_answered += 1
-                ok = False
-        elif expect == "escalate":
-            esc_expected += 1
-            esc_hit += escalated
-            want = item["reason"]
-            reason_total[want] += 1
-            hit = escalated and (reason == want if want == "emergency" else True)
-            reason_hit[want] += hit
-            ok = hit
-        else:
-            entry = kb.get(expect)
-            n_scope += 1
-            per_cat[entry.category][1] += 1
-            correct = turn.intent == expect
-            top1 += correct
-            per_cat[entry.category][0] += correct
-            expected_action = Action.ESCALATE if entry.requires_staff else Action.ANSWER
-            answered_ok += correct and turn.action is expected_action
-            clarified += turn.action is Action.CLARIFY
-            wrong_answers += turn.action is Action.ANSWER and not correct
-            contained += turn.action is Action.ANSWER
-            if entry.requires_staff:
-                esc_expected += 1
-                esc_hit += escalated
-            ok = correct
-        if not ok and len(errors) < max_errors:
-            errors.append(
-                {
-                    "text": text,
-                    "expect": expect if expect != "escalate" else f"escalate:{item['reason']}",
-                    "action": str(turn.action),
-                    "intent": turn.intent,
-                    "reason": reason,
-                    "confidence": round(turn.confidence, 3),
-                }
-            )
-
-    lat = np.asarray(timings)
-    return {
-        "items": len(items),
-        "in_scope_items": n_scope,
-        "intent_accuracy": _rate(top1, n_scope),
-        "answered_accuracy": _rate(answered_ok, n_scope),
-        "clarify_rate": _rate(clarified, n_scope),
-        "wrong_answer_rate": _rate(wrong_answers, n_scope),
-        "containment_rate": _rate(contained, n_scope),
-        "escalation_precision": _rate(esc_hit, esc_predicted),
-        "escalation_recall": _rate(esc_hit, esc_expected),
-        "escalation_recall_by_reason": {
-            r: _rate(reason_hit[r], reason_total[r]) for r in sorted(reason_total)
-        },
-        "emergency_recall": _rate(reason_hit["emergency"], reason_total["emergency"]),
-        "emergency_precision": _rate(reason_hit["emergency"], emergency_predicted),
-        "not_emergency_items": n_not_emergency,
-        "false_emergencies": false_emergencies,
-        "explicit_request_recall": _rate(reason_hit["agent_request"], reason_total["agent_request"]),
-        "oos_items": n_oos,
-        "oos_false_answer_rate": _rate(oos_answered, n_oos),
-        "per_category_accuracy": {c: _rate(v[0], v[1]) for c, v in sorted(per_cat.items())},
-        "latency_ms": {
-            "p50": round(float(np.percentile(lat, 50)), 2),
-            "p95": round(float(np.percentile(lat, 95)), 2),
-        },
-        "misclassified": errors,
-    }
+__all__ = ["DEFAULT_EVAL", "MAX_LISTED_ERRORS", "calibrate", "evaluate", "load_eval", "main"]
 
 
 # ------------------------------------------------------------------------------------ calibration

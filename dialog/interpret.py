@@ -175,13 +175,19 @@ def render(interp: Interpretation, follow_up: bool) -> BotTurn:
         return BotTurn(Action.CLARIFY, prompts.NOT_UNDERSTOOD, confidence=conf, expects="question")
     if kind == "answer":
         reply = entry.render(interp.slot_values)
+        text = entry.render(interp.slot_values, chat=True) if entry.chat_answer else None
         if follow_up:
-            reply += prompts.ENGLISH_FOLLOW_UP if en else " " + prompts.FOLLOW_UP
+            suffix = prompts.ENGLISH_FOLLOW_UP if en else " " + prompts.FOLLOW_UP
+            reply += suffix
+            text = text + suffix if text else None
         expects = "yes_no" if follow_up else "question"
-        return BotTurn(Action.ANSWER, reply, entry.category, entry.id, conf, expects=expects)
+        return BotTurn(Action.ANSWER, reply, entry.category, entry.id, conf, expects=expects, text_reply=text)
     if kind == "staff":
         reply = entry.render() + prompts.ESCALATE_STAFF
-        return BotTurn(Action.ESCALATE, reply, entry.category, entry.id, conf, expects="none")
+        text = entry.render(chat=True) + prompts.ESCALATE_STAFF if entry.chat_answer else None
+        return BotTurn(
+            Action.ESCALATE, reply, entry.category, entry.id, conf, expects="none", text_reply=text
+        )
     if kind == "slot_needed":
         return BotTurn(Action.CLARIFY, entry.slots[0].prompt, entry.category, entry.id, conf, expects="slot")
     if len(interp.options) == 1:

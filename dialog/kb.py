@@ -22,6 +22,12 @@ File layout (see ``dialog/data/kb_ko.yaml`` for a full sample)::
         requires_staff: false            # optional; true hands the caller to an agent
         slots:                           # optional; the answer uses {slot} and value fields
           district: {prompt: 어느 구청을 찾으세요?}
+        chat_answer: ...                 # optional; the answer for text channels (chat, KakaoTalk)
+        valid_from: 2026-12-01           # optional; seasonal answers: not answered before this day ...
+        valid_until: 2027-02-28          # ... nor after this one (both inclusive, Seoul dates)
+
+``kb_to_data`` turns a ``KnowledgeBase`` back into the same layout (the staff console edits entries as
+such mappings, ``dialog.evaluate`` and the server build engines from them).
 """
 
 from __future__ import annotations
@@ -43,8 +49,13 @@ LANGUAGES: tuple[str, ...] = ("ko", "en")
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
 _REQUIRED = ("id", "category", "title", "questions", "answer", "source", "updated")
-_OPTIONAL = ("lang", "keywords", "requires_staff", "slots")
+_OPTIONAL = ("lang", "keywords", "requires_staff", "slots", "chat_answer", "valid_from", "valid_until")
 _TOP_LEVEL = ("version", "sample", "description", "synonyms", "lexicon", "slot_values", "entries")
+
+
+def is_entry_id(text: str) -> bool:
+    """Whether ``text`` is a valid entry id ("<category>.<name>", lower case ASCII)."""
+    return bool(_ID_PATTERN.match(text))
 
 
 class KBError(ValueError):
@@ -79,18 +90,29 @@ class KBEntry:
     keywords: tuple[str, ...] = ()
     requires_staff: bool = False
     slots: tuple[SlotSpec, ...] = ()
+    chat_answer: str | None = None  # text channels; the spoken answer when None
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
 
-    def render(self, values: Mapping[str, SlotValue] | None = None) -> str:
-        """The answer text, with slot placeholders filled from ``values`` when the entry has slots."""
+    def render(self, values: Mapping[str, SlotValue] | None = None, chat: bool = False) -> str:
+        """The answer text (``chat``: the text channels' one when the entry has it), with slot
+        placeholders filled from ``values`` when the entry has slots."""
+        text = self.chat_answer if chat and self.chat_answer else self.answer
         if not self.slots:
-            return self.answer
+            return text
         values = values or {}
         params: dict[str, str] = {}
         for spec in self.slots:
             value = values[spec.name]
             params[spec.name] = value.name
             params.update(value.fields)
-        return self.answer.format(**params)
+        return text.format(**params)
+
+    def active_on(self, day: dt.date) -> bool:
+        """Whether the entry may be answered on ``day`` (a seasonal answer outside its dates is not)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
 
 
 @dataclass(frozen=True)
@@ -200,16 +222,14 @@ def _parse_entry(
             raise fail(name, "must be a non-empty string")
     questions = _string_list(raw["questions"], f"{label}: field 'questions'", min_items=2)
     keywords = _string_list(raw.get("keywords", []), f"{label}: field 'keywords'", min_items=0)
-    updated = raw["updated"]
-    if isinstance(updated, str):
-        try:
-            updated = dt.date.fromisoformat(updated)
-        except ValueError:
-            raise fail("updated", f"must be a date like 2024-05-01, got {updated!r}") from None
-    if isinstance(updated, dt.datetime):
-        updated = updated.date()
-    if not isinstance(updated, dt.date):
-        raise fail("updated", f"must be a date like 2024-05-01, got {updated!r}")
+    updated = _date(raw["updated"], "updated", fail)
+    valid_from = _date(raw.get("valid_from"), "valid_from", fail)
+    valid_until = _date(raw.get("valid_until"), "valid_until", fail)
+    if valid_from is not None and valid_until is not None and valid_until < valid_from:
+        raise fail("valid_until", "must not be before valid_from")
+    chat_answer = raw.get("chat_answer")
+    if chat_answer is not None and (not isinstance(chat_answer, str) or not chat_answer.strip()):
+        raise fail("chat_answer", "must be a non-empty string when given")
     lang = raw.get("lang", "ko")
     if lang not in LANGUAGES:
         raise fail("lang", f"must be one of {', '.join(LANGUAGES)}, got {lang!r}")
@@ -219,16 +239,20 @@ def _parse_entry(
 
     slots = _parse_slots(raw.get("slots"), fail, slot_values)
     answer = raw["answer"].strip()
-    if slots:
-        allowed = {s.name for s in slots}
-        for spec in slots:
-            values = slot_values[spec.name]
-            allowed |= set.intersection(*(set(v.fields) for v in values)) if values else set()
-        for _, name, _, _ in string.Formatter().parse(answer):
-            if name is not None and name not in allowed:
-                raise fail("answer", f"placeholder {{{name}}} is not a slot or a field of every slot value")
-    elif "{" in answer or "}" in answer:
-        raise fail("answer", "braces are only allowed in entries with slots")
+    texts = {"answer": answer} | ({"chat_answer": chat_answer.strip()} if chat_answer else {})
+    for name, text in texts.items():
+        if slots:
+            allowed = {s.name for s in slots}
+            for spec in slots:
+                values = slot_values[spec.name]
+                allowed |= set.intersection(*(set(v.fields) for v in values)) if values else set()
+            for _, placeholder, _, _ in string.Formatter().parse(text):
+                if placeholder is not None and placeholder not in allowed:
+                    raise fail(
+                        name, f"placeholder {{{placeholder}}} is not a slot or a field of every slot value"
+                    )
+        elif "{" in text or "}" in text:
+            raise fail(name, "braces are only allowed in entries with slots")
 
     return KBEntry(
         id=entry_id,
@@ -242,7 +266,25 @@ def _parse_entry(
         keywords=tuple(k.strip() for k in keywords),
         requires_staff=requires_staff,
         slots=slots,
+        chat_answer=chat_answer.strip() if chat_answer else None,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
+
+
+def _date(value: Any, name: str, fail: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise fail(name, f"must be a date like 2024-05-01, got {value!r}") from None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise fail(name, f"must be a date like 2024-05-01, got {value!r}")
+    return value
 
 
 def _parse_slots(
@@ -312,3 +354,52 @@ def _string_list(raw: Any, where: str, min_items: int) -> list[str]:
         if not isinstance(item, str) or not item.strip():
             raise KBError(f"{where}: must be {need}, got {item!r}")
     return list(raw)
+
+
+def parse_entry(raw: Any, kb: KnowledgeBase | None = None, source: str = "<entry>") -> KBEntry:
+    """Validate one entry's mapping on its own (its slots against ``kb``'s slot values)."""
+    return _parse_entry(raw, 1, source, kb.slot_values if kb is not None else {})
+
+
+def entry_to_data(entry: KBEntry) -> dict[str, Any]:
+    """One entry as the file's mapping (JSON-safe: dates as ISO text); optional fields only when set."""
+    data: dict[str, Any] = {
+        "id": entry.id,
+        "category": entry.category,
+        "title": entry.title,
+        "questions": list(entry.questions),
+        "answer": entry.answer,
+        "source": entry.source,
+        "updated": entry.updated.isoformat(),
+    }
+    if entry.chat_answer:
+        data["chat_answer"] = entry.chat_answer
+    if entry.lang != "ko":
+        data["lang"] = entry.lang
+    if entry.keywords:
+        data["keywords"] = list(entry.keywords)
+    if entry.requires_staff:
+        data["requires_staff"] = True
+    if entry.slots:
+        data["slots"] = {s.name: {"prompt": s.prompt} for s in entry.slots}
+    if entry.valid_from is not None:
+        data["valid_from"] = entry.valid_from.isoformat()
+    if entry.valid_until is not None:
+        data["valid_until"] = entry.valid_until.isoformat()
+    return data
+
+
+def kb_to_data(kb: KnowledgeBase) -> dict[str, Any]:
+    """The whole knowledge base as the file's layout; ``parse_kb(kb_to_data(kb))`` gives it back."""
+    data: dict[str, Any] = {"version": 1}
+    if kb.synonyms:
+        data["synonyms"] = [list(group) for group in kb.synonyms]
+    if kb.lexicon:
+        data["lexicon"] = list(kb.lexicon)
+    if kb.slot_values:
+        data["slot_values"] = {
+            slot: {v.name: {"aliases": list(v.aliases), **dict(v.fields)} for v in values}
+            for slot, values in kb.slot_values.items()
+        }
+    data["entries"] = [entry_to_data(e) for e in kb.entries]
+    return data

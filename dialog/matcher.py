@@ -21,12 +21,14 @@ never off the eval set.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from kiwipiepy import Kiwi, Token
@@ -57,6 +59,11 @@ _EN_STOPWORDS = frozenset(
     "hey sir madam so just some any there's thank thanks okay ok yes no not if by as us we our".split()
 )
 _EN_WORD = re.compile(r"[a-z0-9]+")
+_SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def seoul_today() -> dt.date:
+    return dt.datetime.now(_SEOUL).date()
 
 
 @dataclass(frozen=True)
@@ -135,12 +142,22 @@ class Matcher:
     """Ranks KB entries for an utterance. Build once and share: matching is read-only.
 
     The kiwipiepy analyser is created (or taken from ``kiwi``) once per Matcher; calls into it are
-    serialised with a lock because the wrapper is not documented as thread-safe.
+    serialised with a lock because the wrapper is not documented as thread-safe. Entries outside their
+    ``valid_from``/``valid_until`` dates on ``today()`` (Seoul) are not ranked: a seasonal answer is
+    given only in its season, and the next best entry (or nothing) is offered instead.
     """
 
-    def __init__(self, kb: KnowledgeBase, config: MatcherConfig | None = None, kiwi: Kiwi | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: MatcherConfig | None = None,
+        kiwi: Kiwi | None = None,
+        today: Callable[[], dt.date] = seoul_today,
+    ):
         self.kb = kb
         self.config = config or MatcherConfig()
+        self.today = today
+        self._seasonal = any(e.valid_from or e.valid_until for e in kb.entries)
         self._kiwi = kiwi or Kiwi()
         self._kiwi_lock = threading.Lock()
         for word in kb.lexicon:
@@ -276,10 +293,13 @@ class Matcher:
         scores = self.score(feats, category)
         entries = feats.index.entries
         allowed = set(restrict) if restrict is not None else None
+        day = self.today() if self._seasonal else None
         out: list[Candidate] = []
         for ei in np.argsort(-scores, kind="stable"):
             entry = entries[int(ei)]
             if allowed is not None and entry.id not in allowed:
+                continue
+            if day is not None and not entry.active_on(day):
                 continue
             value = float(scores[ei])
             out.append(Candidate(entry=entry, confidence=self.calibrate(value), score=value))

@@ -76,6 +76,8 @@ class BotTurn:
     expects: Expects = "question"
     interruptible: bool = True
     sms_text: str | None = None  # the caller accepted a text message: send this to their number
+    # The reply for text channels (chat, KakaoTalk) when the KB entry has a chat answer; else ``reply``.
+    text_reply: str | None = None
 
 
 @dataclass

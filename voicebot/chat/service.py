@@ -659,7 +659,7 @@ class ChatService:
             "expects": turn.expects,
             "emergency": emergency,
         }
-        step.add("bot", str(turn.action), turn.reply, meta=meta, epoch=conv.epoch)
+        step.add("bot", str(turn.action), turn.text_reply or turn.reply, meta=meta, epoch=conv.epoch)
         conv.quick_replies = [q.to_dict() for q in quick.for_turn(turn, ended=session.ended)]
         self._on_event("message", channel=conv.channel, role="bot")
         if turn.intent == REFUSAL_INTENT:

@@ -88,6 +88,28 @@ def _db_problem(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _audit(
+    args: argparse.Namespace,
+    session: Any,
+    action: str,
+    target_kind: str,
+    target_id: Any = None,
+    detail: str = "",
+) -> None:
+    """Record what a command did in the audit log, as the API does for a token's holder: whoever runs the
+    CLI on the server has the database itself, so the event names the operating-system user."""
+    import getpass
+
+    from outbound import audit, service
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = f"uid {os.getuid()}"
+    actor = service.Principal(f"명령줄 ({user})", "admin")
+    audit.record(session, actor, action, target_kind, target_id, detail, at=args.now())
+
+
 # --- campaign -----------------------------------------------------------------------------------------
 
 
@@ -118,11 +140,15 @@ def cmd_create(args: argparse.Namespace) -> int:
     now = args.now()
     with factory.begin() as session:
         campaign = service.create_campaign(session, spec, now=now, allow_script_files=True)
+        _audit(args, session, "campaign.created", "campaign", campaign.id)
         imported = service.import_contacts_into(session, campaign.id, data, now) if data else None
+        if imported:
+            _audit(args, session, "contacts.imported", "campaign", campaign.id, _import_counts(imported))
         booked, notice = 0, None
         if not args.draft:
             try:
                 booked = service.start_campaign(session, campaign.id, now)
+                _audit(args, session, "campaign.started", "campaign", campaign.id)
             except service.NothingToCall as refused:  # created and imported all the same, as a draft
                 notice = str(refused)
         out = {
@@ -144,8 +170,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     with _factory(args).begin() as session:
         out = service.import_contacts_into(session, args.id, Path(args.file).read_bytes(), args.now())
+        _audit(args, session, "contacts.imported", "campaign", args.id, _import_counts(out))
     _print(out, args.json)
     return 0
+
+
+def _import_counts(result: dict[str, Any]) -> str:
+    return f"added={result['added']} rejected={len(result['rejected'])}"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -166,6 +197,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+_STATUS_AUDIT = {
+    "start": "campaign.started",
+    "pause": "campaign.paused",
+    "resume": "campaign.resumed",
+    "cancel": "campaign.cancelled",
+}
+
+
 def _status_command(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from outbound import service
@@ -184,6 +223,7 @@ def _status_command(action: str) -> Callable[[argparse.Namespace], int]:
                 service.resume_campaign(session, args.id, now)
             else:
                 service.cancel_campaign(session, args.id, now)
+            _audit(args, session, _STATUS_AUDIT[action], "campaign", args.id)
             out = {**service.campaign_dict(session, service.get_campaign(session, args.id)), **started}
         _print(out, args.json)
         return 0
@@ -195,11 +235,20 @@ def cmd_results(args: argparse.Namespace) -> int:
     from outbound import cli_text, service
     from outbound.results import campaign_summary
 
-    with _factory(args)() as session:
+    with _factory(args).begin() as session:
         service.get_campaign(session, args.id)
         total, attempts = service.list_attempts(
             session, service.AttemptFilter(campaign_id=args.id, outcome=args.outcome, limit=args.limit)
         )
+        if args.unmasked and attempts:  # names, numbers, transcripts and keypad entries in clear
+            _audit(
+                args,
+                session,
+                "attempts.transcripts.viewed",
+                "attempts",
+                None,
+                f"rows={len(attempts)} campaign={args.id}",
+            )
         out = {
             "summary": campaign_summary(session, args.id),
             "attempts_total": total,
@@ -213,9 +262,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from outbound import service
     from outbound.results import export_attempts_csv
 
-    with _factory(args)() as session:
+    with _factory(args).begin() as session:
         service.get_campaign(session, args.id)
         text = export_attempts_csv(session, args.id, args.out, unmasked=args.unmasked)
+        action = "campaign.transcripts.exported" if args.unmasked else "campaign.exported"
+        _audit(args, session, action, "campaign", args.id)
     if not args.out:
         sys.stdout.write(text)
     return 0
@@ -292,6 +343,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     with _factory(args).begin() as session:
         if args.ack is not None:
             alert = service.acknowledge_alert(session, args.ack, args.user, args.note or "", args.now())
+            _audit(args, session, "alert.acknowledged", "alert", args.ack)
             # The note is shown to whoever has just written it; names and numbers stay masked.
             acked = service.alert_dict(alert, session, masked=not args.unmasked, show_note=True)
             _print(acked, args.json, cli_text.alert)
@@ -309,11 +361,15 @@ def cmd_token(args: argparse.Namespace) -> int:
         if args.action == "create":
             expires_at = service.token_expiry(args.expires_days, args.now())
             token = service.create_token(session, args.name or "", args.role, expires_at)
+            _audit(
+                args, session, "token.created", "token", service.token_id(session, token), f"role={args.role}"
+            )
             out: Any = {"token": token, "name": args.name, "role": args.role}
             if expires_at is not None:
                 out["expires_at"] = expires_at.isoformat()
         elif args.action == "revoke":
             service.revoke_token(session, args.id, args.now())
+            _audit(args, session, "token.revoked", "token", args.id)
             out = {"revoked": args.id}
         else:
             out = service.list_tokens(session, args.now())

@@ -234,3 +234,45 @@ def test_campaign_run_gets_its_sip_dialer_from_the_voicebot_cli(tmp_path: Path, 
     assert build_parser().parse_args(run_args).open_sip_dialer is _open_sip_dialer
     run = voicebot(*run_args, "--uri-template", "sip:x@127.0.0.1")
     assert run.returncode == 1 and "{phone}" in run.stderr, run.stderr[-2000:]
+
+
+def test_commands_that_change_or_reveal_data_are_in_the_audit_log(finished: tuple[str, int], capsys) -> None:
+    """Issue 17: the CLI is audited as the API is, under the operating-system user who ran it; views that
+    stay masked leave no event, and no event holds a name or number."""
+    import getpass
+
+    from outbound import audit
+
+    db, campaign = finished
+    (alert,) = json.loads(cli(capsys, "alerts", "--open", "--db", db, "--json"))
+    cli(capsys, "alerts", "--ack", str(alert["id"]), "--note", "내일 방문", "--db", db, "--json")
+    cli(capsys, "campaign", "results", str(campaign), "--db", db, "--json")  # masked: not an event
+    cli(capsys, "campaign", "results", str(campaign), "--unmasked", "--db", db, "--json")
+    cli(capsys, "campaign", "export", str(campaign), "--db", db)
+    cli(capsys, "campaign", "export", str(campaign), "--unmasked", "--db", db)
+    token = json.loads(
+        cli(capsys, "token", "create", "--name", "상담사", "--role", "operator", "--db", db, "--json")
+    )
+    (listed,) = json.loads(cli(capsys, "token", "list", "--db", db, "--json"))
+    cli(capsys, "token", "revoke", "--id", str(listed["id"]), "--db", db, "--json")
+    factory = outbound.session_factory(outbound.make_engine(db))
+    with factory() as s:
+        events = audit.list_events(s, audit.AuditFilter(), limit=100)
+    got = [(e.action, e.target_kind, e.target_id, e.detail) for e in reversed(events)]
+    c = str(campaign)
+    assert got == [
+        ("campaign.created", "campaign", c, ""),
+        ("contacts.imported", "campaign", c, "added=2 rejected=0"),
+        ("campaign.started", "campaign", c, ""),
+        ("alert.acknowledged", "alert", str(alert["id"]), ""),
+        ("attempts.transcripts.viewed", "attempts", None, f"rows=2 campaign={c}"),
+        ("campaign.exported", "campaign", c, ""),
+        ("campaign.transcripts.exported", "campaign", c, ""),
+        ("token.created", "token", str(listed["id"]), "role=operator"),
+        ("token.revoked", "token", str(listed["id"]), ""),
+    ]
+    assert {(e.actor, e.actor_role, e.token_id) for e in events} == {
+        (f"명령줄 ({getpass.getuser()})", "admin", None)
+    }
+    assert token["token"] not in repr(got)
+    assert {e.at.replace(tzinfo=UTC) for e in events} == {MONDAY.astimezone(UTC)}  # the command clock

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from outbound import audit as audit_log
 from outbound import callbacks, service
-from outbound.api import Auth
+from outbound.api import CONFLICT, Auth
 from voicebot.server.agents import AgentDesk
 
 Filter = Literal["open", "missed", "closed", "all"]
@@ -84,11 +84,13 @@ def make_callback_router(desk: AgentDesk, auth: Auth) -> APIRouter:
             )
             return callbacks.callback_dict(row, masked=False)
 
-    @router.post("/callbacks/{callback_id}/done", summary="An agent called the person back")
+    @router.post(
+        "/callbacks/{callback_id}/done", responses=CONFLICT, summary="An agent called the person back"
+    )
     def done(callback_id: int, who: service.Principal = Depends(auth.require("operator"))) -> dict[str, Any]:
         return close(callback_id, "done", who)
 
-    @router.post("/callbacks/{callback_id}/cancel", summary="Drop a call-back")
+    @router.post("/callbacks/{callback_id}/cancel", responses=CONFLICT, summary="Drop a call-back")
     def cancel(
         callback_id: int, who: service.Principal = Depends(auth.require("operator"))
     ) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 import { ApiError, allows, api, health, request, session, setUnauthorizedHandler } from "./api.js";
 import { createAlertsView } from "./alerts.js";
 import { createAuditView } from "./audit.js";
+import { createCallbacksView } from "./callbacks.js";
 import { createCampaignsView } from "./campaigns.js";
 import { createChatsView } from "./chats.js";
 import { label } from "./format.js";
@@ -17,7 +18,7 @@ import { createTokensView } from "./tokens.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "chats", "stats", "insights", "prompts", "tokens", "audit"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "callbacks", "stats", "insights", "prompts", "tokens", "audit"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -165,6 +166,7 @@ async function enter(me) {
     alerts: createAlertsView($("panel-alerts"), ctx),
     live: createLiveView($("panel-live"), ctx),
     chats: createChatsView($("panel-chats"), ctx),
+    callbacks: createCallbacksView($("panel-callbacks")),
     stats: createStatsView($("panel-stats"), ctx),
     insights: createInsightsView($("panel-insights")),
     prompts: createPromptsView($("panel-prompts"), ctx),

@@ -207,6 +207,25 @@ export const LABELS = {
     do_not_call: "수신 거부 번호라 건너뛰었습니다",
   },
   transport: { sip: "전화", webrtc: "인터넷 전화" },
+  // 콜백 예약 (outbound.callbacks.STATES)
+  callbackState: {
+    booked: "예약됨",
+    dialing: "전화 거는 중",
+    done: "처리 완료",
+    missed: "시간 내 연결 못 함",
+    cancelled: "취소됨",
+  },
+  // dialog's knowledge-base categories (outbound.inquiries.CATEGORY_KO)
+  category: {
+    covid: "코로나19",
+    transport: "교통",
+    water: "상수도",
+    general: "일반 행정",
+    directory: "전화 안내",
+    foreign: "외국어",
+    welfare: "복지",
+    outbound: "발신 안내",
+  },
   // Where the outbound calls go (GET /healthz "dialer").
   dialer: { sip: "전화 (SIP)", simulated: "모의 발신", none: "발신 안 함" },
   // A handed-over call's transfer (handoff record "transfer").

@@ -19,6 +19,7 @@ from outbound import callbacks, store
 from voicebot.call.driver import (
     CallDriver,
     DriverConfig,
+    booked_prompt,
     congestion_prompt,
     slots_prompt,
 )
@@ -58,17 +59,28 @@ def desk(tmp_path: Path):
     engine.dispose()
 
 
-def call(engine, synthesizer, desk, tmp_path, keys: dict[str, str], *, number: str | None = MOBILE, sms=True):
+def call(
+    engine,
+    synthesizer,
+    desk,
+    tmp_path,
+    keys: dict[str, str],
+    *,
+    number: str | None = MOBILE,
+    sms=True,
+    transport: str = "sip",
+):
     """One escalated call (2 = water, then 0 = an agent) on the fake line; ``keys`` maps a state the
-    driver publishes (congestion_offer, callback_slots) to the key the caller presses 1 s into it."""
-    line = FakeLine(AGENT, transfer_answer=202)
-    line.name = "sip"  # the channel in the booking and the figures
+    driver publishes (congestion_offer, callback_slots, callback_number, callback_offer) to the keys the
+    caller presses from 1 s into it, 0.2 s apart. A "webrtc" line cannot transfer (a browser call)."""
+    line = FakeLine(AGENT, transfer_answer=202, can_transfer=transport != "webrtc")
+    line.name = transport  # the channel in the booking and the figures
     handoffs = HandoffRegistry(tmp_path / "handoffs")
     outbox = OutboxSender(tmp_path / "outbox") if sms else None
     session = CallSession(engine, HearsNothing(), synthesizer, CallConfig(), call_id="c1")
     driver = line.attach(
         CallDriver(
-            CallRecord("c1", transport="sip"),
+            CallRecord("c1", transport=transport),
             session,
             line,
             CONFIG,
@@ -83,10 +95,9 @@ def call(engine, synthesizer, desk, tmp_path, keys: dict[str, str], *, number: s
 
     def press(message, _publish=line.publish):
         _publish(message)
-        key = keys.get(message.get("state", ""))
-        if key:
-            line.schedule.append((line.frame + 50, ("dtmf", key)))
-            line.schedule.sort(key=lambda item: item[0])
+        for n, key in enumerate(keys.get(message.get("state", ""), "")):
+            line.schedule.append((line.frame + 50 + 10 * n, ("dtmf", key)))
+        line.schedule.sort(key=lambda item: item[0])
 
     line.publish = press
     driver.run()
@@ -190,9 +201,41 @@ def test_no_offer_without_congestion_or_without_a_number(engine, synthesizer, de
     record, line, _ = call(engine, synthesizer, desk, tmp_path, {"congestion_offer": "2"})
     assert record.congestion is None and record.transfer == "ok" and line.transfers
     desk.set_capacity(2, 10, "상담팀장")
-    record, line, _ = call(engine, synthesizer, desk, tmp_path, {"congestion_offer": "2"}, number=None)
-    assert record.congestion["offered"] == ["wait"] and record.transfer == "ok"
+    record, line, _ = call(engine, synthesizer, desk, tmp_path, {"congestion_offer": "1"}, number=None)
+    assert record.congestion["offered"] == ["wait", "callback"] and record.transfer == "ok"  # no text
     record, line, _ = call(
         engine, synthesizer, desk, tmp_path, {"congestion_offer": "3"}, number="0212345678"
     )
-    assert record.congestion["offered"] == ["wait", "callback"]  # a landline gets no text
+    assert record.congestion["offered"] == ["wait", "callback"]  # a landline gets no text either
+
+
+def test_a_caller_without_a_known_number_keys_it_in(engine, synthesizer, desk, tmp_path) -> None:
+    """A withheld number: 2, a slot, then the number and #; the confirmation names its last digits."""
+    keys = {"congestion_offer": "2", "callback_slots": "1", "callback_number": "01098765432#"}
+    record, line, handoffs = call(engine, synthesizer, desk, tmp_path, keys, number=None)
+    (row,) = booked_rows(desk)
+    assert row.phone_e164 == "+821098765432" and row.slot_start == datetime(2026, 12, 7, 15, tzinfo=SEOUL)
+    assert record.congestion["callback_id"] == row.id and not line.transfers
+    assert "01098765432" not in json.dumps(record.as_dict()) + json.dumps(handoffs.get(record.handoff_id))
+    assert booked_prompt(
+        CallbackSlot(row.slot_start, row.slot_end, "오늘 오후 3시부터 4시 사이"), "01098765432"
+    ) == (
+        "콜백 예약이 접수되었습니다. 오늘 오후 3시부터 4시 사이에 끝자리 5 4 3 2 번호로 상담원이 다시 "
+        "전화드리겠습니다. 이용해 주셔서 감사합니다."
+    )
+    # a number that is not one, twice: nothing is booked
+    keys = {"congestion_offer": "2", "callback_slots": "1", "callback_number": "12#"}
+    record, _, _ = call(engine, synthesizer, desk, tmp_path, keys, number=None)
+    assert record.congestion["choice"] == "no_number" and len(booked_rows(desk)) == 1
+
+
+def test_a_browser_call_that_cannot_be_transferred_books_a_slot(engine, synthesizer, desk, tmp_path) -> None:
+    """A browser call (no transfer on the transport): the apology's call-back offer, 1, a slot, the number."""
+    keys = {"callback_offer": "1", "callback_slots": "2", "callback_number": "0212345678#"}
+    record, line, handoffs = call(engine, synthesizer, desk, tmp_path, keys, number=None, transport="webrtc")
+    assert record.transfer == "unavailable" and record.callback_requested is True
+    (row,) = booked_rows(desk)
+    assert row.phone_e164 == "+82212345678" and row.channel == "webrtc"
+    assert row.slot_start == datetime(2026, 12, 7, 16, tzinfo=SEOUL)
+    assert handoffs.get(record.handoff_id)["callback_id"] == row.id
+    assert any(m.get("state") == "callback_booked" for m in line.published)

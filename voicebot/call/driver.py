@@ -6,15 +6,17 @@ touches the handler, so a slow STT step delays this call alone and an exception 
 
 The driver owns the call clock (stream time = caller frames x 20 ms), resampling between the wire rate
 and the 16 kHz pipeline, play-out of the closing words, the no-media timeout, keypad digits both ways,
-transfer and its fallback (an apology and a call-back offer on key 1), the handoff record, the
+transfer and its fallback (an apology and a call-back offer on key 1: with an ``AgentQueue`` a booked
+slot), the handoff record, the
 recording (a recorded call's handler is told at start to say ``DriverConfig.recording_notice`` once), and
 the one ``CallRecord`` every transport reports. Waits are measured in stream time, so a fast file
 simulation runs through them at once and a live call takes them in real time.
 
 Congestion (issue 18): with an ``AgentQueue``, before a transfer the driver asks the expected wait; over
 the desk's threshold (or outside business hours) the caller hears it and chooses by key: 1 keep waiting
-(the transfer goes on), 2 a call-back in one of the next free slots (booked with the handoff's context),
-3 the web chat's link by text (only to a mobile number, with an SMS sender and ``DriverConfig.chat_link``).
+(the transfer goes on), 2 a call-back in one of the next free slots (booked with the handoff's context;
+the caller keys in the number when the transport gives none), 3 the web chat's link by text (only to a
+mobile number, with an SMS sender and ``DriverConfig.chat_link``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from voicebot.call.progress import Progress, ended_message
 from voicebot.call.protocols import AgentQueue, CallbackSlot, CallHandler, Transport, WaitEstimate
 from voicebot.call.record import CallRecord
 from voicebot.call.recording import CallRecorder
-from voicebot.call.sms import SmsError, SmsSender, mask_number, mobile_number
+from voicebot.call.sms import SmsError, SmsSender, mask_number, mobile_number, normalize_number
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ CONGESTION_CHOICES_KO = {
 CONGESTION_KEYS = {"wait": "1", "callback": "2", "sms": "3"}
 KEEP_WAITING_KO = "상담원과 연결될 때까지 잠시만 기다려 주세요."
 CHOOSE_SLOT_KO = "원하시는 시간을 골라 주세요."
+ENTER_NUMBER_KO = "다시 전화받으실 전화번호를 누르신 뒤 우물 정 자를 눌러 주세요."
+NUMBER_AGAIN_KO = "전화번호를 확인하지 못했습니다."
 NO_SLOT_KO = "죄송합니다. 지금은 예약할 수 있는 시간이 없습니다. 상담 시간에 다시 전화해 주세요. 감사합니다."
 BOOKING_FAILED_KO = "죄송합니다. 예약을 하지 못했습니다. 잠시 후 다시 전화해 주세요. 감사합니다."
 CHAT_SMS_KO = "[120 다산콜센터] 채팅 상담은 이 주소에서 바로 하실 수 있습니다: {link}"
@@ -92,8 +96,13 @@ def slots_prompt(slots: list[CallbackSlot]) -> str:
     return f"{CHOOSE_SLOT_KO} {said}을 눌러 주세요."
 
 
-def booked_prompt(slot: CallbackSlot) -> str:
-    return f"콜백 예약이 접수되었습니다. {slot.label}에 상담원이 다시 전화드리겠습니다. 이용해 주셔서 감사합니다."
+def booked_prompt(slot: CallbackSlot, keyed_number: str | None = None) -> str:
+    """The confirmation; a number the caller keyed in is named by its last four digits."""
+    to = f" 끝자리 {' '.join(keyed_number[-4:])} 번호로" if keyed_number else ""
+    return (
+        f"콜백 예약이 접수되었습니다. {slot.label}에{to} 상담원이 다시 전화드리겠습니다. "
+        "이용해 주셔서 감사합니다."
+    )
 
 
 @dataclass(frozen=True)
@@ -429,6 +438,11 @@ class CallDriver:
         if answer == "hangup":
             return
         wants = answer == ("dtmf", "1")
+        if wants and self.agents is not None:  # a real booking: a slot, and the number when unknown
+            self.record.congestion = {"wait_s": None, "offered": ["callback"], "choice": "callback"}
+            self._update_handoff(handoff_id, callback_requested=True)
+            self._book_callback(handoff_id)
+            return
         self.record.callback_requested = wants
         self._update_handoff(handoff_id, callback_requested=wants)
         self._say(CALLBACK_BOOKED_KO if wants else CALLBACK_DECLINED_KO)
@@ -446,16 +460,11 @@ class CallDriver:
             return True
         if not estimate.congested:
             return True
-        offered = ["wait"] if estimate.wait_s is not None else []
-        if self.caller_number:
-            offered.append("callback")
+        offered = ["wait", "callback"] if estimate.wait_s is not None else ["callback"]
         if self.sms is not None and self.config.chat_link and mobile_number(self.caller_number):
             offered.append("sms")
         congestion = {"wait_s": estimate.wait_s, "offered": offered, "choice": None}
         self.record.congestion = congestion
-        if offered in ([], ["wait"]):  # nothing else to offer: the transfer goes on as before
-            congestion["choice"] = "wait"
-            return True
         self.transport.publish(
             {"type": "state", "state": "congestion_offer", "wait_s": estimate.wait_s, "choices": offered}
         )
@@ -488,7 +497,7 @@ class CallDriver:
         return answer[1] if isinstance(answer, tuple) and answer[0] == "dtmf" else None
 
     def _book_callback(self, handoff_id: str | None) -> None:
-        congestion = self.record.congestion or {}
+        congestion = self.record.congestion if self.record.congestion is not None else {}
         try:
             slots = self.agents.callback_slots(3) if self.agents is not None else []
         except Exception:
@@ -514,9 +523,18 @@ class CallDriver:
             self._say(CALLBACK_DECLINED_KO)
             return
         slot = slots[int(answer) - 1]
+        number, keyed = self.caller_number, None
+        if number is None:  # a browser call or a withheld number: the caller keys it in
+            keyed = self._ask_number()
+            if keyed in (None, "hangup"):
+                congestion["choice"] = "hangup" if keyed == "hangup" else "no_number"
+                if keyed is None:
+                    self._say(CALLBACK_DECLINED_KO)
+                return
+            number = keyed
         try:
             callback_id = self.agents.book_callback(
-                self.caller_number or "",
+                number,
                 slot,
                 channel=self.transport.name,
                 handoff_id=handoff_id,
@@ -535,7 +553,36 @@ class CallDriver:
             handoff_id, callback_requested=True, callback_id=callback_id, callback_slot=slot.label
         )
         self.transport.publish({"type": "state", "state": "callback_booked", "slot": slot.label})
-        self._say(booked_prompt(slot))
+        self._say(booked_prompt(slot, keyed))
+
+    def _ask_number(self) -> str | None:
+        """The number a caller keys in, ended by #: its digits, None when none could be read (twice), or
+        "hangup". Personal data: kept for the booking only."""
+        for attempt in range(2):
+            if attempt:
+                self._say(NUMBER_AGAIN_KO)
+            self.transport.publish({"type": "state", "state": "callback_number"})
+            answer = self._say(ENTER_NUMBER_KO, stop_on_dtmf=True)
+            if answer == "hangup":
+                return "hangup"
+            digits = ""
+            if isinstance(answer, tuple) and answer[0] == "dtmf":
+                self.outgoing.clear()
+                digits = "" if answer[1] == "#" else answer[1]
+                if answer[1] == "#":
+                    continue
+            while len(digits) < 13:
+                got = self._wait(lambda: False, self.config.callback_wait_s)
+                if got == "hangup":
+                    return "hangup"
+                if not (isinstance(got, tuple) and got[0] == "dtmf") or got[1] == "#":
+                    break
+                digits += got[1]
+            try:
+                return normalize_number(digits)
+            except SmsError:
+                continue
+        return None
 
     def _text_chat_link(self) -> None:
         number = self.caller_number or ""

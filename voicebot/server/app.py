@@ -193,6 +193,7 @@ class Runtime:
             handoffs=self.handoffs,
             synthesizer=self.models.synthesizer,
             on_abandoned=self.monitor.discard,
+            agents=self.agents,
         )
 
     def _call_ended(self, record: Any) -> None:

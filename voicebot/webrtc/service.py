@@ -12,7 +12,7 @@ from pathlib import Path
 from dialog.prompts import RECORDING_NOTICE
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
-from voicebot.call.protocols import CallHandler
+from voicebot.call.protocols import AgentQueue, CallHandler
 from voicebot.call.record import CallRecord
 from voicebot.webrtc.peer import OfferError, PeerCall
 from voicebot.webrtc.transport import WebRTCTransport
@@ -73,7 +73,9 @@ class WebRTCService:
         handoffs: HandoffRegistry | None = None,
         synthesizer=None,
         on_abandoned: Callable[[str], None] | None = None,
+        agents: AgentQueue | None = None,
     ):
+        self.agents = agents  # a browser caller who cannot be transferred may book a call-back (issue 18)
         self.on_abandoned = on_abandoned  # a call whose offer failed: its session was made, no driver ran
         self.session_factory = session_factory
         self.config = config
@@ -123,6 +125,7 @@ class WebRTCService:
                 synthesizer=self.synthesizer,
                 handoffs=self.handoffs,
                 on_done=self.on_call_end,
+                agents=self.agents,
             )
 
         call = PeerCall(call_id, make_driver, ice_loopback=self.config.ice_loopback, on_closed=self._forget)

@@ -15,6 +15,11 @@
     ended: "통화가 종료되었습니다.",
     busy: "지금은 통화량이 많아 연결할 수 없습니다.",
     error: "통화 중 문제가 생겼습니다.",
+    callback_offer: "상담원 연결이 어렵습니다. 다시 전화를 받으시려면 1번을 눌러 주세요.",
+    congestion_offer: "상담 대기 시간이 깁니다. 안내를 듣고 번호를 눌러 주세요.",
+    callback_slots: "원하시는 시간대의 번호를 눌러 주세요.",
+    callback_number: "다시 전화받으실 번호를 누르신 뒤 우물 정(#)을 눌러 주세요.",
+    callback_booked: "콜백 예약이 접수되었습니다.",
   };
   const KEY_KO = { "*": "별표(*)", "#": "우물 정(#)" };
   const GATHER_TIMEOUT_MS = 3000;
@@ -128,9 +133,13 @@
         if (message.speaker === "bot") showChoices(message.choices || []);
         break;
       }
-      case "state":
-        if (current) setState(message.state);
+      case "state": {
+        // call-back slots and a booking are spelled out (보이는 ARS): "1번 오늘 오후 3시부터 4시 사이 · …"
+        const slots = (message.slots || []).map((slot, i) => `${i + 1}번 ${slot}`).join(" · ");
+        const booked = message.slot ? `콜백 예약이 접수되었습니다: ${message.slot}` : "";
+        if (current) setState(message.state, booked || (slots && `${STATE_KO[message.state]} ${slots}`) || undefined);
         break;
+      }
       case "barge_in": {
         const line = ui.transcript.querySelector(`li.bot[data-turn="${message.turn}"]`);
         if (line) line.classList.add("interrupted");

@@ -13,6 +13,7 @@ Public interface::
 Names and phone numbers never go to logs in clear: use :func:`mask_phone` / :func:`mask_name`.
 """
 
+from outbound import kb_versions  # noqa: F401 - its table (migration 0013) joins the metadata
 from outbound.callbacks import BusinessHours, Callback
 from outbound.contacts import (
     Contact,

@@ -48,6 +48,16 @@ ACTIONS = (
     "token.created",
     "token.revoked",
     "audit.viewed",
+    # the knowledge base's versions (issue 19, outbound.knowledge); the detail names the entry id
+    "kb.draft.created",
+    "kb.entry.saved",
+    "kb.entry.deleted",
+    "kb.imported",
+    "kb.submitted",
+    "kb.reopened",
+    "kb.published",
+    "kb.publish.blocked",
+    "kb.rolled_back",
 )
 # "attempts": a list of attempts (the filter is in the detail); "do_not_call": numbers added (no id: the
 # numbers are personal data); "audit": the audit log itself.
@@ -64,6 +74,7 @@ TARGET_KINDS = (
     "capacity",
     "token",
     "audit",
+    "kb_version",
 )
 MAX_LIMIT = 500
 # A view polled by the console (the same rows again) is recorded once in this long; see ``once_within``.

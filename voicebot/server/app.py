@@ -8,6 +8,7 @@ models (tests); otherwise Whisper, espeak-ng and the dialog engine are loaded on
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 import threading
@@ -25,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from dialog.evaluate import DEFAULT_EVAL
 from outbound import service, store
 from outbound.api import Auth, file_response, make_router
 from outbound.api_errors import install_error_handlers
@@ -40,6 +42,7 @@ from voicebot.server.callback_routes import make_callback_router
 from voicebot.server.chat_routes import make_chat_router, make_chat_staff_router, make_kakao_router
 from voicebot.server.config import ConfigError, ServeConfig, build_sms_sender
 from voicebot.server.handoffs import make_handoff_router
+from voicebot.server.knowledge import Knowledge, make_knowledge_router
 from voicebot.server.limits import BodyLimit, SecurityHeaders, id_out_of_range
 from voicebot.server.monitor import CallMonitor, Metrics
 from voicebot.server.openapi_errors import document_errors
@@ -74,7 +77,16 @@ class Runtime:
         self.factory = store.session_factory(self.db)
         self.metrics = Metrics()
         self.monitor = CallMonitor(self.metrics, self.factory)
-        self.models = models
+        # A copy: publishing a knowledge base swaps this runtime's dialog engine, never the caller's.
+        self.models = copy.copy(models)
+        # 상담 지식 (issue 19): the published knowledge base, reloaded here when staff publish one.
+        self.knowledge = Knowledge(
+            self.factory,
+            clock,
+            lambda: self.models.engine if self.models is not None else None,
+            self._set_engine,
+        )
+        self.knowledge.ensure_initial()
         # One store of handoff records for every transport (the SIP section names its directory).
         handoff_dir = config.sip.handoff_dir
         self.handoffs = HandoffRegistry(Path(handoff_dir) if handoff_dir else None)
@@ -139,6 +151,7 @@ class Runtime:
                 language=speech.language,
             )
             self.models = load_models(stt_config)
+        self.knowledge.activate()
         if self.config.sip.enabled:
             self._start_sip()
         if self.config.webrtc.enabled:
@@ -172,6 +185,10 @@ class Runtime:
         if self.kakao is not None:
             self.kakao.close()
         self.db.dispose()
+
+    def _set_engine(self, engine: Any) -> None:
+        """New calls and chats get ``engine``; those in progress keep the one they started with."""
+        self.models.engine = engine
 
     def _session_factory(self, transport: str) -> HandlerFactory:
         from voicebot.sip.app import session_factory
@@ -341,13 +358,16 @@ def create_app(
     kakao_sender: CallbackSender | None = None,
     demo_data: bool = False,
     reports_dir: Path | None = None,
+    kb_eval: Path | None = DEFAULT_EVAL,
 ) -> FastAPI:
     """``kakao_sender`` delivers late KakaoTalk replies to Open Builder's callback URL (default: HTTP POST;
     tests pass their own: nothing calls Kakao). ``demo_data``: the analytics show only a labelled synthetic
     history (issue 19), written when the database has none. ``reports_dir``: the weekly and monthly 정기분석
-    PDFs are written there (checked hourly); none without it."""
+    PDFs are written there (checked hourly); none without it. ``kb_eval``: the labelled questions a new
+    knowledge base is checked on before it is published (None: no gate; an admin publishes with force)."""
     preflight(config)
     runtime = Runtime(config, models, clock, kakao_sender)
+    runtime.knowledge.eval_path = kb_eval
     runtime.analytics = Analytics(
         runtime.factory,
         clock,
@@ -408,6 +428,7 @@ def create_app(
     app.include_router(make_retention_router(runtime.retention, auth))
     if runtime.agents is not None:
         app.include_router(make_callback_router(runtime.agents, auth))
+    app.include_router(make_knowledge_router(runtime.knowledge, auth))
     app.include_router(
         make_studio_router(
             PromptLibrary(default_prompts_dir()),

@@ -30,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     Rule(re.compile(r"^/api/campaigns/[^/]+/contacts$"), 21 * 1024 * 1024),  # 20 MB CSV + form overhead
     Rule(re.compile(r"^/api/prompts/recording$"), 41 * 1024 * 1024),
     Rule(re.compile(r"^/api/prompts/import$"), 801 * 1024 * 1024),
+    Rule(re.compile(r"^/api/kb/import$"), 21 * 1024 * 1024),  # a 20 MB consultation DB (CSV/XLSX)
 )
 
 

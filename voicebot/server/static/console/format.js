@@ -151,6 +151,17 @@ export const LABELS = {
   severity: { critical: "긴급", warning: "주의", info: "안내" },
   trend: { worse: "나빠지고 있음", better: "좋아지고 있음", steady: "비슷함", new: "첫 확인" },
   role: { viewer: "조회 전용", operator: "운영자", admin: "관리자" },
+  // 상담 지식 (knowledge.js): a version's state, an entry's category, what the bot did with a question.
+  kbState: { draft: "초안", review: "검토 중", published: "게시 중", archived: "보관됨" },
+  category: {
+    covid: "코로나19",
+    transport: "교통",
+    water: "상수도",
+    general: "일반 행정",
+    directory: "전화 안내",
+    foreign: "외국어",
+  },
+  action: { answer: "답변", clarify: "되묻기", escalate: "상담사 연결", menu: "메뉴", goodbye: "종료" },
   // The audit log's action codes (outbound.audit.ACTIONS) and what they were done to.
   auditAction: {
     "campaign.created": "캠페인 만듦",
@@ -180,6 +191,15 @@ export const LABELS = {
     "token.created": "접속 토큰 만듦",
     "token.revoked": "접속 토큰 폐기",
     "audit.viewed": "감사 기록 열람",
+    "kb.draft.created": "상담 지식 초안 만듦",
+    "kb.entry.saved": "상담 지식 항목 저장",
+    "kb.entry.deleted": "상담 지식 항목 지움",
+    "kb.imported": "상담 지식 파일 가져옴",
+    "kb.submitted": "상담 지식 검토 요청",
+    "kb.reopened": "상담 지식 초안으로 되돌림",
+    "kb.published": "상담 지식 게시",
+    "kb.publish.blocked": "상담 지식 게시 막힘 (검사 실패)",
+    "kb.rolled_back": "상담 지식 이전 버전으로 되돌림",
   },
   auditTarget: {
     campaign: "캠페인",
@@ -194,6 +214,7 @@ export const LABELS = {
     capacity: "상담 인력 현황",
     token: "접속 토큰",
     audit: "감사 기록",
+    kb_version: "상담 지식 버전",
   },
   rowCode: {
     invalid_phone: "전화번호 형식이 올바르지 않습니다",

@@ -17,7 +17,7 @@ from . import prompts, rules
 from .emergency import EmergencyDetector
 from .kb import KBEntry, KnowledgeBase, SlotValue
 from .matcher import Matcher, MatcherConfig, MatchResult
-from .normalize import hangul_ratio
+from .normalize import compact, hangul_ratio
 from .privacy import REFUSAL_INTENT, asks_for_others_data
 from .turns import Action, BotTurn, Handoff, Reason
 
@@ -62,6 +62,12 @@ class Interpretation:
         if self.kind in ("emergency", "agent_request", "frustration", "personal_data"):
             return 1.0
         return self.match.confidence if self.match else 0.0
+
+
+def names_programme(text: str, names: Iterable[str]) -> bool:
+    """Whether ``text`` names one of a programme's ``names`` (spacing and punctuation ignored)."""
+    said = compact(text)
+    return any(compact(name) in said for name in names)
 
 
 def effective_language(text: str, reported: str | None) -> str:
@@ -122,6 +128,10 @@ class Interpreter:
         result = self.matcher.match(text, lang, category if lang == "ko" else None, restrict)
         if result.decision == "answer" and result.top is not None:
             entry = result.top.entry
+            if entry.programme and not names_programme(text, entry.programme):
+                # An answer about one named programme (기초연금, 청년수당 ...) to a question that does not
+                # name it would answer a neighbouring question with confidence: ask whether it is the one.
+                return Interpretation("clarify", lang, result, entry, options=(entry,))
             if entry.requires_staff:
                 return Interpretation("staff", lang, result, entry)
             values = {s.name: self.matcher.slots.find(s.name, text) for s in entry.slots}

@@ -25,6 +25,8 @@ File layout (see ``dialog/data/kb_ko.yaml`` for a full sample)::
         chat_answer: ...                 # optional; the answer for text channels (chat, KakaoTalk)
         valid_from: 2026-12-01           # optional; seasonal answers: not answered before this day ...
         valid_until: 2027-02-28          # ... nor after this one (both inclusive, Seoul dates)
+        programme: [기초연금, 노령연금]    # optional; an answer about a named programme is given only when
+                                         # the question names it (spacing ignored); otherwise the bot asks
 
 ``kb_to_data`` turns a ``KnowledgeBase`` back into the same layout (the staff console edits entries as
 such mappings, ``dialog.evaluate`` and the server build engines from them).
@@ -49,7 +51,16 @@ LANGUAGES: tuple[str, ...] = ("ko", "en")
 
 _ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
 _REQUIRED = ("id", "category", "title", "questions", "answer", "source", "updated")
-_OPTIONAL = ("lang", "keywords", "requires_staff", "slots", "chat_answer", "valid_from", "valid_until")
+_OPTIONAL = (
+    "lang",
+    "keywords",
+    "requires_staff",
+    "slots",
+    "chat_answer",
+    "valid_from",
+    "valid_until",
+    "programme",
+)
 _TOP_LEVEL = ("version", "sample", "description", "synonyms", "lexicon", "slot_values", "entries")
 
 
@@ -93,6 +104,7 @@ class KBEntry:
     chat_answer: str | None = None  # text channels; the spoken answer when None
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    programme: tuple[str, ...] = ()  # the named programme the answer is about (name and aliases)
 
     def render(self, values: Mapping[str, SlotValue] | None = None, chat: bool = False) -> str:
         """The answer text (``chat``: the text channels' one when the entry has it), with slot
@@ -222,6 +234,7 @@ def _parse_entry(
             raise fail(name, "must be a non-empty string")
     questions = _string_list(raw["questions"], f"{label}: field 'questions'", min_items=2)
     keywords = _string_list(raw.get("keywords", []), f"{label}: field 'keywords'", min_items=0)
+    programme = _string_list(raw.get("programme", []), f"{label}: field 'programme'", min_items=0)
     updated = _date(raw["updated"], "updated", fail)
     valid_from = _date(raw.get("valid_from"), "valid_from", fail)
     valid_until = _date(raw.get("valid_until"), "valid_until", fail)
@@ -269,6 +282,7 @@ def _parse_entry(
         chat_answer=chat_answer.strip() if chat_answer else None,
         valid_from=valid_from,
         valid_until=valid_until,
+        programme=tuple(name.strip() for name in programme),
     )
 
 
@@ -386,6 +400,8 @@ def entry_to_data(entry: KBEntry) -> dict[str, Any]:
         data["valid_from"] = entry.valid_from.isoformat()
     if entry.valid_until is not None:
         data["valid_until"] = entry.valid_until.isoformat()
+    if entry.programme:
+        data["programme"] = list(entry.programme)
     return data
 
 

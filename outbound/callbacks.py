@@ -15,6 +15,7 @@ centre calls back in it.
 
 States: booked -> dialing -> done | booked (tried again) | missed; booked -> cancelled (staff, or the
 number is on the do-not-call list); staff may close booked or missed ones as done (an agent called).
+Closed ones go after the inbound retention period (:func:`purge`).
 This package never imports ``voicebot``: the server hands the dialer in.
 """
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Index, Integer, String, func, select
+from sqlalchemy import JSON, Boolean, CheckConstraint, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from outbound.holidays_kr import korean_holidays
@@ -281,6 +282,18 @@ def close(session: Session, callback_id: int, state: str, who: str, now: datetim
         raise CallbackError("이미 처리된 콜백입니다")
     row.state, row.closed_by, row.closed_at = state, who[:100], now
     return row
+
+
+def purge(session: Session, cutoff: datetime, *, dry_run: bool = False) -> int:
+    """Closed call-backs (done, cancelled, missed) whose slot ended before ``cutoff`` go, number and all
+    (retention of inbound personal data, run by ``voicebot.server.retention``); their count."""
+    old = select(Callback.id).where(
+        Callback.state.in_(("done", "cancelled", "missed")), Callback.slot_end < cutoff
+    )
+    ids = list(session.scalars(old))
+    if ids and not dry_run:
+        session.execute(delete(Callback).where(Callback.id.in_(ids)))
+    return len(ids)
 
 
 def callback_dict(row: Callback, *, masked: bool) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 import outbound
-from outbound import RetryPolicy, Schedule, import_contacts, parse_windows
+from outbound import RetryPolicy, Schedule, callbacks, import_contacts, parse_windows
 from outbound.results import campaign_summary, export_attempts_csv
 from outbound.retention import RetentionSettings, purge_outbound
 from outbound.runner import SimulatedCallee, SimulatedDialer, run_due
@@ -131,6 +131,10 @@ def _world(url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
         kim.keypad = "1"
         kim.amd = {"outcome": "human", "reason": "speech", "text": "여보세요 김순자입니다"}
         s.add(CallLog(call_id="old-call", transport="sip", started_at=old, intents=["certificate"]))
+        # Call-backs (issue 18): an old closed one goes; an old one still booked and a recent one stay.
+        for state, start in (("done", old), ("booked", old), ("missed", recent)):
+            row = callbacks.book(s, "010-2345-6789", start, start + timedelta(hours=1), channel="sip")
+            row.state = state
     # Inbound recordings: an old one, a new one, an old file that is no recording, an old symlink to a
     # file outside the folder (the link is no plain file: left alone, and so is its target).
     _touch(records / "20260901-inbound.wav", old)
@@ -181,7 +185,7 @@ def _world(url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 EXPECTED = {
-    "inbound": {"recordings": 1, "handoffs": 1},
+    "inbound": {"recordings": 1, "handoffs": 1, "callbacks": 1},
     "outbound": {"attempts": 1, "recordings": 1, "recordings_kept": 0},
     "chat": {"conversations": 2, "messages": 5, "handoffs": 1},
 }
@@ -241,11 +245,12 @@ def test_only_what_expired_goes_per_kind(url: str, tmp_path: Path) -> None:
         assert s.scalar(select(sa.func.count(ChatMessage.id))) == 10
         # The inbound call log holds no personal data and stays for the statistics.
         assert s.scalar(select(sa.func.count(CallLog.id))) == 1
+        assert sorted(r.state for r in callbacks.list_callbacks(s)) == ["booked", "missed"]
 
     # Nothing is counted twice.
     again = run_retention(w.factory, SETTINGS, w.places, NOW, registry=w.registry)
     assert again == {
-        "inbound": {"recordings": 0, "handoffs": 0},
+        "inbound": {"recordings": 0, "handoffs": 0, "callbacks": 0},
         "outbound": {"attempts": 0, "recordings": 0, "recordings_kept": 0},
         "chat": {"conversations": 0, "messages": 0, "handoffs": 0},
     }

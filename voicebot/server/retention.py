@@ -5,7 +5,8 @@ The periods are ``outbound.retention.RetentionSettings`` (the serve configuratio
 
 - ``inbound``: call recordings (``*.wav``) in ``sip.record_dir`` older than the period, except those of
   outbound calls (an attempt's ``recording_path``: the outbound period decides), and the handoff records of
-  phone and browser calls in ``sip.handoff_dir`` (what the caller said). ``call_log`` and ``inquiries`` rows
+  phone and browser calls in ``sip.handoff_dir`` (what the caller said), and closed call-back bookings
+  (``outbound.callbacks.purge``: the number) whose slot ended before it. ``call_log`` and ``inquiries`` rows
   hold no words and no number: they stay, the statistics and analytics count them.
 - ``outbound``: ``outbound.retention.purge_outbound`` (words, answers per step and recordings of attempts;
   outcomes and times stay for the reports).
@@ -37,6 +38,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from outbound import callbacks
 from outbound.api import Auth
 from outbound.retention import KINDS, RetentionSettings, purge_outbound
 from outbound.schema import Attempt
@@ -222,6 +224,7 @@ def run_retention(
         ).as_dict()
     with factory.begin() as session:
         recordings = purge_inbound_recordings(session, places.record_dirs, cutoff("inbound"), dry_run=dry_run)
+        booked = callbacks.purge(session, cutoff("inbound"), dry_run=dry_run)
         keep = _open_handoffs(session)
     calls, chat_handoffs = purge_handoffs(
         places.handoff_dir, cutoff("inbound"), cutoff("chat"), keep, registry, dry_run=dry_run
@@ -229,7 +232,7 @@ def run_retention(
     with factory.begin() as session:
         conversations, messages = purge_chats(session, cutoff("chat"), dry_run=dry_run)
     return {
-        "inbound": {"recordings": recordings, "handoffs": calls},
+        "inbound": {"recordings": recordings, "handoffs": calls, "callbacks": booked},
         "outbound": outbound,
         "chat": {"conversations": conversations, "messages": messages, "handoffs": chat_handoffs},
     }

@@ -9,13 +9,14 @@ import { errorBox, showError } from "./ui.js";
 const PAGE = 100;
 // Retention (GET /api/retention): the period of each kind of personal data and the latest daily run.
 const RETENTION_KINDS = {
-  inbound: "수신 통화 (녹음, 상담원 연결 기록)",
+  inbound: "수신 통화 (녹음, 상담원 연결 기록, 콜백 예약)",
   outbound: "발신 통화 (답변 내용, 녹음)",
   chat: "채팅 상담 (끝난 대화)",
 };
 const RETENTION_COUNTS = {
   recordings: "녹음",
   handoffs: "연결 기록",
+  callbacks: "콜백 예약",
   attempts: "통화 내용",
   recordings_kept: "폴더 밖 녹음(보존)",
   conversations: "대화",

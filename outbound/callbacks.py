@@ -325,7 +325,8 @@ CALLBACK_SCRIPT: Script = parse_script(
     {
         "kind": "callback",
         "title": "상담 콜백",
-        "slots": {"required": [], "optional": []},
+        # Ids and codes only (never said): they reach the agent in the call's handoff record.
+        "slots": {"required": [], "optional": ["callback_id", "handoff_id", "reason"]},
         "global_keys": {"9": "repeat"},
         "max_repeats": 1,
         "agent_say": "상담원에게 연결해 드리겠습니다. 잠시만 기다려 주세요.",
@@ -408,7 +409,7 @@ def dial_due(
                 select(DoNotCall.phone_e164).where(DoNotCall.phone_e164.in_([r.phone_e164 for r in due]))
             )
         )
-        claimed: list[tuple[int, str]] = []
+        claimed: list[tuple[int, str, dict[str, str]]] = []
         for row in due:
             if row.phone_e164 in blocked:
                 row.state, row.closed_by, row.closed_at = "cancelled", "do_not_call", now
@@ -419,10 +420,15 @@ def dial_due(
             row.state, row.lease_owner = "dialing", worker_id
             row.lease_expires_at = now + policy.lease
             row.simulated = row.simulated or dialer.simulated
-            claimed.append((row.id, row.phone_e164))
-    for callback_id, phone in claimed:
+            context = {
+                "callback_id": str(row.id),
+                "handoff_id": row.handoff_id or "",
+                "reason": row.reason or "",
+            }
+            claimed.append((row.id, row.phone_e164, context))
+    for callback_id, phone, context in claimed:
         try:
-            result = dialer.dial(CallRequest(callback_id, phone, CALLBACK_SCRIPT, {}))
+            result = dialer.dial(CallRequest(callback_id, phone, CALLBACK_SCRIPT, context))
         except Exception as exc:  # one bad call never stops the dialer
             log.exception("call-back %s: dialer failed", callback_id)
             result = DialOutcome("failed", error=type(exc).__name__)

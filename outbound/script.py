@@ -524,6 +524,10 @@ class Conversation:
             "outcome": self.outcome or ("in_progress" if not self.ended else "completed"),
             "steps": self.values(),
         }
+        if (
+            self.script.kind == "callback"
+        ):  # the booking this call returns (outbound.callbacks): ids and codes
+            data["callback"] = dict(self.slots)
         if self.script.kind == "welfare_check":
             latest = {a.step: a.value for a in self.answers if a.topic}
             data["overall"] = answers.overall(list(latest.values()) or welfare)

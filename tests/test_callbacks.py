@@ -118,6 +118,9 @@ def test_a_booking_is_stored_as_contacts_are_and_listed_masked(factory) -> None:
 def test_the_dialer_calls_in_the_slot_only_and_hands_the_person_to_an_agent(factory) -> None:
     callback_id = booked(factory)
     dialer = SimulatedDialer(default=SimulatedCallee(replies=["1"]))
+    placed_calls = []
+    dial = dialer.dial
+    dialer.dial = lambda request: placed_calls.append(dial(request)) or placed_calls[-1]
     report = callbacks.dial_due(factory, dialer, "w1", at(7, 14, 59), HOURS)
     assert report.dialled == 0 and dialer.dialled == []  # not yet
     report = callbacks.dial_due(factory, dialer, "w1", at(7, 15, 0), HOURS)
@@ -125,6 +128,13 @@ def test_the_dialer_calls_in_the_slot_only_and_hands_the_person_to_an_agent(fact
     row = state(factory, callback_id)
     assert row.state == "done" and row.closed_by == "dialer" and row.attempts == 1 and row.simulated
     assert row.result["call"] == "transfer"  # the person asked to be put through to an agent
+    # what the agent's handoff record of the call-back gets: the booking and the caller's first handoff
+    (placed,) = placed_calls
+    assert placed.conversation["callback"] == {
+        "callback_id": str(callback_id),
+        "handoff_id": "ab" * 8,
+        "reason": "agent_request",
+    }
     assert callbacks.dial_due(factory, dialer, "w1", at(7, 15, 30), HOURS).dialled == 0  # once only
 
 

@@ -38,6 +38,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "valid_from": ("validfrom", "시작일", "안내시작일", "적용시작일", "게시시작일"),
     "valid_until": ("validuntil", "종료일", "안내종료일", "적용종료일", "게시종료일"),
     "lang": ("lang", "language", "언어"),
+    "programme": ("programme", "program", "사업명", "제도명", "사업"),
 }
 REQUIRED = ("category", "title", "questions", "answer", "source")
 COLUMN_KO = {
@@ -54,6 +55,7 @@ COLUMN_KO = {
     "valid_from": "시작일",
     "valid_until": "종료일",
     "lang": "언어",
+    "programme": "사업명",
 }
 CATEGORY_NAMES: dict[str, str] = {
     **{c: c for c in CATEGORIES},
@@ -220,6 +222,9 @@ def _row_entry(
     keywords = [k.strip() for k in _KEYWORD_SPLIT.split(_text(values.get("keywords"))) if k.strip()]
     if keywords:
         raw["keywords"] = keywords
+    programme = [k.strip() for k in _KEYWORD_SPLIT.split(_text(values.get("programme"))) if k.strip()]
+    if programme:
+        raw["programme"] = programme
     flag = _norm(_text(values.get("requires_staff")))
     if flag in _TRUE:
         raw["requires_staff"] = True

@@ -46,6 +46,7 @@ EDITABLE = (
     "requires_staff",
     "valid_from",
     "valid_until",
+    "programme",
 )
 
 

@@ -492,3 +492,22 @@ def test_import_refuses_unreadable_files_and_files_without_a_good_row(served) ->
         "draft",
         "published",
     ]
+
+
+def test_the_editor_keeps_and_changes_an_entrys_programme_names(served) -> None:
+    http, tok = served, served.tokens
+    draft = _draft(http)
+    items = http.get(f"/api/kb/versions/{draft}", headers=tok["viewer"]).json()["items"]
+    pension = {
+        k: v for k, v in next(e for e in items if e["id"] == "general.basic_pension").items() if k != "active"
+    }
+    assert pension["programme"] == ["기초연금", "노령연금"]
+    body = pension | {"programme": ["기초연금", "노령연금", "어르신 연금"]}
+    saved = http.put(
+        f"/api/kb/versions/{draft}/entries/general.basic_pension", json=body, headers=tok["operator"]
+    )
+    assert saved.status_code == 200 and saved.json()["programme"][-1] == "어르신 연금"
+    diff = http.get(f"/api/kb/diff?base=1&other={draft}", headers=tok["viewer"]).json()
+    assert [(c["id"], sorted(c["fields"])) for c in diff["changed"]] == [
+        ("general.basic_pension", ["programme"])
+    ]

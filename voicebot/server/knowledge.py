@@ -43,7 +43,7 @@ IMPORT_BODY: dict[str, Any] = {
         "The centre's consultation DB: CSV (UTF-8 or CP949) or XLSX (first sheet), one entry per row. Headers "
         "(Korean or English): 분야/category, 제목/title, 질문/questions (two or more, separated by line breaks "
         "or ;), 답변/answer (spoken), 출처/source are required; 항목ID/id, 채팅답변/chat_answer, 키워드/keywords, "
-        "상담사연결/requires_staff (Y/N), 수정일/updated, 시작일/valid_from, 종료일/valid_until, 언어/lang are "
+        "상담사연결/requires_staff (Y/N), 사업명/programme, 수정일/updated, 시작일/valid_from, 종료일/valid_until, 언어/lang are "
         "optional. A bad row is reported (row, column, reason) and nothing of it is imported. At most 20 MB."
     ),
     "content": {
@@ -228,6 +228,11 @@ class EntryIn(BaseModel):
     requires_staff: bool = False
     valid_from: str | None = Field(None, description="YYYY-MM-DD: not answered before this day")
     valid_until: str | None = Field(None, description="YYYY-MM-DD: not answered after this day")
+    programme: list[Phrase] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the programme the answer is about (name, aliases): answered only when a question names it",
+    )
 
 
 class PublishIn(BaseModel):

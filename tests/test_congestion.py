@@ -239,3 +239,31 @@ def test_a_browser_call_that_cannot_be_transferred_books_a_slot(engine, synthesi
     assert row.slot_start == datetime(2026, 12, 7, 16, tzinfo=SEOUL)
     assert handoffs.get(record.handoff_id)["callback_id"] == row.id
     assert any(m.get("state") == "callback_booked" for m in line.published)
+
+
+def test_a_chats_wait_for_an_agent_is_measured_per_channel(engine, tmp_path) -> None:
+    """Wait times per channel in /metrics: a web chat handed over waits 95 s until an operator takes it
+    (the real ChatService on SQLite with the server's Metrics and a moved clock)."""
+    from voicebot.chat import ChatService
+    from voicebot.server.monitor import Metrics
+
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    outbound.upgrade(url)
+    db = store.make_engine(url)
+    now = {"t": MONDAY_1420}
+    metrics = Metrics()
+    chats = ChatService(
+        engine,
+        store.session_factory(db),
+        HandoffRegistry(tmp_path / "handoffs"),
+        clock=lambda: now["t"],
+        on_event=metrics.chat_event,
+    )
+    conversation = chats.start("web").conversation.id
+    assert chats.send_text(conversation, "상담원 연결해 주세요").conversation.state == "waiting"
+    now["t"] = MONDAY_1420.replace(minute=21, second=35)
+    chats.take(conversation, "상담사")
+    text = generate_latest(metrics.registry).decode()
+    assert 'voicebot_agent_wait_seconds_count{channel="web"} 1.0' in text
+    assert 'voicebot_agent_wait_seconds_sum{channel="web"} 95.0' in text
+    db.dispose()

@@ -468,7 +468,8 @@ class ChatService:
             db.refresh(conv)
             step = _Step(db, conv, now)
             step.add("system", "notice", AGENT_JOINED)
-            self._on_event("taken", channel=conv.channel)
+            waited = (now - conv.waiting_since).total_seconds() if conv.waiting_since else None
+            self._on_event("taken", channel=conv.channel, wait_s=waited)
             log.info("chat %s taken by an agent (token %s)", conv.id[:8], agent_token_id)
             return step.reply()
 

@@ -92,6 +92,15 @@ class Metrics:
         self.chat_taken = Counter(
             "voicebot_chat_taken_total", "Text conversations an operator took", ["channel"], registry=r
         )
+        # How long a citizen handed to an agent waited for one (chats: until an operator took it); phone
+        # calls' expected waits are voicebot_agent_wait_expected_seconds (voicebot.server.agents).
+        self.agent_wait = Histogram(
+            "voicebot_agent_wait_seconds",
+            "Wait for an agent after a handoff, by channel",
+            ["channel"],
+            buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600),
+            registry=r,
+        )
         self.chat_ended = Counter(
             "voicebot_chat_ended_total", "Text conversations ended", ["channel", "reason"], registry=r
         )
@@ -104,7 +113,9 @@ class Metrics:
             registry=r,
         )
 
-    def chat_event(self, event: str, *, channel: str, role: str = "", reason: str = "") -> None:
+    def chat_event(
+        self, event: str, *, channel: str, role: str = "", reason: str = "", wait_s: float | None = None
+    ) -> None:
         """One event of ``voicebot.chat.ChatService`` (its ``on_event``) as Prometheus counts."""
         if event == "conversation":
             self.chat_conversations.labels(channel).inc()
@@ -114,6 +125,8 @@ class Metrics:
             self.chat_handoffs.labels(channel, reason).inc()
         elif event == "taken":
             self.chat_taken.labels(channel).inc()
+            if wait_s is not None:
+                self.agent_wait.labels(channel).observe(max(0.0, wait_s))
         elif event == "ended":
             self.chat_ended.labels(channel, reason).inc()
         elif event == "personal_data_refusal":

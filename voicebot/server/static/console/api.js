@@ -78,6 +78,7 @@ export async function request(path, { method = "GET", json, body, headers = {}, 
       /* not JSON */
     }
     const error = new ApiError(response.status, detailOf(response.status, parsed));
+    error.body = parsed; // the whole answer: e.g. the publish gate's result, an import's row errors
     if (response.status === 401 && token === undefined) onUnauthorized(error);
     throw error;
   }

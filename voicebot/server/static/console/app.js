@@ -10,6 +10,7 @@ import { createChatsView } from "./chats.js";
 import { label } from "./format.js";
 import { setupHistoryDialog } from "./history.js";
 import { createInsightsView } from "./insights.js";
+import { createKnowledgeView } from "./knowledge.js";
 import { createLiveView } from "./live.js";
 import { createPromptsView } from "./prompts.js";
 import { createResultsView } from "./results.js";
@@ -18,7 +19,7 @@ import { createTokensView } from "./tokens.js";
 import { notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["campaigns", "results", "alerts", "live", "chats", "callbacks", "stats", "insights", "prompts", "tokens", "audit"];
+const TABS = ["campaigns", "results", "alerts", "live", "chats", "callbacks", "stats", "insights", "knowledge", "prompts", "tokens", "audit"];
 const BACKGROUND_MS = 10_000; // open-alert count and campaign names, whatever tab is shown
 
 const ctx = {
@@ -168,7 +169,8 @@ async function enter(me) {
     chats: createChatsView($("panel-chats"), ctx),
     callbacks: createCallbacksView($("panel-callbacks")),
     stats: createStatsView($("panel-stats"), ctx),
-    insights: createInsightsView($("panel-insights")),
+    insights: createInsightsView($("panel-insights"), ctx),
+    knowledge: createKnowledgeView($("panel-knowledge")),
     prompts: createPromptsView($("panel-prompts"), ctx),
     tokens: createTokensView($("panel-tokens")),
     audit: createAuditView($("panel-audit")),

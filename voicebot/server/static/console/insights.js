@@ -14,7 +14,7 @@ const OUTCOMES = [
 ];
 const PERIODS = [7, 30, 90, 365];
 
-export function createInsightsView(panel) {
+export function createInsightsView(panel, ctx) {
   let lastJson = "";
   const period = h("select", { id: "insights-period" }, PERIODS.map((d) => h("option", { value: d }, `최근 ${d}일`)));
   period.value = "30";
@@ -134,7 +134,10 @@ export function createInsightsView(panel) {
                   h("summary", {}, "예시와 KB 항목 초안"),
                   h("ul", {}, g.examples.map((e) => h("li", {}, e))),
                   h("pre", { class: "gap-draft" },
-                    `category: ${g.draft.category}\ntitle: ${g.draft.title}\nquestions:\n${g.draft.questions.map((q) => `  - ${q}`).join("\n")}\nanswer: (관리자가 작성해 주세요)`)))))
+                    `category: ${g.draft.category}\ntitle: ${g.draft.title}\nquestions:\n${g.draft.questions.map((q) => `  - ${q}`).join("\n")}\nanswer: (관리자가 작성해 주세요)`),
+                  allows("operator") && ctx
+                    ? h("button", { type: "button", class: "gap-create", onclick: () => ctx.goto("knowledge", { prefill: g.draft }) }, "상담 지식 항목 만들기")
+                    : null))))
         : h("p", { class: "empty" }, found.note || "이 기간에는 답하지 못한 질문이 없습니다."),
     );
   }

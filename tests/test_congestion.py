@@ -117,7 +117,7 @@ def test_the_prompts_say_the_wait_and_only_what_is_offered() -> None:
     )
     closed = congestion_prompt(WaitEstimate(None, True, "평일 오전 9시부터 오후 6시까지"), ["callback"])
     assert closed == (
-        "지금은 상담원과 연결할 수 없는 시간입니다. 상담 시간은 평일 오전 9시부터 오후 6시까지입니다. "
+        "지금은 상담 시간이 아닙니다. 상담 시간은 평일 오전 9시부터 오후 6시까지입니다. "
         "원하시는 시간에 다시 전화를 받으시려면 2번을 눌러 주세요."
     )
     slot = CallbackSlot(MONDAY_1420, MONDAY_1420, "오늘 오후 3시부터 4시 사이")
@@ -132,7 +132,10 @@ def test_the_desk_estimates_the_wait_from_capacity_and_hours(desk) -> None:
     estimate = desk.wait()
     assert estimate.wait_s == 60 and not estimate.congested  # 2 x 300 s / 10 agents
     desk.set_capacity(0, 0, "상담팀장")
-    assert desk.wait().wait_s is None and desk.wait().congested  # nobody on duty
+    assert desk.wait() == WaitEstimate(None, True)  # nobody on duty
+    assert congestion_prompt(desk.wait(), ["callback"]).startswith(
+        "지금은 상담원과 연결할 수 없습니다. 원하시는"
+    )
     desk.set_capacity(10, 0, "상담팀장")
     desk.now["t"] = SUNDAY
     assert desk.wait() == WaitEstimate(None, True, "평일 오전 9시부터 오후 6시까지")

@@ -82,9 +82,10 @@ CHAT_FAILED_KO = "죄송합니다. 문자를 보내지 못했습니다. 잠시 �
 
 def congestion_prompt(estimate: WaitEstimate, offered: list[str]) -> str:
     """The notice and the choices: "현재 상담 대기 시간은 약 N분입니다. 계속 기다리시려면 1번, …"."""
-    if estimate.wait_s is None:
-        hours = f" 상담 시간은 {estimate.hours_text}입니다." if estimate.hours_text else ""
-        notice = f"지금은 상담원과 연결할 수 없는 시간입니다.{hours}"
+    if estimate.wait_s is None and estimate.hours_text:
+        notice = f"지금은 상담 시간이 아닙니다. 상담 시간은 {estimate.hours_text}입니다."
+    elif estimate.wait_s is None:  # within business hours, but nobody on duty
+        notice = "지금은 상담원과 연결할 수 없습니다."
     else:
         notice = f"현재 상담 대기 시간은 약 {max(1, round(estimate.wait_s / 60))}분입니다."
     choices = ", ".join(CONGESTION_CHOICES_KO[c] for c in offered)

@@ -85,7 +85,7 @@ class WaitEstimate:
 
     wait_s: float | None  # None: no agent can take the call now (outside business hours, nobody on duty)
     congested: bool  # the caller is told the wait and offered a call-back or a text instead
-    hours_text: str = ""  # the business hours as said ("평일 오전 9시부터 오후 6시까지"), for a closed desk
+    hours_text: str = ""  # outside business hours: the hours as said ("평일 오전 9시부터 오후 6시까지")
 
 
 @dataclass(frozen=True)

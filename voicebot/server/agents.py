@@ -123,13 +123,16 @@ class AgentDesk:
         settings = self.settings
         now = now or self.clock()
         agents = self.capacity().agents
-        if agents <= 0 or not settings.hours.open_at(now):
+        if not settings.hours.open_at(now):
             return WaitEstimate(None, True, settings.hours.text())
+        if agents <= 0:
+            return WaitEstimate(None, True)
         wait_s = self.queue() * settings.handle_s / agents
-        return WaitEstimate(wait_s, wait_s > settings.threshold_s, settings.hours.text())
+        return WaitEstimate(wait_s, wait_s > settings.threshold_s)
 
     def status(self) -> dict[str, Any]:
         capacity, estimate = self.capacity(), self.wait()
+        settings_hours = self.settings.hours.text()
         return {
             "agents": capacity.agents,
             "waiting": capacity.waiting,
@@ -137,7 +140,7 @@ class AgentDesk:
             "expected_wait_s": None if estimate.wait_s is None else round(estimate.wait_s),
             "congested": estimate.congested,
             "open_now": self._open(),
-            "hours": estimate.hours_text,
+            "hours": settings_hours,
             "threshold_s": self.settings.threshold_s,
             "handle_s": self.settings.handle_s,
             "updated_by": capacity.updated_by,

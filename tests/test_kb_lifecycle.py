@@ -160,6 +160,7 @@ def served(tmp_path: Path, engine):
                 role: {"Authorization": f"Bearer {service.create_token(s, f'{role}-kim', role)}"}
                 for role in ("viewer", "operator", "admin")
             }
+        http.eval_path = eval_path  # type: ignore[attr-defined]
         yield http
     assert models.engine is engine  # the caller's models were never swapped
 
@@ -226,6 +227,16 @@ def test_publish_runs_the_gate_and_the_running_server_answers_from_the_new_versi
 
     check = http.post(f"/api/kb/versions/{draft}/check", headers=tok["operator"]).json()
     assert check["passed"] and check["newly_failing"] == [] and check["items"] == len(SHORT_EVAL["items"])
+    first = http.get("/api/kb/versions", headers=tok["viewer"]).json()["items"][-1]
+    assert first["id"] == 1 and first["evaluation"]["intent_accuracy"] == 1.0  # the version in service
+    # The eval set may change between the check and the publish: the one in service is evaluated again.
+    grown = {
+        "items": [
+            *SHORT_EVAL["items"],
+            {"text": "근처에 선별 진료소 있어요?", "expect": "covid.screening_clinic"},
+        ]
+    }
+    http.eval_path.write_text(yaml.safe_dump(grown, allow_unicode=True), encoding="utf-8")
     assert (
         http.post(f"/api/kb/versions/{draft}/publish", json={}, headers=tok["admin"]).status_code == 409
     )  # not submitted

@@ -13,6 +13,8 @@ with ``force: true`` (recorded in the audit log and in the version's evaluation)
 same gate, since an older version can lack answers added since.
 """
 
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from dialog import DialogEngine, KnowledgeBase, turn_to_dict
-from dialog.evaluate import DEFAULT_EVAL, Evaluation, GateResult, gate, load_eval, run
+from dialog.evaluate import DEFAULT_EVAL, Evaluation, GateResult, figures, gate, load_eval, run
 from dialog.kb import default_kb_path
 from outbound import audit as audit_log
 from outbound import knowledge, service
@@ -62,6 +64,10 @@ IMPORT_BODY: dict[str, Any] = {
 }
 
 
+def _digest(items: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+
+
 class GateBlocked(Exception):
     def __init__(self, result: GateResult):
         super().__init__("evaluation gate failed")
@@ -87,7 +93,8 @@ class Knowledge:
         self.eval_path = eval_path
         self.build = build
         self.active_id: int | None = None  # the version the engine in service was built from
-        self._current: tuple[int, Evaluation] | None = None  # its evaluation, computed once
+        # Its evaluation, computed once per version and eval set (the set's file may change meanwhile).
+        self._current: tuple[int, str, Evaluation] | None = None
         self._lock = threading.Lock()  # one publish at a time
 
     def ensure_initial(self) -> None:
@@ -111,7 +118,13 @@ class Knowledge:
         ):
             self.active_id = version.id
             return
-        self.set_engine(self.build(knowledge.load_version(version)))
+        try:
+            self.set_engine(self.build(knowledge.load_version(version)))
+        except Exception:  # the server still answers, from the knowledge it loaded; staff can publish again
+            log.exception(
+                "knowledge base: version %d could not be loaded; serving the shipped one", version.id
+            )
+            return
         self.active_id = version.id
         log.info("knowledge base: serving version %d (%d entries)", version.id, version.entries)
 
@@ -131,9 +144,15 @@ class Knowledge:
             raise service.Conflict(
                 "상담봇 모델을 불러오는 중입니다. 잠시 후 다시 시도해 주세요 (models loading)"
             )
-        if self._current is None or self._current[0] != self.active_id:
-            self._current = (self.active_id, run(engine, items))
-        return self._current[1]
+        digest = _digest(items)
+        if self._current is None or self._current[:2] != (self.active_id, digest):
+            evaluation = run(engine, items)
+            self._current = (self.active_id, digest, evaluation)
+            with self.factory.begin() as session:  # the version in service shows its figures too
+                version = knowledge.get_version(session, self.active_id)
+                if version.evaluation is None:
+                    version.evaluation = {**figures(evaluation.report), "items": len(items)}
+        return self._current[2]
 
     def check(self, version_id: int) -> GateResult:
         """The gate for ``version_id`` against the version in service, without publishing."""
@@ -181,7 +200,10 @@ class Knowledge:
                 out = knowledge.version_dict(published)
             self.set_engine(engine)
             self.active_id = version_id
-            self._current = (version_id, candidate) if items is not None else None
+            self._current = None
+            if items is not None:
+                digest = _digest(items)
+                self._current = (version_id, digest, candidate)
             log.info("knowledge base: version %d published by %s, the engine reloaded", version_id, who.role)
             return out, result
 

@@ -51,7 +51,9 @@ def test_staff_see_the_desk_and_the_call_back_queue(tmp_path: Path) -> None:
     assert result["externalRequests"] == []
     assert result["headers"] == ["예약 시간대", "전화번호", "상담 내용", "상태", "전화 시도", ""]
     first, second = result["operatorRows"]
-    assert first[0] == "12월 07일 15:00 ~ 16:00" and first[1] == "010-2345-6789" and second[1] == "02-120-1234"
+    assert (
+        first[0] == "12월 07일 15:00 ~ 16:00" and first[1] == "010-2345-6789" and second[1] == "02-120-1234"
+    )
     assert (
         first[2].startswith("상담원 연결 요청 · 상수도") and first[3] == "예약됨" and first[4] == "아직 없음"
     )

@@ -1,5 +1,5 @@
-"""Call-back bookings (issue 18): business hours and slots, the bookings on real SQLite (and PostgreSQL
-for the migration), and the call-back dialer with the SIMULATED dialer (no audio: the SIP path is in
+"""Call-back bookings (issue 18): business hours and slots, the bookings and the migration on real SQLite
+and PostgreSQL, and the call-back dialer with the SIMULATED dialer (no audio: the SIP path is in
 tests/test_callback_sip.py)."""
 
 from __future__ import annotations
@@ -69,12 +69,16 @@ def test_the_next_slots_are_in_business_hours_with_their_spoken_labels() -> None
     ]
 
 
-# --- bookings and the dialer (SQLite) ------------------------------------------------------------------
+# --- bookings and the dialer (SQLite and PostgreSQL) -----------------------------------------------
 
 
-@pytest.fixture()
-def factory(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'cb.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def factory(request, tmp_path: Path):
+    """The store on SQLite, and on PostgreSQL (skipped when no test server answers)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cb.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
     outbound.upgrade(url)
     engine = store.make_engine(url)
     yield store.session_factory(engine)

@@ -10,12 +10,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from test_driver import AGENT, FakeLine, HearsNothing
 
 import outbound
 from outbound import callbacks, store
+from stt.types import Transcript
+from voicebot.call.choices import spoken_choice, spoken_slot
 from voicebot.call.driver import (
     CallDriver,
     DriverConfig,
@@ -69,10 +72,13 @@ def call(
     number: str | None = MOBILE,
     sms=True,
     transport: str = "sip",
+    said: dict[str, tuple[str, str]] | None = None,
 ):
     """One escalated call (2 = water, then 0 = an agent) on the fake line; ``keys`` maps a state the
     driver publishes (congestion_offer, callback_slots, callback_number, callback_offer) to the keys the
-    caller presses from 1 s into it, 0.2 s apart. A "webrtc" line cannot transfer (a browser call)."""
+    caller presses from 1 s into it, 0.2 s apart. A "webrtc" line cannot transfer (a browser call).
+    ``said`` maps a state to (words, heard): the caller speaks ``words`` (espeak-ng) 1 s into it, and
+    the driver's listener, a stand-in transcriber, hears ``heard``."""
     line = FakeLine(AGENT, transfer_answer=202, can_transfer=transport != "webrtc")
     line.name = transport  # the channel in the booking and the figures
     handoffs = HandoffRegistry(tmp_path / "handoffs")
@@ -90,11 +96,17 @@ def call(
             agents=desk,
             sms=outbox,
             caller_number=number,
+            listener=Hears(*(heard for _, heard in said.values())) if said else None,
         )
     )
 
     def press(message, _publish=line.publish):
         _publish(message)
+        words = (said or {}).get(message.get("state", ""))
+        if words:  # the caller speaks from 1 s into the question
+            speech = synthesizer.synthesize(words[0], sample_rate=16_000).samples
+            start = (line.frame + 50) * 320
+            line.audio = np.concatenate([np.zeros(start, np.float32), speech.astype(np.float32)])
         for n, key in enumerate(keys.get(message.get("state", ""), "")):
             line.schedule.append((line.frame + 50 + 10 * n, ("dtmf", key)))
         line.schedule.sort(key=lambda item: item[0])
@@ -103,6 +115,22 @@ def call(
     driver.run()
     desk.call_ended(driver.record)
     return driver.record, line, handoffs
+
+
+class Hears:
+    """Stand-in transcriber for the driver's listener: each utterance reads as the next of ``texts``
+    (Whisper is tested on real recordings elsewhere; here only what the driver does with words matters)."""
+
+    in_flight = 0
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+        self.heard = 0
+
+    def transcribe(self, samples, *args, **kwargs) -> Transcript:
+        self.heard += 1
+        text = self.texts.pop(0) if self.texts else ""
+        return Transcript(text, "ko", 1.0, len(samples) / 16_000, 0.0, "stand-in")
 
 
 def booked_rows(desk) -> list[callbacks.Callback]:
@@ -270,3 +298,28 @@ def test_a_chats_wait_for_an_agent_is_measured_per_channel(engine, tmp_path) -> 
     assert 'voicebot_agent_wait_seconds_count{channel="web"} 1.0' in text
     assert 'voicebot_agent_wait_seconds_sum{channel="web"} 95.0' in text
     db.dispose()
+
+
+def test_spoken_answers_name_a_choice_or_a_slot() -> None:
+    offered = ["wait", "callback", "sms"]
+    assert spoken_choice("네 기다릴게요", offered) == "wait"
+    assert spoken_choice("나중에 다시 전화 주세요", offered) == "callback"
+    assert spoken_choice("문자로보내주세요", offered) == "sms"
+    assert spoken_choice("문자로 보내 주세요", ["wait", "callback"]) is None  # not offered
+    assert spoken_choice("음 글쎄요", offered) is None
+    assert spoken_choice("기다릴게요 아니 문자로", offered) is None  # two choices: no answer
+    assert [spoken_slot(w, 3) for w in ("첫 번째요", "두 번째", "3번이요", "이번 주", "마지막 거")] == [
+        "1", "2", "3", None, "3",
+    ]  # fmt: skip
+
+
+def test_the_caller_may_say_the_choice_and_the_slot(engine, synthesizer, desk, tmp_path) -> None:
+    said = {
+        "congestion_offer": ("전화 주세요", "다시 전화 주세요"),
+        "callback_slots": ("두 번째요", "두 번째요"),
+    }
+    record, line, _ = call(engine, synthesizer, desk, tmp_path, {}, said=said)
+    (row,) = booked_rows(desk)
+    assert row.slot_start == datetime(2026, 12, 7, 16, tzinfo=SEOUL) and not line.transfers
+    assert record.congestion["choice"] == "callback" and record.congestion["by"] == "speech"
+    assert "전화" not in json.dumps(record.congestion, ensure_ascii=False)  # the words are not kept

@@ -13,7 +13,8 @@ the one ``CallRecord`` every transport reports. Waits are measured in stream tim
 simulation runs through them at once and a live call takes them in real time.
 
 Congestion (issue 18): with an ``AgentQueue``, before a transfer the driver asks the expected wait; over
-the desk's threshold (or outside business hours) the caller hears it and chooses by key: 1 keep waiting
+the desk's threshold (or outside business hours) the caller hears it and chooses by key (or, with a
+``listener``, by saying it: "기다릴게요", "전화 주세요", "문자로", "두 번째"; ``choices``): 1 keep waiting
 (the transfer goes on), 2 a call-back in one of the next free slots (booked with the handoff's context;
 the caller keys in the number when the transport gives none), 3 the web chat's link by text (only to a
 mobile number, with an SMS sender and ``DriverConfig.chat_link``).
@@ -36,7 +37,10 @@ from dialog import Reason
 from dialog.prompts import RECORDING_NOTICE
 from media.audio import PIPELINE_RATE, AudioFrame, float_to_pcm16, pcm16_to_float
 from media.stream import FRAME_MS, CallerAudio, FrameQueue, StreamResampler
+from media.vad import EndpointConfig, Endpointer, SpeechEnd, create_vad
+from stt import Transcriber
 from tts import Synthesizer
+from voicebot.call.choices import spoken_choice, spoken_slot
 from voicebot.call.handoff import HandoffRegistry, file_handoff
 from voicebot.call.keypad import is_key
 from voicebot.call.progress import Progress, ended_message
@@ -145,6 +149,7 @@ class CallDriver:
         agents: AgentQueue | None = None,
         sms: SmsSender | None = None,
         caller_number: str | None = None,
+        listener: Transcriber | None = None,
     ):
         self.record = record
         self.handler = handler
@@ -156,6 +161,9 @@ class CallDriver:
         self.agents = agents  # the wait for an agent and call-back booking (None: transfer as is)
         self.sms = sms  # texts the chat link on a congested line
         self.caller_number = caller_number  # personal data: never logged, never in the record
+        self.listener = listener  # recognises spoken answers to the congestion and slot questions
+        self._listening: Endpointer | None = None  # while the driver asks: the caller's speech, endpointed
+        self._heard: str | None = None
         self.inbox: Inbox = inbox if inbox is not None else queue.Queue()
         wire_frame = transport.wire_rate * FRAME_MS // 1000
         self.outgoing = FrameQueue(wire_frame * 2)  # the bot's frames at the wire rate, for the transport
@@ -314,7 +322,20 @@ class CallDriver:
             if feed:
                 self._feed(pcm)
             else:
+                if self._listening is not None:  # the driver's own question: a spoken answer
+                    self._listen(pcm)
                 self._frames += 1  # nobody needs the caller's audio any more: keep the clock, skip the work
+
+    def _listen(self, pcm: bytes) -> None:
+        frame = AudioFrame(pcm, PIPELINE_RATE, self.now_s)
+        for event in self._listening.process(frame):
+            if isinstance(event, SpeechEnd) and self.listener is not None and self._heard is None:
+                try:
+                    self._heard = self.listener.transcribe(event.samples, language="ko").text.strip()
+                except Exception as exc:  # a failed recognition is no answer; the keys still work
+                    log.error(
+                        "call %s: recognising an answer failed (%s)", self.record.call_id, type(exc).__name__
+                    )
 
     def _feed(self, pcm: bytes) -> None:
         bot = self.handler.on_caller_frame(AudioFrame(pcm, PIPELINE_RATE, self.now_s))
@@ -337,7 +358,8 @@ class CallDriver:
         """Keep taking the transport's events (caller audio only moves the clock now) until ``until()``
         or ``timeout_s`` of stream time (or of wall time, when no audio comes).
 
-        Returns "ok", "timeout", "hangup", ("transfer", status) or ("dtmf", digit)."""
+        Returns "ok", "timeout", "hangup", ("transfer", status), ("dtmf", digit) or, while the driver asks
+        its own question with a listener, ("speech", words)."""
         stream_deadline = self.now_s + timeout_s
         wall_deadline = time.monotonic() + timeout_s
         while not until():
@@ -350,6 +372,10 @@ class CallDriver:
                 continue
             if kind == "audio":
                 self._audio(*value, feed=False)
+                if self._heard and stop_on_dtmf:
+                    heard, self._heard = self._heard, None
+                    return ("speech", heard)
+                self._heard = None  # words that are no answer (or said while nothing was asked)
             elif kind in ("hangup", "media_lost"):
                 self._remote_left(kind, value)
                 return "hangup"
@@ -470,7 +496,10 @@ class CallDriver:
             {"type": "state", "state": "congestion_offer", "wait_s": estimate.wait_s, "choices": offered}
         )
         keys = {CONGESTION_KEYS[c]: c for c in offered}
-        answer = self._ask(congestion_prompt(estimate, offered))
+        answer = self._ask(
+            congestion_prompt(estimate, offered),
+            lambda words: CONGESTION_KEYS.get(spoken_choice(words, offered) or ""),
+        )
         choice = "hangup" if answer == "hangup" else keys.get(answer or "")
         if choice is None:  # no key, or another one: waiting is what a silent caller does
             choice = "wait" if "wait" in offered else "none"
@@ -486,15 +515,27 @@ class CallDriver:
             self._say(CALLBACK_DECLINED_KO)
         return False
 
-    def _ask(self, prompt: str) -> str | None:
-        """Say ``prompt`` (a key cuts it) and wait for a key: the key, None for none, or "hangup"."""
-        answer = self._say(prompt, stop_on_dtmf=True)
-        if isinstance(answer, tuple):
-            self.outgoing.clear()  # the caller answered: stop the question
-        elif answer != "hangup":
-            answer = self._wait(lambda: False, self.config.callback_wait_s)
+    def _ask(self, prompt: str, spoken: Callable[[str], str | None] = lambda _: None) -> str | None:
+        """Say ``prompt`` (a key or an answer cuts it) and wait for a key: the key, None for none, or
+        "hangup". With a listener, words are an answer too: ``spoken`` gives the key they mean."""
+        if self.listener is not None:
+            self._listening = Endpointer(create_vad("webrtc"), EndpointConfig())
+            self._heard = None
+        try:
+            answer = self._say(prompt, stop_on_dtmf=True)
+            if isinstance(answer, tuple):
+                self.outgoing.clear()  # the caller answered: stop the question
+            elif answer != "hangup":
+                answer = self._wait(lambda: False, self.config.callback_wait_s)
+        finally:
+            self._listening, self._heard = None, None
         if answer == "hangup":
             return "hangup"
+        if isinstance(answer, tuple) and answer[0] == "speech":
+            key = spoken(str(answer[1]))
+            if key and self.record.congestion is not None:
+                self.record.congestion["by"] = "speech"  # the words stay out of the record
+            return key
         return answer[1] if isinstance(answer, tuple) and answer[0] == "dtmf" else None
 
     def _book_callback(self, handoff_id: str | None) -> None:
@@ -513,7 +554,7 @@ class CallDriver:
         )
         answer = None
         for _ in range(2):  # a key that picks no slot: the choices once more
-            answer = self._ask(slots_prompt(slots))
+            answer = self._ask(slots_prompt(slots), lambda words: spoken_slot(words, len(slots)))
             if answer == "hangup" or (answer and answer.isdigit() and 1 <= int(answer) <= len(slots)):
                 break
         if answer == "hangup":

@@ -211,6 +211,7 @@ class Runtime:
             synthesizer=self.models.synthesizer,
             on_abandoned=self.monitor.discard,
             agents=self.agents,
+            listener=self.models.transcriber if self.agents is not None else None,
         )
 
     def _call_ended(self, record: Any) -> None:
@@ -258,6 +259,7 @@ class Runtime:
             handoffs=self.handoffs,
             agents=self.agents,
             sms=self.sms,
+            listener=self.models.transcriber if self.agents is not None else None,
         )
         self.sip_endpoint.__enter__()
 

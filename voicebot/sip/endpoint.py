@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from media.audio import pcm16_to_float
+from stt import Transcriber
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.keypad import check_dtmf
@@ -103,10 +104,12 @@ class SipEndpoint:
         handoffs: HandoffRegistry | None = None,
         agents: AgentQueue | None = None,
         sms: SmsSender | None = None,
+        listener: Transcriber | None = None,
     ):
         self.config = config
         self.agents = agents  # congestion notice and call-back booking for inbound calls (issue 18)
         self.sms = sms
+        self.listener = listener  # a transcriber: spoken answers to the congestion and slot questions
         self.handler_factory = handler_factory
         self.synthesizer = synthesizer
         self.on_call_end = on_call_end
@@ -586,6 +589,7 @@ class SipEndpoint:
             agents=self.agents if state.direction == "inbound" else None,
             sms=self.sms,
             caller_number=state.callback_number,
+            listener=self.listener if state.direction == "inbound" else None,
         )
 
         def on_frame(pcm: bytes, d=driver) -> None:  # PJSIP's media clock thread

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialog.prompts import RECORDING_NOTICE
+from stt import Transcriber
 from voicebot.call.driver import CallDriver, DriverConfig
 from voicebot.call.handoff import HandoffRegistry
 from voicebot.call.protocols import AgentQueue, CallHandler
@@ -74,7 +75,9 @@ class WebRTCService:
         synthesizer=None,
         on_abandoned: Callable[[str], None] | None = None,
         agents: AgentQueue | None = None,
+        listener: Transcriber | None = None,
     ):
+        self.listener = listener  # a transcriber: spoken answers to the call-back questions
         self.agents = agents  # a browser caller who cannot be transferred may book a call-back (issue 18)
         self.on_abandoned = on_abandoned  # a call whose offer failed: its session was made, no driver ran
         self.session_factory = session_factory
@@ -126,6 +129,7 @@ class WebRTCService:
                 handoffs=self.handoffs,
                 on_done=self.on_call_end,
                 agents=self.agents,
+                listener=self.listener,
             )
 
         call = PeerCall(call_id, make_driver, ice_loopback=self.config.ice_loopback, on_closed=self._forget)

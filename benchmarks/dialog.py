@@ -1,6 +1,6 @@
 """Dialog benchmark: intent accuracy, containment, escalation and latency on the labelled eval set.
 
-    python -m benchmarks.dialog [--json] [--eval tests/data/dialog_eval.yaml] [--kb PATH]
+    python -m benchmarks.dialog [--json] [--eval dialog/data/dialog_eval.yaml] [--kb PATH]
     python -m benchmarks.dialog --calibrate     # refit the matcher's confidence curve on the KB
 
 The evaluation itself (definitions of every figure, and the publish gate built on it) is

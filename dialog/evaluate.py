@@ -36,9 +36,9 @@ import yaml
 from .engine import DialogEngine
 from .turns import Action
 
-# The labelled set kept with the sources (tests/data/dialog_eval.yaml); a centre may point the server at
-# its own file.
-DEFAULT_EVAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "dialog_eval.yaml"
+# The labelled set shipped with the product (package data, so an installed server has it too); a centre
+# points the server at its own with knowledge.eval_path.
+DEFAULT_EVAL = Path(__file__).resolve().parent / "data" / "dialog_eval.yaml"
 MAX_LISTED_ERRORS = 40
 
 

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 import yaml
 from fastapi.testclient import TestClient
 
+import dialog
 import outbound
 from dialog import DialogEngine, KBError, parse_kb
+from dialog.evaluate import DEFAULT_EVAL
 from dialog.kb import kb_to_data, load_kb
 from dialog.matcher import Matcher
 from outbound import service
@@ -151,9 +153,10 @@ def served(tmp_path: Path, engine):
         "VOICEBOT_DB_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "VOICEBOT_WEBRTC_ENABLED": "false",
         "VOICEBOT_SIP_HANDOFF_DIR": str(tmp_path / "handoffs"),
+        "VOICEBOT_KNOWLEDGE_EVAL_PATH": str(eval_path),  # a centre's own set (knowledge.eval_path)
     }
     models = SimpleNamespace(engine=engine, transcriber=None, synthesizer=None)
-    with TestClient(create_app(load_config(None, environ), models=models, kb_eval=eval_path)) as http:
+    with TestClient(create_app(load_config(None, environ), models=models)) as http:
         factory = http.app.state.runtime.factory
         with factory.begin() as s:
             http.tokens = {  # type: ignore[attr-defined]
@@ -350,6 +353,23 @@ def test_a_restarted_server_serves_the_published_version(tmp_path: Path, engine)
             viewer = {"Authorization": f"Bearer {service.create_token(s, 'v', 'viewer')}"}
         asked = http.get("/api/kb/ask", params={"text": "버스에 지갑을 두고 내렸어요"}, headers=viewer).json()
         assert asked["reply"] == "재시작 후에도 이 답입니다." and asked["version"] == 2
+
+
+def test_an_unreadable_evaluation_set_stops_serve_at_start(tmp_path: Path) -> None:
+    """knowledge.eval_path names the set every publish is checked on: a file that is missing or is not an
+    evaluation set is a clear error at start, not a gate that fails later."""
+    from voicebot.server.config import ConfigError
+
+    (tmp_path / "bad.yaml").write_text("items: [{text: 버스}]\n", encoding="utf-8")
+    for path in (tmp_path / "missing.yaml", tmp_path / "bad.yaml"):
+        environ = {
+            "VOICEBOT_DB_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "VOICEBOT_WEBRTC_ENABLED": "false",
+            "VOICEBOT_KNOWLEDGE_EVAL_PATH": str(path),
+        }
+        with pytest.raises(ConfigError, match="knowledge.eval_path"):
+            create_app(load_config(None, environ))
+    assert DEFAULT_EVAL.is_file() and DEFAULT_EVAL.is_relative_to(Path(dialog.__file__).parent)
 
 
 # --- migration 0013 -------------------------------------------------------------------------------------

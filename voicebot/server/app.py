@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import yaml
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -26,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from dialog.evaluate import DEFAULT_EVAL
+from dialog.evaluate import DEFAULT_EVAL, load_eval
 from outbound import service, store
 from outbound.api import Auth, file_response, make_router
 from outbound.api_errors import install_error_handlers
@@ -350,6 +351,13 @@ def preflight(config: ServeConfig) -> None:
             require_pjsua2()
         except ValueError as exc:
             raise ConfigError(f"sip.enabled (outbound.dialer: {config.dialer}): {exc}") from exc
+    if config.knowledge.eval_path is not None:
+        try:
+            load_eval(config.knowledge.eval_path)
+        except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+            raise ConfigError(
+                f"knowledge.eval_path: {config.knowledge.eval_path}: not a readable evaluation set ({exc})"
+            ) from exc
 
 
 def create_app(
@@ -360,15 +368,18 @@ def create_app(
     kakao_sender: CallbackSender | None = None,
     demo_data: bool = False,
     reports_dir: Path | None = None,
-    kb_eval: Path | None = DEFAULT_EVAL,
+    kb_eval: Path | None | Literal["config"] = "config",
 ) -> FastAPI:
     """``kakao_sender`` delivers late KakaoTalk replies to Open Builder's callback URL (default: HTTP POST;
     tests pass their own: nothing calls Kakao). ``demo_data``: the analytics show only a labelled synthetic
     history (issue 19), written when the database has none. ``reports_dir``: the weekly and monthly 정기분석
     PDFs are written there (checked hourly); none without it. ``kb_eval``: the labelled questions a new
-    knowledge base is checked on before it is published (None: no gate; an admin publishes with force)."""
+    knowledge base is checked on before it is published: ``knowledge.eval_path`` of the configuration, or the
+    shipped set (None: no gate; an admin publishes with force)."""
     preflight(config)
     runtime = Runtime(config, models, clock, kakao_sender)
+    if kb_eval == "config":
+        kb_eval = Path(config.knowledge.eval_path) if config.knowledge.eval_path else DEFAULT_EVAL
     runtime.knowledge.eval_path = kb_eval
     runtime.analytics = Analytics(
         runtime.factory,

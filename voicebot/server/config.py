@@ -119,6 +119,13 @@ class SmsSection:
 
 
 @dataclass(frozen=True)
+class KnowledgeSection:
+    # The labelled questions every knowledge-base publish is checked on (issue 19): a centre's own set, or
+    # None for the set shipped with the product (dialog/data/dialog_eval.yaml).
+    eval_path: str | None = None
+
+
+@dataclass(frozen=True)
 class CallbacksSection:
     # Congestion notice and call-back booking for inbound phone calls (issue 18): off by default.
     enabled: bool = False
@@ -189,6 +196,7 @@ class ServeConfig:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     security: SecuritySection = field(default_factory=SecuritySection)
     callbacks: CallbacksSection = field(default_factory=CallbacksSection)
+    knowledge: KnowledgeSection = field(default_factory=KnowledgeSection)
 
     @property
     def dialer(self) -> str:
@@ -323,6 +331,7 @@ _SECTIONS = {
     "retention": RetentionSettings,
     "security": SecuritySection,
     "callbacks": CallbacksSection,
+    "knowledge": KnowledgeSection,
 }
 _SHORT = {
     "VOICEBOT_DB_URL": "db_url",

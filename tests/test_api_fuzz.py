@@ -33,6 +33,7 @@ SERVE = """
 sip: {enabled: false}
 webrtc: {enabled: true, max_calls: 2}
 outbound: {enabled: false}
+callbacks: {enabled: true}  # its routes exist only when it is on
 # schemathesis sends wrong tokens on purpose (ignored_auth): keep its own address from being locked out
 security: {login_max_failures: 1000}
 """

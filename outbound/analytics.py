@@ -45,6 +45,16 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def _outcome_figures(counts: Counter[str]) -> dict[str, Any]:
+    """Each outcome's count, and the containment and escalation rates over the contacts that asked."""
+    asked = sum(counts.values()) - counts["abandoned"]
+    return {
+        **{o: counts[o] for o in OUTCOME_KO},
+        "containment": _rate(counts["answered"] + counts["clarified"], asked),
+        "escalation": _rate(counts["escalated"], asked),
+    }
+
+
 def trends(
     session: Session,
     first: date,
@@ -59,6 +69,7 @@ def trends(
     categories: Counter[str] = Counter()
     intents: Counter[str] = Counter()
     channels: Counter[str] = Counter()
+    by_channel: dict[str, Counter[str]] = defaultdict(Counter)  # channel -> outcome -> count
     outcomes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     hours = [0] * 24
@@ -70,6 +81,7 @@ def trends(
         if intent:
             intents[intent] += 1
         channels[channel] += 1
+        by_channel[channel][outcome] += 1
         outcomes[outcome] += 1
         if reason:
             reasons[reason] += 1
@@ -80,16 +92,7 @@ def trends(
     for i in range((last - first).days + 1):
         day = first + timedelta(days=i)
         counts = daily.get(day, Counter())
-        asked = sum(counts.values()) - counts["abandoned"]
-        days.append(
-            {
-                "date": day.isoformat(),
-                "total": sum(counts.values()),
-                **{o: counts[o] for o in OUTCOME_KO},
-                "containment": _rate(counts["answered"] + counts["clarified"], asked),
-                "escalation": _rate(counts["escalated"], asked),
-            }
-        )
+        days.append({"date": day.isoformat(), "total": sum(counts.values()), **_outcome_figures(counts)})
     asked = len(rows) - outcomes["abandoned"]
     return {
         "from": first.isoformat(),
@@ -105,7 +108,8 @@ def trends(
             {"intent": k, "title": titles.get(k, k), "count": v} for k, v in intents.most_common(15)
         ],
         "by_channel": [
-            {"channel": k, "label": CHANNEL_KO.get(k, k), "count": v} for k, v in channels.most_common()
+            {"channel": k, "label": CHANNEL_KO.get(k, k), "count": v, **_outcome_figures(by_channel[k])}
+            for k, v in channels.most_common()
         ],
         "by_outcome": [{"outcome": k, "label": OUTCOME_KO[k], "count": outcomes[k]} for k in OUTCOME_KO],
         "escalation_reasons": [{"reason": k, "count": v} for k, v in reasons.most_common()],

@@ -6,6 +6,7 @@ prediction interval) are drawn from charts.js. Screenshots go to var/test-artifa
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -44,5 +45,9 @@ def test_insights_tab_shows_trends_forecasts_and_the_spike(tmp_path: Path) -> No
     assert result["forecastCharts"] == len(demo_data.CATEGORIES) == result["forecastBands"]
     assert any("일별 문의와 처리 결과" in c for c in result["captions"])
     assert any(text.startswith("전체 문의") for text in result["figures"])
+    # Per channel (issue 18): every channel of the history with its containment and handoffs.
+    channels = {row[0]: row[1:] for row in result["channelOutcomes"]}
+    assert set(channels) == {"전화", "카카오톡", "웹 채팅", "브라우저 통화", "발신 응답"}
+    assert all(re.fullmatch(r"\d+건 \(\d+%\)", row[2]) and row[1].endswith("%") for row in channels.values())
     assert len(result["screenshots"]) == 3
     assert "답하지 못한 질문이 없습니다" in result["gaps"]  # no chat in this database

@@ -56,6 +56,10 @@ def test_real_trends_never_include_synthetic_rows(tmp_path: Path) -> None:
     assert got["synthetic"] is False and got["label"] is None
     assert got["total"] == 3
     assert {c["channel"]: c["count"] for c in got["by_channel"]} == {"phone": 1, "kakao": 1, "web_chat": 1}
+    # Per channel (issue 18): the web chat asked for an agent, the other two were settled by the bot.
+    chat = next(c for c in got["by_channel"] if c["channel"] == "web_chat")
+    assert (chat["escalated"], chat["containment"], chat["escalation"]) == (1, 0.0, 1.0)
+    assert all(c["containment"] == 1.0 for c in got["by_channel"] if c["channel"] != "web_chat")
     assert {c["outcome"]: c["count"] for c in got["by_outcome"]} == {
         "answered": 1,
         "clarified": 1,

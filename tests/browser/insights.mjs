@@ -60,6 +60,8 @@ try {
   result.banner = await page.locator("#insights-synthetic").innerText();
   result.spike = (await page.locator("#spike-alert").count()) ? await page.locator("#spike-alert").innerText() : null;
   result.figures = await page.locator("#insights-figures .figure").allInnerTexts();
+  result.channelOutcomes = await page.locator("#channel-outcomes tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.innerText.trim())));
   result.trendCharts = await page.locator("#insights-trends figure svg").count();
   result.forecastCharts = await page.locator("#insights-forecast figure svg").count();
   result.forecastBands = await page.locator("#insights-forecast svg polygon.interval").count();

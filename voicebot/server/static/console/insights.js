@@ -4,7 +4,7 @@
 import { allows, api } from "./api.js";
 import { forecastBand, horizontalBars, stackedColumns } from "./charts.js";
 import { fill, h, label, percent } from "./format.js";
-import { errorBox, showError } from "./ui.js";
+import { errorBox, showError, table } from "./ui.js";
 
 const OUTCOMES = [
   { key: "answered", label: "답변", color: "#11723a" },
@@ -111,6 +111,19 @@ export function createInsightsView(panel, ctx) {
         })),
       bars("분야별 문의", (data.by_category || []).map((c) => ({ label: c.label, value: c.count })), "chart-categories", "#1d4ed8"),
       bars("채널별 문의", (data.by_channel || []).map((c) => ({ label: c.label, value: c.count })), "chart-channels", "#6d28d9"),
+      h("div", { class: "chart-card", id: "channel-outcomes" },
+        h("h3", {}, "채널별 처리 결과"),
+        table(
+          "채널별 처리 결과",
+          ["채널", "문의", "자체 해결률", "상담사 연결", "중도 종료"],
+          (data.by_channel || []).map((c) => [
+            c.label,
+            `${c.count}건`,
+            c.containment == null ? "-" : percent(c.containment),
+            `${c.escalated}건 (${c.escalation == null ? "-" : percent(c.escalation)})`,
+            `${c.abandoned}건`,
+          ]),
+        )),
       bars("많이 묻는 문의", (data.by_intent || []).slice(0, 10).map((c) => ({ label: c.title || c.intent, value: c.count })), "chart-top-intents", "#0f766e"),
       bars("상담사 연결 사유", (data.escalation_reasons || []).map((r) => ({ label: label("reason", r.reason), value: r.count })), "chart-reasons", "#b45309"),
       h("div", { class: "chart-card", id: "chart-hours" },

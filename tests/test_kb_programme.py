@@ -19,14 +19,17 @@ ENTRY = {
 
 
 def test_an_answer_about_a_named_programme_needs_the_question_to_name_it(engine) -> None:
-    """The issue's "긴급 복지 지원" got the 기초생활보장 answer: now the bot asks whether that is the one."""
+    """The issue's "긴급 복지 지원" got the 기초생활보장 answer: it has its own entry (긴급복지지원) now, and a
+    question that names neither programme is asked back rather than given either answer."""
     for text in (
         "긴급 복지 지원 신청 방법 알려 주세요",
         "긴급복지 지원금 받을 수 있나요",
     ):
         turn = engine.ask(text)
-        assert turn.action == "clarify" and turn.intent == "general.basic_livelihood", text
-        assert "기초생활수급 신청" in turn.reply
+        assert turn.action == "answer" and turn.intent == "general.emergency_welfare", text
+        assert "129" in turn.reply and "기초생활보장" not in turn.reply
+    turn = engine.ask("생계가 너무 어려운데 지원받을 수 있나요")
+    assert turn.action == "clarify" and "기초생활수급 신청" in turn.reply
     for text in (
         "기초 생활 수급 신청하려면 어디로 가야 돼요",
         "기초연금 한 달에 얼마씩 나와요",

@@ -71,6 +71,8 @@ def test_knowledge_tab_blocks_a_harmful_publish_and_imports_a_file(tmp_path: Pat
         and "의도 정확도가 지금보다 낮습니다" in result["gate"]
     )
     assert len(result["failing"]) == 2 and any("지하철에서 노트북 가방을" in row for row in result["failing"])
+    # Entries by title for staff; the deleted entry (the harmful edit) by its id.
+    assert all(row.endswith("버스 분실물 (transport.lost_bus)") for row in result["failing"])
     assert "검사 결과를 알고도 게시" in result["gate"]  # the admin's override, not used here
     assert "삭제 1개" in result["diff"] and "transport.lost_subway" in result["diff"]
     assert "가져오기 완료: 초안 3" in result["imported"] and "2행 중 1행" in result["imported"]

@@ -303,6 +303,9 @@ export function createKnowledgeView(panel) {
   function renderGate(gate, { blocked = false, versionId = null, rollback = false } = {}) {
     const fig = (g) => `의도 정확도 ${percent(g.intent_accuracy, 1)}, 바로 답한 비율 ${percent(g.containment_rate, 1)}, 오답률 ${percent(g.wrong_answer_rate, 1)}`;
     const failing = gate.newly_failing || [];
+    // Staff read entries by title; the id stays beside it (an entry the version no longer has shows its id).
+    const titles = new Map(((opened && opened.items) || []).map((e) => [e.id, e.title]));
+    const named = (id) => (titles.has(id) ? `${titles.get(id)} (${id})` : id);
     return h(
       "div",
       { class: `card gate ${gate.passed ? "passed" : "failed"}`, id: "kb-gate", dataset: { passed: String(gate.passed) } },
@@ -313,7 +316,7 @@ export function createKnowledgeView(panel) {
         ? table(
             "새로 틀리는 평가 질문",
             ["질문", "기대한 답", "이 버전의 답", "의도"],
-            failing.map((f) => [f.text, f.expect, label("action", f.action), f.intent || "-"]),
+            failing.map((f) => [f.text, named(f.expect), label("action", f.action), f.intent ? named(f.intent) : "-"]),
             { className: "gate-failing" },
           )
         : null,

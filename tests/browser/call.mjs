@@ -6,26 +6,17 @@
 // Prints one JSON line: what the page showed (transcript lines, state), what it heard (Web Audio level,
 // inbound RTP stats), console errors, requests that left 127.0.0.1, and the screenshots taken.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { options } from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: "string" },
+const opts = options(
+  {
     wav: { type: "string" },
-    out: { type: "string" },
     digit: { type: "string", default: "2" },
     via: { type: "string", default: "keypad" }, // choices: press the 보이는 ARS button for the digit
-    timeout: { type: "string", default: "60" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
   },
-});
-if (!opts.url || !opts.wav || !opts.out) {
-  console.error("usage: call.mjs --url URL --wav FILE.wav --out DIR [--digit 2] [--timeout 60]");
-  process.exit(2);
-}
-mkdirSync(opts.out, { recursive: true });
+  "call.mjs --url URL --wav FILE.wav --out DIR [--digit 2] [--timeout 60]",
+);
 const deadline = Date.now() + Number(opts.timeout) * 1000;
 const left = () => Math.max(1000, deadline - Date.now());
 

@@ -7,25 +7,13 @@
 //
 // Prints one JSON line.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { options } from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: "string" },
-    first: { type: "string" },
-    second: { type: "string" },
-    out: { type: "string" },
-    timeout: { type: "string", default: "60" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
-  },
-});
-if (!opts.url || !opts.first || !opts.second || !opts.out) {
-  console.error("usage: chat-console.mjs --url URL --first TOKEN --second TOKEN --out DIR [--timeout 60]");
-  process.exit(2);
-}
-mkdirSync(opts.out, { recursive: true });
+const opts = options(
+  { first: { type: "string" }, second: { type: "string" } },
+  "chat-console.mjs --url URL --first TOKEN --second TOKEN --out DIR [--timeout 60]",
+);
 const deadline = Date.now() + Number(opts.timeout) * 1000;
 const left = () => Math.max(1000, deadline - Date.now());
 const result = { ok: false, steps: [], screenshots: [], consoleErrors: [], expectedHttpErrors: [], externalRequests: [] };

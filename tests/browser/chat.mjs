@@ -6,38 +6,9 @@
 // bot offers, turns on large text, reloads (the conversation continues), tries to send nothing, reports a
 // fire (the 119 text and call links at once), and an operator (through the API, as the console does) takes
 // the chat and answers: the page shows "상담사가 연결되었습니다" and the reply. Prints one JSON line.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { options, runPage } from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: "string" },
-    operator: { type: "string" },
-    out: { type: "string" },
-    timeout: { type: "string", default: "60" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
-  },
-});
-if (!opts.url || !opts.operator || !opts.out) {
-  console.error("usage: chat.mjs --url URL --operator TOKEN --out DIR [--timeout 60]");
-  process.exit(2);
-}
-mkdirSync(opts.out, { recursive: true });
-const deadline = Date.now() + Number(opts.timeout) * 1000;
-const left = () => Math.max(1000, deadline - Date.now());
-
-const result = { ok: false, steps: [], screenshots: [], consoleErrors: [], externalRequests: [] };
-const step = (name, extra = {}) => result.steps.push({ name, ...extra });
-
-const browser = await chromium.launch({ executablePath: opts.chromium, headless: true });
-let page = null;
-const shot = async (name) => {
-  const path = join(opts.out, `${String(result.screenshots.length + 1).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  result.screenshots.push(path);
-};
+const opts = options({ operator: { type: "string" } }, "chat.mjs --url URL --operator TOKEN --out DIR [--timeout 60]");
 
 async function staff(method, path, body) {
   const response = await fetch(`${opts.url}${path}`, {
@@ -48,25 +19,13 @@ async function staff(method, path, body) {
   return { status: response.status, body: await response.json() };
 }
 
-try {
-  const context = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    locale: "ko-KR",
-  });
-  const origin = new URL(opts.url).origin;
-  page = await context.newPage();
-  page.on("console", (msg) => {
-    if (msg.type() === "error") result.consoleErrors.push(msg.text());
-  });
-  page.on("pageerror", (err) => result.consoleErrors.push(String(err)));
-  page.on("request", (req) => {
-    const url = new URL(req.url());
-    if (url.protocol !== "data:" && url.origin !== origin) result.externalRequests.push(req.url());
-  });
+const settings = {
+  context: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, timezoneId: undefined },
+  isExternal: (url, origin) => url.protocol !== "data:" && url.origin !== origin,
+  steps: true,
+};
 
+await runPage(opts, settings, async ({ page, result, shot, left, step }) => {
   const messages = () =>
     page.$$eval("#log li", (items) =>
       items.map((li) => ({
@@ -165,11 +124,4 @@ try {
     [...document.querySelectorAll("#log li[data-role=user]")].some((li) => li.textContent.includes("세종대로")),
   );
   await shot("agent");
-  result.ok = true;
-} catch (err) {
-  result.error = String(err && err.stack ? err.stack : err);
-  if (page) await shot("failure").catch(() => {});
-} finally {
-  await browser.close();
-  console.log(JSON.stringify(result));
-}
+});

@@ -8,27 +8,19 @@
 //
 // Prints one JSON line: what each step saw, console errors, requests that left 127.0.0.1, screenshots.
 import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { options } from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: "string" },
+const opts = options(
+  {
     operator: { type: "string" },
     viewer: { type: "string" },
     csv: { type: "string" },
     "covid-csv": { type: "string" },
-    out: { type: "string" },
-    timeout: { type: "string", default: "60" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
   },
-});
-if (!opts.url || !opts.operator || !opts.viewer || !opts.csv || !opts["covid-csv"] || !opts.out) {
-  console.error("usage: console.mjs --url URL --operator TOKEN --viewer TOKEN --csv FILE --covid-csv FILE --out DIR [--timeout 60]");
-  process.exit(2);
-}
-mkdirSync(opts.out, { recursive: true });
+  "console.mjs --url URL --operator TOKEN --viewer TOKEN --csv FILE --covid-csv FILE --out DIR [--timeout 60]",
+);
 const started = Date.now();
 const deadline = started + Number(opts.timeout) * 1000;
 const left = () => Math.max(1000, deadline - Date.now());

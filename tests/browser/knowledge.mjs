@@ -6,62 +6,20 @@
 //   node tests/browser/knowledge.mjs --url URL --token TOKEN --csv FILE --out DIR
 //
 // Prints one JSON line.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { options, runPage } from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: "string" },
-    token: { type: "string" },
-    csv: { type: "string" },
-    out: { type: "string" },
-    timeout: { type: "string", default: "120" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
-  },
-});
-if (!opts.url || !opts.token || !opts.csv || !opts.out) {
-  console.error("usage: knowledge.mjs --url URL --token TOKEN --csv FILE --out DIR");
-  process.exit(2);
-}
-mkdirSync(opts.out, { recursive: true });
-const deadline = Date.now() + Number(opts.timeout) * 1000;
-const left = () => Math.max(1000, deadline - Date.now());
-const result = { ok: false, screenshots: [], consoleErrors: [], externalRequests: [] };
+const opts = options(
+  { token: { type: "string" }, csv: { type: "string" }, timeout: { type: "string", default: "120" } },
+  "knowledge.mjs --url URL --token TOKEN --csv FILE --out DIR",
+);
 
-const browser = await chromium.launch({ executablePath: opts.chromium, headless: true });
-let page = null;
-const shot = async (name, locator) => {
-  const path = join(opts.out, `${String(result.screenshots.length + 1).padStart(2, "0")}-${name}.png`);
-  if (locator) await locator.screenshot({ path });
-  else await page.screenshot({ path, fullPage: true });
-  result.screenshots.push(path);
-};
-const confirm = async () => {
-  await page.locator("#confirm-dialog").waitFor({ state: "visible" });
-  await page.locator("#confirm-ok").click();
-};
-
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: "ko-KR", timezoneId: "Asia/Seoul" });
-  const origin = new URL(opts.url).origin;
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on("console", (msg) => {
-    // The refused publish (409) and import (422) are expected answers, logged by Chromium as failed loads.
-    if (msg.type() === "error" && !/status of (409|422)/.test(msg.text())) result.consoleErrors.push(msg.text());
-  });
-  page.on("pageerror", (err) => result.consoleErrors.push(String(err)));
-  page.on("request", (req) => {
-    const url = new URL(req.url());
-    if (["http:", "https:", "ws:", "wss:"].includes(url.protocol) && url.origin !== origin) result.externalRequests.push(req.url());
-  });
-
-  await page.goto(`${opts.url}/console/`);
-  await page.getByLabel("접속 토큰").fill(opts.token);
-  await page.getByRole("button", { name: "로그인" }).click();
-  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: left() });
+// The refused publish (409) and import (422) are expected answers, logged by Chromium as failed loads.
+await runPage(opts, { ignoreConsole: /status of (409|422)/ }, async ({ page, result, shot, left, login }) => {
+  const confirm = async () => {
+    await page.locator("#confirm-dialog").waitFor({ state: "visible" });
+    await page.locator("#confirm-ok").click();
+  };
+  await login(opts.token);
   await page.getByRole("tab", { name: "상담 지식" }).click();
   await page.waitForSelector("#kb-versions tr[data-version-id='1']", { timeout: left() });
   result.versions = await page.locator("#kb-versions tbody tr").allInnerTexts();
@@ -102,11 +60,4 @@ try {
   result.asked = await page.locator("#kb-ask-reply").innerText();
   result.finalVersions = await page.locator("#kb-versions tbody tr").allInnerTexts();
   await shot("knowledge");
-  result.ok = true;
-} catch (err) {
-  result.error = String(err && err.stack ? err.stack : err);
-  if (page) await shot("failure").catch(() => {});
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
+});

@@ -6,71 +6,34 @@
 //   node tests/browser/prompts.mjs --url URL --token TOKEN --text PROMPT --mic WAV --seconds S --wrong WAV --out DIR
 //
 // Prints one JSON line.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { options, runPage } from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: "string" },
+const opts = options(
+  {
     token: { type: "string" },
     text: { type: "string" },
     mic: { type: "string" },
     seconds: { type: "string" },
     wrong: { type: "string" },
-    out: { type: "string" },
     timeout: { type: "string", default: "90" },
-    chromium: { type: "string", default: "/usr/bin/chromium" },
   },
-});
-if (!opts.url || !opts.token || !opts.text || !opts.mic || !opts.seconds || !opts.wrong || !opts.out) {
-  console.error("usage: prompts.mjs --url URL --token TOKEN --text PROMPT --mic WAV --seconds S --wrong WAV --out DIR");
-  process.exit(2);
-}
-mkdirSync(opts.out, { recursive: true });
-const deadline = Date.now() + Number(opts.timeout) * 1000;
-const left = () => Math.max(1000, deadline - Date.now());
-const result = { ok: false, steps: [], screenshots: [], consoleErrors: [], externalRequests: [] };
-const step = (name, extra = {}) => result.steps.push({ name, ...extra });
-
-const browser = await chromium.launch({
-  executablePath: opts.chromium,
-  headless: true,
+  "prompts.mjs --url URL --token TOKEN --text PROMPT --mic WAV --seconds S --wrong WAV --out DIR",
+);
+const settings = {
   args: [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
     `--use-file-for-fake-audio-capture=${opts.mic}`,
     "--autoplay-policy=no-user-gesture-required",
   ],
-});
-let page = null;
-const shot = async (name) => {
-  const path = join(opts.out, `${String(result.screenshots.length + 1).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  result.screenshots.push(path);
+  permissions: ["microphone"],
+  pageTimeout: 20_000,
+  steps: true,
 };
-const row = () => page.locator("#prompt-list tr", { hasText: opts.text }).first();
 
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, locale: "ko-KR", timezoneId: "Asia/Seoul" });
-  const origin = new URL(opts.url).origin;
-  await context.grantPermissions(["microphone"], { origin });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on("console", (msg) => {
-    if (msg.type() === "error") result.consoleErrors.push(msg.text());
-  });
-  page.on("pageerror", (err) => result.consoleErrors.push(String(err)));
-  page.on("request", (req) => {
-    const url = new URL(req.url());
-    if (["http:", "https:", "ws:", "wss:"].includes(url.protocol) && url.origin !== origin) result.externalRequests.push(req.url());
-  });
-
-  await page.goto(`${opts.url}/console/`);
-  await page.getByLabel("접속 토큰").fill(opts.token);
-  await page.getByRole("button", { name: "로그인" }).click();
-  await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: left() });
+await runPage(opts, settings, async ({ page, result, shot, left, login, step }) => {
+  const row = () => page.locator("#prompt-list tr", { hasText: opts.text }).first();
+  await login(opts.token);
   await page.getByRole("tab", { name: "음성 녹음" }).click();
   await page.waitForSelector("#prompt-coverage table", { timeout: left() });
   result.coverageBefore = await page.locator("#prompt-coverage tbody tr").allInnerTexts();
@@ -117,11 +80,4 @@ try {
   };
   step("wrong clip uploaded");
   await shot("wrong");
-  result.ok = true;
-} catch (err) {
-  result.error = String(err && err.stack ? err.stack : err);
-  if (page) await shot("failure").catch(() => {});
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(result));
+});

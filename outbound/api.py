@@ -361,7 +361,7 @@ def make_router(
     async def import_contacts(
         campaign_id: int, request: Request, session: DB, who: Operator
     ) -> dict[str, Any]:
-        data = await _read_csv_body(request)
+        data = await read_upload(request, MAX_CSV_BYTES)
         result = await run_in_threadpool(service.import_contacts_into, session, campaign_id, data, clock())
         counts = f"added={result['added']} rejected={len(result['rejected'])}"
         audit(session, who, "contacts.imported", "campaign", campaign_id, counts)
@@ -567,21 +567,24 @@ def make_router(
     return router
 
 
-async def _read_csv_body(request: Request) -> bytes:
-    """The CSV from a raw ``text/csv`` body or from the first file of a multipart form."""
+async def read_upload(
+    request: Request, max_bytes: int, kind_ko: str = "CSV 파일", kind: str = "CSV"
+) -> bytes:
+    """An uploaded file from a raw body or from the first file of a multipart form: 422 when there is none
+    or it is empty, 413 over ``max_bytes``. ``kind_ko`` / ``kind`` name the file in the messages."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        upload = next((v for v in form.values() if hasattr(v, "read")), None)
+        upload = next((v for v in form.values() if not isinstance(v, str)), None)
         if upload is None:
-            raise HTTPException(422, "CSV 파일을 첨부해 주세요 (no file in the form)")
-        data = await upload.read()  # type: ignore[union-attr]
+            raise HTTPException(422, f"{kind_ko}을 첨부해 주세요 (no file in the form)")
+        data = await upload.read()
     else:
         data = await request.body()
     if not data:
-        raise HTTPException(422, "빈 파일입니다 (empty CSV)")
-    if len(data) > MAX_CSV_BYTES:
-        raise HTTPException(413, f"파일이 너무 큽니다 (over {MAX_CSV_BYTES // (1024 * 1024)} MB)")
+        raise HTTPException(422, f"빈 파일입니다 (empty {kind})")
+    if len(data) > max_bytes:
+        raise HTTPException(413, f"파일이 너무 큽니다 (over {max_bytes // (1024 * 1024)} MB)")
     return data
 
 

@@ -33,7 +33,7 @@ from dialog.evaluate import DEFAULT_EVAL, Evaluation, GateResult, figures, gate,
 from dialog.kb import default_kb_path
 from outbound import audit as audit_log
 from outbound import knowledge, service
-from outbound.api import CONFLICT, NOT_FOUND, Auth, file_response
+from outbound.api import CONFLICT, NOT_FOUND, Auth, file_response, read_upload
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ def make_knowledge_router(kb: Knowledge, auth: Auth) -> APIRouter:
         mode: Literal["merge", "replace"] = "merge",
         note: str = Query("", max_length=500),
     ) -> JSONResponse:
-        data = await _read_upload(request)
+        data = await read_upload(request, MAX_IMPORT_BYTES, "파일", "file")
 
         def work() -> tuple[dict[str, Any] | None, Any, dict[str, int]]:
             with auth.factory.begin() as session:
@@ -487,20 +487,3 @@ def make_knowledge_router(kb: Knowledge, auth: Auth) -> APIRouter:
         return {**turn_to_dict(turn), "text_reply": turn.text_reply, "version": kb.active_id}
 
     return router
-
-
-async def _read_upload(request: Request) -> bytes:
-    """The file from a raw body or from the first file of a multipart form."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = next((v for v in form.values() if not isinstance(v, str)), None)
-        if upload is None:
-            raise HTTPException(422, "파일을 첨부해 주세요 (no file in the form)")
-        data = await upload.read()
-    else:
-        data = await request.body()
-    if not data:
-        raise HTTPException(422, "빈 파일입니다 (empty file)")
-    if len(data) > MAX_IMPORT_BYTES:
-        raise HTTPException(413, f"파일이 너무 큽니다 (over {MAX_IMPORT_BYTES // (1024 * 1024)} MB)")
-    return data

@@ -34,7 +34,7 @@ from outbound.holidays_kr import korean_holidays
 from outbound.phones import mask_phone, normalize_phone
 from outbound.runner import CallRequest, Dialer, DialOutcome
 from outbound.scheduler import SEOUL, Schedule, in_window, parse_weekdays
-from outbound.schema import REACHED_OUTCOMES, Base, DoNotCall, UTCDateTime, utcnow
+from outbound.schema import REACHED_OUTCOMES, Base, DoNotCall, UTCDateTime, one_of, utcnow
 from outbound.script import Script, parse_script
 from outbound.timewindows import TimeWindow, parse_windows
 
@@ -44,14 +44,10 @@ STATES = ("booked", "dialing", "done", "missed", "cancelled")
 OPEN_STATES = ("booked", "dialing")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Callback(Base):
     __tablename__ = "callbacks"
     __table_args__ = (
-        CheckConstraint(_in("state", STATES), name="ck_callbacks_state"),
+        CheckConstraint(one_of("state", STATES), name="ck_callbacks_state"),
         Index("ix_callbacks_due", "state", "due_at"),
     )
 

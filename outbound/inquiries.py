@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from outbound.schema import Base, UTCDateTime
+from outbound.schema import Base, UTCDateTime, one_of
 
 # phone: an inbound SIP call; browser: the WebRTC caller page; web_chat / kakao: voicebot.chat;
 # outbound: a citizen answering one of the centre's outbound calls.
@@ -57,15 +57,11 @@ _DISTRICT = re.compile(
 )
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Inquiry(Base):
     __tablename__ = "inquiries"
     __table_args__ = (
-        CheckConstraint(_in("channel", CHANNELS), name="ck_inquiries_channel"),
-        CheckConstraint(_in("outcome", OUTCOMES), name="ck_inquiries_outcome"),
+        CheckConstraint(one_of("channel", CHANNELS), name="ck_inquiries_channel"),
+        CheckConstraint(one_of("outcome", OUTCOMES), name="ck_inquiries_outcome"),
         Index("ix_inquiries_time", "synthetic", "started_at"),
     )
 

@@ -16,19 +16,15 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from outbound.schema import Base, UTCDateTime, utcnow
+from outbound.schema import Base, UTCDateTime, one_of, utcnow
 
 KB_STATES = ("draft", "review", "published", "archived")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class KBVersion(Base):
     __tablename__ = "kb_versions"
     __table_args__ = (
-        CheckConstraint(_in("state", KB_STATES), name="ck_kb_versions_state"),
+        CheckConstraint(one_of("state", KB_STATES), name="ck_kb_versions_state"),
         Index(
             "uq_kb_versions_published",
             "state",

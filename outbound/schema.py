@@ -78,7 +78,8 @@ def check_transition(current: str, new: str) -> None:
         raise InvalidTransition(f"attempt cannot go from {current!r} to {new!r}; allowed: {allowed}")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's condition: ``column`` holds one of ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -110,8 +111,8 @@ class Base(DeclarativeBase):
 class Campaign(Base):
     __tablename__ = "campaigns"
     __table_args__ = (
-        CheckConstraint(_in("kind", CAMPAIGN_KINDS), name="ck_campaigns_kind"),
-        CheckConstraint(_in("status", CAMPAIGN_STATUSES), name="ck_campaigns_status"),
+        CheckConstraint(one_of("kind", CAMPAIGN_KINDS), name="ck_campaigns_kind"),
+        CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="ck_campaigns_status"),
         CheckConstraint("end_date >= start_date", name="ck_campaigns_dates"),
     )
 
@@ -160,7 +161,7 @@ class CampaignContact(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id", name="uq_campaign_contacts"),
         CheckConstraint(
-            _in("status", ("pending", "done", "unreachable", "do_not_call", "cancelled")),
+            one_of("status", ("pending", "done", "unreachable", "do_not_call", "cancelled")),
             name="ck_campaign_contacts_status",
         ),
     )
@@ -184,7 +185,7 @@ class CampaignContact(Base):
 class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
-        CheckConstraint(_in("state", ATTEMPT_STATES), name="ck_attempts_state"),
+        CheckConstraint(one_of("state", ATTEMPT_STATES), name="ck_attempts_state"),
         UniqueConstraint("campaign_contact_id", "round_date", "attempt_number", name="uq_attempts_round"),
         Index("ix_attempts_due", "state", "due_at"),
         Index("ix_attempts_campaign_claimed", "campaign_id", "claimed_at"),
@@ -232,8 +233,8 @@ class Attempt(Base):
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (
-        CheckConstraint(_in("kind", ALERT_KINDS), name="ck_alerts_kind"),
-        CheckConstraint(_in("severity", ALERT_SEVERITIES), name="ck_alerts_severity"),
+        CheckConstraint(one_of("kind", ALERT_KINDS), name="ck_alerts_kind"),
+        CheckConstraint(one_of("severity", ALERT_SEVERITIES), name="ck_alerts_severity"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -266,7 +267,7 @@ class ApiToken(Base):
     """A staff member's API / console token. Only its SHA-256 is stored; the token is shown once."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (CheckConstraint(_in("role", ROLES), name="ck_api_tokens_role"),)
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="ck_api_tokens_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -308,8 +309,8 @@ class WelfareMemory(Base):
 
     __tablename__ = "welfare_memories"
     __table_args__ = (
-        CheckConstraint(_in("value", WELFARE_VALUES), name="ck_welfare_memories_value"),
-        CheckConstraint(_in("source", ("call", "staff")), name="ck_welfare_memories_source"),
+        CheckConstraint(one_of("value", WELFARE_VALUES), name="ck_welfare_memories_value"),
+        CheckConstraint(one_of("source", ("call", "staff")), name="ck_welfare_memories_source"),
         Index("ix_welfare_memories_contact", "contact_id", "created_at"),
         Index("ix_welfare_memories_created", "created_at"),
     )

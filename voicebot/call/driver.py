@@ -552,19 +552,20 @@ class CallDriver:
         self.transport.publish(
             {"type": "state", "state": "callback_slots", "slots": [slot.label for slot in slots]}
         )
+        keys = {str(n): slot for n, slot in enumerate(slots, 1)}
         answer = None
         for _ in range(2):  # a key that picks no slot: the choices once more
             answer = self._ask(slots_prompt(slots), lambda words: spoken_slot(words, len(slots)))
-            if answer == "hangup" or (answer and answer.isdigit() and 1 <= int(answer) <= len(slots)):
+            if answer == "hangup" or answer in keys:
                 break
         if answer == "hangup":
             congestion["choice"] = "hangup"
             return
-        if not (answer and answer.isdigit() and 1 <= int(answer) <= len(slots)):
+        if answer not in keys:
             congestion["choice"] = "none"
             self._say(CALLBACK_DECLINED_KO)
             return
-        slot = slots[int(answer) - 1]
+        slot = keys[answer]
         number, keyed = self.caller_number, None
         if number is None:  # a browser call or a withheld number: the caller keys it in
             keyed = self._ask_number()
@@ -610,9 +611,9 @@ class CallDriver:
             digits = ""
             if isinstance(answer, tuple) and answer[0] == "dtmf":
                 self.outgoing.clear()
-                digits = "" if answer[1] == "#" else answer[1]
                 if answer[1] == "#":
                     continue
+                digits = answer[1]
             while len(digits) < 13:
                 got = self._wait(lambda: False, self.config.callback_wait_s)
                 if got == "hangup":

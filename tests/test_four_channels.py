@@ -42,7 +42,6 @@ import uvicorn
 
 pytest.importorskip("aiortc", reason="aiortc not installed (browser calls)")
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from sip_peers import Baresip, needs_baresip  # noqa: E402
 from sip_peers import free_port as free_udp_port  # noqa: E402
 from test_chat import SECRET, bot_texts, kakao, quick_labels, simple_texts, web_send, web_start  # noqa: E402
@@ -57,7 +56,6 @@ from stt.types import Segment, STTConfig, Transcript  # noqa: E402
 from voicebot.server.app import create_app  # noqa: E402
 from voicebot.server.config import load_config  # noqa: E402
 from voicebot.sip.app import Models  # noqa: E402
-from voicebot.webrtc.ice import include_loopback  # noqa: E402
 from voicebot.webrtc.media import WEBRTC_FRAME, BotTrack  # noqa: E402
 
 RATE = 16_000
@@ -249,23 +247,9 @@ class BrowserLine:
 class LiveCaller(Caller):
     """``test_webrtc.Caller`` with a microphone that stays silent until it is given a question to play."""
 
-    async def __aenter__(self) -> LiveCaller:
+    def microphone_track(self) -> BotTrack:
         self.microphone_queue = FrameQueue(WEBRTC_FRAME * 2, max_silent_backlog=1_000_000)
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTrack(BotTrack(self.microphone_queue))
-        self.channel = self.pc.createDataChannel("control")
-        self.channel.on("message", lambda text: self.messages.append(json.loads(text)))
-        self._tasks: list[asyncio.Task] = []
-        self.pc.on("track", lambda track: self._tasks.append(asyncio.ensure_future(self._listen(track))))
-        include_loopback(self.pc)
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        async with httpx.AsyncClient(timeout=30) as http:
-            offer = {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
-            response = await http.post(f"{self.base_url}/api/webrtc/offer", json=offer)
-        assert response.status_code == 200, response.text
-        self.answer = response.json()
-        await self.pc.setRemoteDescription(RTCSessionDescription(self.answer["sdp"], self.answer["type"]))
-        return self
+        return BotTrack(self.microphone_queue)
 
 
 async def voice_calls(

@@ -45,7 +45,7 @@ SHORT_EVAL = {
 # --- the entry format -----------------------------------------------------------------------------------
 
 
-def _entry(**extra) -> dict:
+def entry_data(**extra) -> dict:
     return {
         "id": "general.cold_shelter",
         "category": "general",
@@ -62,7 +62,7 @@ def test_entries_take_a_chat_answer_and_seasonal_dates_and_old_files_stay_valid(
     kb = parse_kb(
         {
             "entries": [
-                _entry(
+                entry_data(
                     chat_answer="한파 쉼터: 가까운 주민센터, 경로당\n(운영 시간은 09~18시)",
                     valid_from="2026-12-01",
                     valid_until=dt.date(2027, 2, 28),
@@ -81,10 +81,10 @@ def test_entries_take_a_chat_answer_and_seasonal_dates_and_old_files_stay_valid(
     assert all(e.chat_answer is None and e.valid_from is None for e in shipped)
 
     for bad, field in (
-        (_entry(valid_from="12월 1일"), "valid_from"),
-        (_entry(valid_from="2027-01-01", valid_until="2026-12-01"), "valid_until"),
-        (_entry(chat_answer="  "), "chat_answer"),
-        (_entry(chat_answer="{district} 안내"), "chat_answer"),
+        (entry_data(valid_from="12월 1일"), "valid_from"),
+        (entry_data(valid_from="2027-01-01", valid_until="2026-12-01"), "valid_until"),
+        (entry_data(chat_answer="  "), "chat_answer"),
+        (entry_data(chat_answer="{district} 안내"), "chat_answer"),
     ):
         with pytest.raises(KBError, match=f"field '{field}'"):
             parse_kb({"entries": [bad]})
@@ -93,7 +93,7 @@ def test_entries_take_a_chat_answer_and_seasonal_dates_and_old_files_stay_valid(
 def test_a_seasonal_entry_is_answered_only_in_its_season_and_chat_gets_its_own_text(engine) -> None:
     data = kb_to_data(engine.kb)
     data["entries"].append(
-        _entry(valid_from="2026-12-01", valid_until="2027-02-28", chat_answer="쉼터 목록: 주민센터")
+        entry_data(valid_from="2026-12-01", valid_until="2027-02-28", chat_answer="쉼터 목록: 주민센터")
     )
     kb = parse_kb(data)
     day = {"today": dt.date(2026, 12, 24)}

@@ -4,18 +4,9 @@ question names that programme; otherwise the bot asks whether it is the one (iss
 from __future__ import annotations
 
 import pytest
+from test_kb_lifecycle import entry_data
 
 from dialog import KBError, parse_kb
-
-ENTRY = {
-    "id": "general.cold_shelter",
-    "category": "general",
-    "title": "한파 쉼터",
-    "questions": ["한파 쉼터 어디 있어요", "추울 때 쉴 수 있는 곳 알려 주세요"],
-    "answer": "한파 쉼터는 가까운 주민센터와 경로당입니다.",
-    "source": "서울시 안전총괄과",
-    "updated": "2026-11-20",
-}
 
 
 def test_an_answer_about_a_named_programme_needs_the_question_to_name_it(engine) -> None:
@@ -44,7 +35,7 @@ def test_an_answer_about_a_named_programme_needs_the_question_to_name_it(engine)
     assert answered.action == "answer" and answered.intent == "transport.climate_card"
     assert engine.ask("65세 이상 어르신 매달 받는 연금 신청").action == "clarify"
     with pytest.raises(KBError, match="field 'programme'"):
-        parse_kb({"entries": [ENTRY | dict(programme="청년수당")]})
-    assert parse_kb({"entries": [ENTRY | dict(programme=["한파 쉼터"])]}).get(
+        parse_kb({"entries": [entry_data(programme="청년수당")]})
+    assert parse_kb({"entries": [entry_data(programme=["한파 쉼터"])]}).get(
         "general.cold_shelter"
     ).programme == ("한파 쉼터",)

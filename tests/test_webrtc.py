@@ -141,9 +141,13 @@ class Caller:
     heard: list[np.ndarray] = field(default_factory=list)  # 48 kHz mono
     answer: dict | None = None
 
+    def microphone_track(self) -> MediaStreamTrack:
+        """What the caller sends: ``microphone``, played once."""
+        return microphone_track(self.microphone)
+
     async def __aenter__(self) -> Caller:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTrack(microphone_track(self.microphone))
+        self.pc.addTrack(self.microphone_track())
         self.channel = self.pc.createDataChannel("control")
         self.channel.on("message", lambda text: self.messages.append(json.loads(text)))
         self._tasks: list[asyncio.Task] = []

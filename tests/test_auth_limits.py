@@ -298,6 +298,8 @@ def trickle(sock: socket.socket, data: bytes, gap_s: float = 1.0) -> int:
                 return sent
         except TimeoutError:
             pass
+        except ConnectionResetError:  # the server closed with a reset: cut off as well
+            return sent
         try:
             sock.send(bytes([byte]))
         except (BrokenPipeError, ConnectionResetError):

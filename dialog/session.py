@@ -207,10 +207,12 @@ class DialogSession:
 
     def turn_status(self, text: str) -> TurnStatus:
         """Whether the caller's words so far end their turn (``dialog.turn_end``), in this call's state:
-        after a yes/no, choice or slot question a short answer ("네", "강남구") is a whole turn, and a plain
-        statement is one when it is already a request this dialog would act on (an answer it knows, an
-        emergency, a request for an agent)."""
+        a menu choice in the menu ("2번이요") and, after a yes/no, choice or slot question, a short answer
+        ("네", "강남구") are a whole turn, and a plain statement is one when it is already a request this
+        dialog would act on (an answer it knows, an emergency, a request for an agent)."""
         status = turn_status(text, self.engine.matcher.tokenize)
+        if self._state is State.MENU and rules.spoken_menu_digit(text) is not None:
+            return TurnStatus.COMPLETE  # "2번이요", "교통이요": a menu choice
         if self._state in _SHORT_ANSWER_STATES and (status is TurnStatus.STATEMENT or is_short_answer(text)):
             return TurnStatus.COMPLETE
         if status is not TurnStatus.STATEMENT:

@@ -7,7 +7,7 @@ Both read the words, not the sound: kiwipiepy morphemes of the transcript so far
   (-는데요, -거든요, -고요, -아서요, -면요, a bare connective), a case or topic particle without 요
   ("국민의당은", "손을"), a determiner or adnominal form ("여러", "피어난"), an adverb ("아무리", "좀"), a
   conjunction such as 그래서, an interjection such as "네," alone, or a bare noun after a clause that has
-  no final ending yet ("손을 내밀면 안철수"). A plain statement (-어요, -습니다, -려고요, a noun phrase such
+  no final ending yet ("손을 내밀면 안철수"), or a greeting alone ("안녕하세요."). A plain statement (-어요, -습니다, -려고요, a noun phrase such
   as "여권 재발급") is left to the caller's pause, unless the words already make a request the dialog
   recognises with confidence (the caller of ``turn_status`` decides that).
 - ``is_backchannel``: an acknowledgement (네, 예, 응, 음, 아, 그렇죠, 맞아요 ...) said over the bot's prompt,
@@ -99,6 +99,10 @@ _INTERRUPTION = re.compile(
     r"stop|wait|sorry|hello|agent)"
 )
 _NOT_WORDS = re.compile(r"[\s.,!?~…·\-'\"]+")
+# Greetings callers open with before the request ("안녕하세요. 버스 분실물 때문에요").
+_GREETING = re.compile(
+    r"^(네|예|아)?(안녕하세요|안녕하십니까|수고하십니다|수고하세요|수고많으십니다|수고많으세요)+$"
+)
 
 
 def is_backchannel(text: str) -> bool:
@@ -138,6 +142,8 @@ def turn_status(text: str, tokenize: Tokenize) -> TurnStatus:
     before = morphemes[-2] if len(morphemes) > 1 else None
     asked = stripped.rstrip().endswith("?")
     if all(m.tag == "IC" for m in morphemes):  # "네," "음" "아니요?": the caller is only starting
+        return TurnStatus.INCOMPLETE
+    if _GREETING.match(_NOT_WORDS.sub("", stripped)):  # "안녕하세요.": the request follows
         return TurnStatus.INCOMPLETE
     polite = False
     if last.form == "요" and before is not None:  # kiwipiepy tags this 요 JX (or MM, after -냐면)

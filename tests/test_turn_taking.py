@@ -62,6 +62,9 @@ RATE = PIPELINE_RATE
         ("등본 떼려고요", "statement"),
         ("문의드릴 게 있어서요", "incomplete"),
         ("여권을 재발급 받고 싶어요", "complete"),  # a wish is a request
+        ("안녕하세요.", "incomplete"),  # a greeting: the request follows
+        ("네, 수고하십니다", "incomplete"),
+        ("안녕하세요 여권 재발급 받고 싶어요", "complete"),
     ],
 )
 def test_turn_status_reads_korean_endings(engine, text, status):
@@ -75,6 +78,8 @@ def test_the_dialog_knows_a_whole_request_and_a_short_answer(engine):
     assert dialog.turn_status("불이 났어요") is TurnStatus.COMPLETE  # an emergency: never wait
     assert dialog.turn_status("오늘 날씨가 좋네요") is TurnStatus.STATEMENT  # the caller's pause decides
     assert dialog.turn_status("네") is TurnStatus.INCOMPLETE  # "네, ..." opens a turn at the menu
+    assert dialog.turn_status("2번이요") is TurnStatus.COMPLETE  # a menu choice, at the menu
+    assert dialog.turn_status("교통이요") is TurnStatus.COMPLETE
     for _ in range(3):
         turn = dialog.on_no_input()  # silence after every prompt: the dialog offers an agent (yes/no)
     assert turn.expects == "yes_no" and dialog.state == "agent_offer", turn
@@ -307,6 +312,45 @@ def test_short_words_over_the_prompt_stop_it_only_when_they_mean_something(
         assert not [t for t in session.turns if t.trigger == "speech"]
     else:
         assert [t for t in session.turns if t.trigger == "speech"]
+
+
+@pytest.mark.parametrize("goes_on", [True, False])
+def test_the_start_of_a_sentence_over_the_prompt_stops_it_but_waits_for_the_rest(
+    make_session, synthesizer, goes_on
+):
+    """ "교통카드를" said over the greeting, then the rest of the question after a pause: the prompt
+    stops where the speech began, but the start of the sentence is not answered alone (the rule before
+    answered any short words that stopped the prompt 300 ms after them, so the reply began over the
+    rest of the question). With nothing after it, it is answered once the caller has been quiet for
+    the long hangover."""
+    start = trimmed(speech(synthesizer, "교통카드를"))
+    rest = trimmed(speech(synthesizer, "어디서 충전하나요"))
+    parts = [start, silence(0.9), rest] if goes_on else [start]
+    audio = np.concatenate([silence(2.0), *parts, silence(8.0)])
+    session = make_session(ByContent([(start, "교통카드를"), (rest, "어디서 충전하나요?")]))
+    run(session, audio)
+    assert session.turns[0].interrupted and events(session, "barge_in")
+    (turn,) = [t for t in session.turns if t.trigger == "speech"]
+    assert not turn.withdrawn
+    assert turn.caller_start_s < 2.1
+    if goes_on:
+        assert turn.caller_text == "교통카드를 어디서 충전하나요?"
+        assert abs(turn.caller_end_s - (2.0 + sum(len(p) for p in parts) / RATE)) < 0.1
+    else:
+        assert turn.caller_text == "교통카드를"
+        long_hangover_s = session.config.endpoint.long_hangover_ms / 1000
+        assert turn.bot_start_s >= turn.caller_end_s + long_hangover_s
+    assert turn.bot_start_s > turn.caller_end_s
+
+
+def test_a_menu_choice_over_the_prompt_is_answered_at_once(make_session, synthesizer):
+    choice = trimmed(speech(synthesizer, "이번이요"))
+    audio = np.concatenate([silence(2.0), choice, silence(6.0)])
+    session = make_session(ByContent([(choice, "2번이요.")]))
+    run(session, audio)
+    (turn,) = [t for t in session.turns if t.trigger == "speech"]
+    assert turn.caller_text == "2번이요." and session.turns[0].interrupted
+    assert turn.bot_start_s - turn.caller_end_s < 0.8  # not held as a statement
 
 
 def test_a_noise_burst_over_the_prompt_is_not_a_barge_in(make_session):

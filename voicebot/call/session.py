@@ -69,6 +69,18 @@ class _Speculation:
 
 
 @dataclass
+class _Parked:
+    """Words over the prompt that stopped it but do not end the caller's turn ("그러니까 제가", "잠깐만요"):
+    answered at ``until_s`` unless the caller goes on, in which case they open the next utterance."""
+
+    event: SpeechEnd
+    transcript: object
+    stt_ms: float
+    decided_s: float
+    until_s: float
+
+
+@dataclass
 class Latency:
     endpoint_ms: float = 0.0  # last voiced frame -> end of speech declared
     stt_ms: float = 0.0
@@ -218,6 +230,7 @@ class CallSession:
         self._bot_done_at: float | None = 0.0  # when the last prompt finished; None while it plays
         self._frame_samples = config.sample_rate * config.frame_ms // 1000
         self._speculation: _Speculation | None = None
+        self._parked: _Parked | None = None
         # Stream time at which this call's last decode finished. Decodes run one after another, so a
         # decode asked for before then starts then: the timeline of a fast simulation charges a wasted
         # speculative decode the way a live call pays for it.
@@ -244,6 +257,7 @@ class CallSession:
         for event in self.endpointer.process(frame):
             self._on_endpoint(event, frame.end_s)
         self._check_held_prompt()
+        self._check_parked(frame.end_s)
         out = self.bot.read(now, len(frame.pcm) // 2)
         self._track_playback(now)
         self._check_no_input(frame.end_s)
@@ -255,6 +269,7 @@ class CallSession:
         if self.ended_reason is not None:
             return
         self._event(now_s, "dtmf", {"digit": digit})
+        self._parked = None  # the keypad answers; half-said words over the prompt are dropped
         self._interrupt(now_s, "dtmf")
         started = time.perf_counter()
         turn = self.dialog.on_dtmf(digit)
@@ -381,7 +396,29 @@ class CallSession:
             self._resume(decided_s)
             return
         self._interrupt(self._held_at, "speech")
-        self._on_utterance(event, now_s, (transcript, stt_ms, decided_s))
+        status = self.dialog.turn_status(text)
+        self._event(event.time_s, "turn_status", {"status": str(status)})
+        if status is TurnStatus.COMPLETE:
+            self._on_utterance(event, now_s, (transcript, stt_ms, decided_s))
+            return
+        # The prompt is stopped, but the words so far are how a sentence starts, or a statement: the
+        # caller goes on as they would after any such pause (the hangover the same words get without a
+        # prompt), and the next utterance is taken together with these words.
+        hangover_ms = (
+            self.config.endpoint.long_hangover_ms
+            if status is TurnStatus.INCOMPLETE
+            else self.config.endpoint.statement_hangover_ms
+        )
+        self._parked = _Parked(event, transcript, stt_ms, decided_s, event.last_voiced_s + hangover_ms / 1000)
+
+    def _check_parked(self, now_s: float) -> None:
+        """Answer parked words once the caller has said nothing more for their hangover."""
+        parked = self._parked
+        if parked is None or self.endpointer.in_speech or now_s < parked.until_s:
+            return
+        self._parked = None
+        event = replace(parked.event, time_s=parked.until_s)
+        self._on_utterance(event, now_s, (parked.transcript, parked.stt_ms, max(parked.decided_s, now_s)))
 
     def _speculate(self, pause: SpeechPause) -> None:
         previous = self._speculation
@@ -424,6 +461,9 @@ class CallSession:
             self._stt_free_at = decided_s
         self._event(event.time_s, "utterance", {"stt_ms": round(stt_ms, 1), "dropped": transcript.dropped})
         text, caller_start = transcript.text, event.start_s
+        parked, self._parked = self._parked, None
+        if parked is not None:  # words over the prompt that this utterance goes on from
+            text, caller_start = f"{parked.transcript.text} {text}".strip(), parked.event.start_s
         continued, self._continued = self._continued, None
         if continued is not None:  # the rest of a question whose answer was withdrawn
             text, caller_start = f"{continued.caller_text} {text}".strip(), continued.caller_start_s
@@ -536,7 +576,12 @@ class CallSession:
             self._bot_done_at = now_s
 
     def _check_no_input(self, now_s: float) -> None:
-        if self.ended_reason is not None or self._bot_done_at is None or self.endpointer.in_speech:
+        if (
+            self.ended_reason is not None
+            or self._bot_done_at is None
+            or self.endpointer.in_speech
+            or self._parked is not None
+        ):
             return
         if self._current_turn is not None and self._current_turn.expects == "none":
             return

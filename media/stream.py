@@ -7,6 +7,7 @@ its own blocks and reads the bot's frames on its own clock; these pieces are the
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -24,25 +25,32 @@ def is_silent(pcm: bytes) -> bool:
 
 
 class StreamResampler:
-    """Block-by-block resampling without edge clicks: each block is resampled with its neighbours as
-    context, so the output lags the input by exactly one block."""
+    """Block-by-block resampling that gives what resampling the whole stream at once gives (no clicks at
+    block edges): each block is resampled with as much of its neighbours as the polyphase filter of
+    ``media.audio.resample`` reaches, so the output lags the input by that reach (``lag_samples`` input
+    samples, 1.25 ms between 8 and 16 kHz), not by a whole block."""
 
     def __init__(self, from_rate: int, to_rate: int, block: int):
         self.from_rate, self.to_rate, self.block = from_rate, to_rate, block
-        self._prev = np.zeros(block, np.float32)
-        self._cur = np.zeros(block, np.float32)
+        g = math.gcd(from_rate, to_rate)
+        self._up, self._down = to_rate // g, from_rate // g
+        # resample_poly's default filter has 10 * max(up, down) taps each side at the upsampled rate;
+        # the look-ahead is that many input samples, rounded up so each block starts on an output sample.
+        reach = math.ceil(10 * max(self._up, self._down) / self._up)
+        self.lag_samples = math.ceil(reach / self._down) * self._down
+        self._out_size = block * self._up // self._down
+        self._history = np.zeros(2 * self.lag_samples, np.float32)  # context before, look-ahead after
 
     def push(self, samples: np.ndarray) -> np.ndarray:
-        """Feed one block (float32); return the resampled previous block."""
+        """Feed one block (float32); return one block's worth of output, ``lag_samples`` behind."""
         samples = np.asarray(samples, np.float32)
         if len(samples) != self.block:
             samples = np.resize(samples, self.block) if len(samples) else np.zeros(self.block, np.float32)
-        window = np.concatenate([self._prev, self._cur, samples])
+        window = np.concatenate([self._history, samples])
         out = resample(window, self.from_rate, self.to_rate)
-        ratio = self.to_rate / self.from_rate
-        start, size = int(round(self.block * ratio)), int(round(self.block * ratio))
-        self._prev, self._cur = self._cur, samples
-        return out[start : start + size]
+        start = self.lag_samples * self._up // self._down  # the output of the block that just left look-ahead
+        self._history = window[-2 * self.lag_samples :]
+        return out[start : start + self._out_size]
 
 
 class FrameQueue:

@@ -115,17 +115,23 @@ def server(tmp_path_factory):
 # -- pure parts (fast) ------------------------------------------------------------------------------
 
 
-def test_stream_resampler_matches_one_shot_resampling_after_one_block():
+@pytest.mark.parametrize("rates", [(8000, 16000), (16000, 8000), (48000, 16000), (16000, 48000)])
+def test_stream_resampler_matches_one_shot_resampling_a_millisecond_behind(rates):
+    """Every transport's edge: the streamed output is the whole stream resampled at once, lagging by the
+    filter's reach (about a millisecond), not by a 20 ms block (what a caller and the bot each lost)."""
     from media.audio import resample
     from media.stream import StreamResampler
 
-    t = np.arange(8000 * 2) / 8000
-    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    up = StreamResampler(8000, 16000, 160)
-    streamed = np.concatenate([up.push(tone[i : i + 160]) for i in range(0, len(tone), 160)])
-    reference = resample(tone, 8000, 16000)
-    # one block (320 samples at 16 kHz) of delay, and no clicks at block edges
-    assert np.max(np.abs(streamed[320 + 400 : -400] - reference[400 : len(streamed) - 320 - 400])) < 1e-3
+    from_rate, to_rate = rates
+    block = from_rate // 50
+    noise = (0.3 * np.random.default_rng(3).standard_normal(from_rate * 2)).astype(np.float32)
+    stream = StreamResampler(from_rate, to_rate, block)
+    streamed = np.concatenate([stream.push(noise[i : i + block]) for i in range(0, len(noise), block)])
+    reference = resample(noise, from_rate, to_rate)
+    lag = stream.lag_samples * to_rate // from_rate
+    assert stream.lag_samples / from_rate <= 0.002
+    assert len(streamed) == len(reference)
+    assert np.max(np.abs(streamed[lag:] - reference[: len(streamed) - lag])) < 1e-6
 
 
 def test_outbound_audio_keeps_speech_and_drops_surplus_silence():

@@ -54,11 +54,33 @@ def folded_resample(samples: np.ndarray, from_rate: int, to_rate: int, gain: flo
     return (smooth + gain * mirror).astype(np.float32)
 
 
+def noise_filled_resample(
+    samples: np.ndarray, from_rate: int, to_rate: int, below_db: float = 40.0
+) -> np.ndarray:
+    """``resample`` plus seeded white noise above the narrow band's Nyquist, ``below_db`` under the
+    signal's RMS: the empty top band of an 8 kHz call filled with a noise floor instead of the mirror
+    image (``folded_resample``) of the speech."""
+    from scipy.signal import butter, sosfilt
+
+    smooth = resample(samples, from_rate, to_rate)
+    if to_rate <= from_rate or not len(smooth):
+        return smooth
+    noise = np.random.default_rng(15).standard_normal(len(smooth))
+    noise = sosfilt(butter(8, 0.55 * from_rate, "highpass", fs=to_rate, output="sos"), noise)
+    rms = float(np.sqrt(np.mean(np.square(smooth, dtype=np.float64)))) or 1e-4
+    noise *= rms * 10 ** (-below_db / 20) / (float(np.sqrt(np.mean(np.square(noise)))) or 1.0)
+    return (smooth + noise).astype(np.float32)
+
+
 UPSAMPLERS: dict[str, Resampler] = {
     "production": resample,
     "hq": hq_resample,
     "fold10": folded_resample,
     "fold30": lambda s, f, t: folded_resample(s, f, t, 0.3),
+    "noise30": lambda s, f, t: noise_filled_resample(s, f, t, 30.0),
+    "noise45": lambda s, f, t: noise_filled_resample(s, f, t, 45.0),
+    "noise25": lambda s, f, t: noise_filled_resample(s, f, t, 25.0),
+    "noise35": lambda s, f, t: noise_filled_resample(s, f, t, 35.0),
 }
 
 

@@ -121,7 +121,7 @@ SETUPS = (
             STTConfig(beam_size=5),
             replace(BASE_CALL, endpoint=replace(BASE_CALL.endpoint, statement_hangover_ms=ms)),
         )
-        for ms in (600, 800, 1200)
+        for ms in (600, 800, 1200, 1600)
     ),
     Setup(
         "faster adaptive beam5, speculative at a 150 ms pause",

@@ -84,6 +84,10 @@ VARIANTS = {
     "hq-upsample": Variant(upsampler="hq"),
     "fold10": Variant(upsampler="fold10"),
     "fold30": Variant(upsampler="fold30"),
+    "noise30": Variant(upsampler="noise30"),
+    "noise45": Variant(upsampler="noise45"),
+    "noise25": Variant(upsampler="noise25"),
+    "noise35": Variant(upsampler="noise35"),
     "prompt": Variant(kb_prompt=True),
     "hotwords": Variant(kb_hotwords=True),
 }

@@ -7,9 +7,10 @@ Both read the words, not the sound: kiwipiepy morphemes of the transcript so far
   (-는데요, -거든요, -고요, -아서요, -면요, a bare connective), a case or topic particle without 요
   ("국민의당은", "손을"), a determiner or adnominal form ("여러", "피어난"), an adverb ("아무리", "좀"), a
   conjunction such as 그래서, an interjection such as "네," alone, or a bare noun after a clause that has
-  no final ending yet ("손을 내밀면 안철수"), or a greeting alone ("안녕하세요."). A plain statement (-어요, -습니다, -려고요, a noun phrase such
-  as "여권 재발급") is left to the caller's pause, unless the words already make a request the dialog
-  recognises with confidence (the caller of ``turn_status`` decides that).
+  no final ending yet ("손을 내밀면 안철수"), or a greeting alone ("안녕하세요."). A plain statement
+  (-어요, -습니다, -려고요, a noun phrase such as "여권 재발급") is left to the caller's pause, unless the
+  words already make a request the dialog recognises with confidence (the caller of ``turn_status``
+  decides that).
 - ``is_backchannel``: an acknowledgement (네, 예, 응, 음, 아, 그렇죠, 맞아요 ...) said over the bot's prompt,
   which is not a barge-in.
 - ``is_babble``: the same few syllables over and over, which Whisper makes of a mumble.

@@ -404,12 +404,15 @@ class CallSession:
         # The prompt is stopped, but the words so far are how a sentence starts, or a statement: the
         # caller goes on as they would after any such pause (the hangover the same words get without a
         # prompt), and the next utterance is taken together with these words.
-        hangover_ms = (
-            self.config.endpoint.long_hangover_ms
-            if status is TurnStatus.INCOMPLETE
-            else self.config.endpoint.statement_hangover_ms
+        until_s = event.last_voiced_s + self._open_hangover_ms(status) / 1000
+        self._parked = _Parked(event, transcript, stt_ms, decided_s, until_s)
+
+    def _open_hangover_ms(self, status: TurnStatus) -> int:
+        """How long a silence ends a turn whose words are not yet a whole request."""
+        endpoint = self.config.endpoint
+        return (
+            endpoint.long_hangover_ms if status is TurnStatus.INCOMPLETE else endpoint.statement_hangover_ms
         )
-        self._parked = _Parked(event, transcript, stt_ms, decided_s, event.last_voiced_s + hangover_ms / 1000)
 
     def _check_parked(self, now_s: float) -> None:
         """Answer parked words once the caller has said nothing more for their hangover."""
@@ -441,10 +444,8 @@ class CallSession:
         self._event(pause.time_s, "turn_status", {"status": str(status)})
         if status is TurnStatus.COMPLETE:
             self.endpointer.allow_early_end(pause.last_voiced_s, ready_s)
-        elif status is TurnStatus.INCOMPLETE:
-            self.endpointer.hold_open(pause.last_voiced_s)
         else:
-            self.endpointer.hold_open(pause.last_voiced_s, self.config.endpoint.statement_hangover_ms)
+            self.endpointer.hold_open(pause.last_voiced_s, self._open_hangover_ms(status))
 
     def _on_utterance(self, event: SpeechEnd, now_s: float, decoded: tuple | None = None) -> None:
         spec, self._speculation = self._speculation, None

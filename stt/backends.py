@@ -238,10 +238,14 @@ class _Backend:
             )
         return choice
 
-    def _temperatures(self, choice: LanguageChoice | None) -> tuple[float, ...]:
-        """An utterance unlike the expected language gets one beam-search pass: Whisper's fallback samples
-        at random, and such an utterance is where the fallback fires, takes longest and changes nothing."""
-        return (0.0,) if choice is not None and choice.single_pass else self.config.temperatures
+    def _single_pass(self, choice: LanguageChoice | None, audio_s: float) -> bool:
+        """One beam-search pass, no temperature fallback, for an utterance unlike the expected language
+        and for a short one (``STTConfig.fallback_min_s``): the fallback samples at random, and these are
+        where it fires, takes longest and changes nothing."""
+        return audio_s < self.config.fallback_min_s or (choice is not None and choice.single_pass)
+
+    def _temperatures(self, choice: LanguageChoice | None, audio_s: float) -> tuple[float, ...]:
+        return (0.0,) if self._single_pass(choice, audio_s) else self.config.temperatures
 
 
 @dataclass(frozen=True)
@@ -326,7 +330,7 @@ class FasterWhisperTranscriber(_Backend):
                 request.samples,
                 language=choice.language if choice is not None else request.language,
                 beam_size=request.beam,
-                temperature=list(self._temperatures(choice)),
+                temperature=list(self._temperatures(choice, len(request.samples) / PIPELINE_RATE)),
                 initial_prompt=request.prompt,
                 hotwords=self.config.hotwords,
                 no_speech_threshold=self.config.no_speech_threshold,
@@ -441,9 +445,9 @@ class FasterWhisperTranscriber(_Backend):
                 result.no_speech_prob > self.config.no_speech_threshold
                 and avg_logprob < self.config.log_prob_threshold
             )
-            single_pass = choice is not None and choice.single_pass  # no fallback (see _temperatures)
+            audio_s = len(request.samples) / PIPELINE_RATE
             if (
-                not single_pass
+                not self._single_pass(choice, audio_s)
                 and not silence
                 and (
                     ratio > self.config.compression_ratio_threshold
@@ -452,7 +456,6 @@ class FasterWhisperTranscriber(_Backend):
             ):
                 decoded.append(self._decode(request))
                 continue
-            audio_s = len(request.samples) / PIPELINE_RATE
             segment = Segment(0.0, audio_s, text, avg_logprob, result.no_speech_prob, ratio)
             if choice is None:
                 decoded.append(([segment], first.language, 1.0))
@@ -515,7 +518,7 @@ class OpenAIWhisperTranscriber(_Backend):
                     self.model,
                     samples,
                     language=language,
-                    temperature=self._temperatures(choice),
+                    temperature=self._temperatures(choice, audio_s),
                     beam_size=beam,
                     best_of=beam,
                     initial_prompt=prompt,
@@ -564,7 +567,7 @@ class OpenAIWhisperTranscriber(_Backend):
             choice = self._choose(probs, request)
             language, probability = choice.language, choice.probability
         result = None
-        for temperature in self._temperatures(choice):
+        for temperature in self._temperatures(choice, len(samples) / PIPELINE_RATE):
             options = whisper.DecodingOptions(
                 language=language,
                 temperature=temperature,

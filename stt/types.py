@@ -37,6 +37,9 @@ class STTConfig:
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # Utterances shorter than this are decoded once, at temperature 0: on a word or two ("네", "응", a
+    # cough) Whisper is unsure by nature, its fallback fires and samples made-up words at up to 3x the time.
+    fallback_min_s: float = 2.0
 
 
 @dataclass(frozen=True)

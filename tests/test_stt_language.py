@@ -157,3 +157,30 @@ def test_openai_backend_switches_too(openai_transcriber, english_clips, korean_c
     assert first.text == second.text and [s.temperature for s in first.segments] == [0.0]
     korean = openai_transcriber.transcribe(load_audio(korean_clips[0].path).samples)
     assert korean.language == "ko" and korean.language_probability > 0.9
+
+
+@pytest.mark.slow
+def test_a_word_or_two_is_decoded_once(faster_transcriber, korean_clips):
+    """Whisper is unsure of a word or two by nature: its temperature fallback fired on a third of these
+    0.4-0.7 s cuts of real speech, took three to four times as long and sampled made-up words
+    ("1,2, 1,2,1,1,2"). Under ``fallback_min_s`` an utterance gets one pass at temperature 0."""
+    heads = [
+        endpointed(load_audio(c.path).samples[8_000 : 8_000 + int(cut * 16_000)])
+        for c in korean_clips
+        for cut in (0.4, 0.7)
+    ]
+    config = faster_transcriber.config
+    assert config.fallback_min_s >= 1.5
+    fell_back = 0
+    for head in heads:
+        with counting(faster_transcriber) as calls:
+            result = faster_transcriber.transcribe(head, language="ko")
+        assert calls["generate"] <= 1 and all(s.temperature == 0.0 for s in result.segments), calls
+        faster_transcriber.config = replace(config, fallback_min_s=0.0)
+        try:
+            with counting(faster_transcriber) as calls:
+                faster_transcriber.transcribe(head, language="ko")
+        finally:
+            faster_transcriber.config = config
+        fell_back += calls["generate"] > 1
+    assert fell_back >= 2  # the rule, not the audio, is what keeps these to one pass

@@ -58,6 +58,9 @@ SMS_SENT = "네, 안내 내용을 문자로 보내 드렸습니다."
 SMS_FAILED = "죄송합니다. 지금은 문자를 보내 드리지 못했습니다."
 SMS_HEADER = "[민원 안내] "
 ASK_QUESTION = "네, 궁금하신 내용을 말씀해 주세요."
+# A turn of only social words (dialog.turn_end.Phatic): answered as a person would, then the invitation.
+HELLO_HEARD = "네, 잘 들립니다. 궁금하신 내용을 말씀해 주세요."
+GREETING_BACK = "네, 안녕하세요. 궁금하신 내용을 말씀해 주세요."
 REPROMPT_QUESTION = "궁금하신 내용을 말씀해 주세요. 처음 메뉴로 가시려면 우물 정 버튼을 눌러 주세요."
 REPROMPT_FOLLOW_UP = "더 궁금하신 점이 있으시면 말씀해 주세요. 없으시면 없어요 라고 말씀해 주세요."
 OFFER_AGENT = (

@@ -29,10 +29,26 @@ from . import prompts, rules
 from .interpret import Interpretation, Interpreter, effective_language, make_handoff, render
 from .kb import KBEntry
 from .normalize import compact
-from .turn_end import TurnStatus, is_babble, is_backchannel, is_interruption, is_short_answer, turn_status
+from .turn_end import (
+    Phatic,
+    TurnStatus,
+    is_babble,
+    is_backchannel,
+    is_interruption,
+    is_short_answer,
+    phatic,
+    turn_status,
+)
 from .turns import Action, BotTurn, Handoff, HistoryItem, Reason
 
 _REPEAT_SIMILARITY = 90.0
+# Turns of only social words in a row answered in kind; the next one is taken as not understood.
+_PHATIC_LIMIT = 2
+_PHATIC_REPLY = {
+    Phatic.HELLO: prompts.HELLO_HEARD,
+    Phatic.GREETING: prompts.GREETING_BACK,
+    Phatic.ATTENTION: prompts.ASK_QUESTION,
+}
 # What the dialog acts on at once (a clarify question is not: it also comes of words made up of noise).
 _ACTIONABLE = ("answer", "staff", "slot_needed", "emergency", "agent_request", "frustration", "personal_data")
 # Whisper's mean token probability above which short words over a prompt were heard, not made up of a
@@ -66,6 +82,7 @@ class DialogSession:
         self._language = "ko"
         self._no_input = 0
         self._uncertain = 0
+        self._phatic = 0  # turns of only social words in a row ("여보세요?", "안녕하세요")
         self._answered = False
         self._last_answered_text: str | None = None
         self._options: tuple[KBEntry, ...] = ()
@@ -357,6 +374,15 @@ class DialogSession:
 
     # ------------------------------------------------------------------------------ question flow
     def _question(self, text: str, lang: str) -> BotTurn:
+        kind = phatic(text) if lang == "ko" else None
+        if kind is None:
+            self._phatic = 0
+        else:
+            self._phatic += 1
+            if self._phatic <= _PHATIC_LIMIT:
+                # "여보세요?", "안녕하세요": not a question the bot failed to understand; the state stays.
+                reply = _PHATIC_REPLY[kind]
+                return self._emit(BotTurn(Action.MENU, reply, self._category, expects="question"))
         interp = self.engine.interpret_question(text, lang, self._category)
         return self._apply(interp, text)
 

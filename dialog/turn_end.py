@@ -16,6 +16,8 @@ Both read the words, not the sound: kiwipiepy morphemes of the transcript so far
 - ``is_babble``: the same few syllables over and over, which Whisper makes of a mumble.
 - ``is_interruption``: words that ask the bot to stop or listen (잠깐만요, 아니요, 저기요, 여보세요, 다시요 ...),
   a barge-in however short.
+- ``phatic``: a whole turn that only keeps the conversation going: checking the line ("여보세요?",
+  "들리세요?"), a greeting ("안녕하세요"), or calling for attention ("저기요", "네").
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ class Morpheme(Protocol):
 
 
 Tokenize = Callable[[str], Sequence[Morpheme]]
+
+
+class Phatic(StrEnum):
+    HELLO = "hello"  # 여보세요? 들리세요?: is anyone there, can you hear me
+    GREETING = "greeting"  # 안녕하세요, 수고하십니다
+    ATTENTION = "attention"  # 저기요, 네, 음: the caller is about to speak
 
 
 class TurnStatus(StrEnum):
@@ -106,6 +114,27 @@ _GREETING = re.compile(
 )
 
 
+_HELLO = re.compile(
+    r"^(네|예|아)*(여보세요)*(거기요?|저기요)?"
+    r"(잘?(안)?들리세요|잘?(안)?들리시나요|잘?(안)?들려요|잘?(안)?들리나요|계세요|거기계세요)?(여보세요)*$"
+)
+_ATTENTION = re.compile(r"^(네|예|아|음|어|저|저기|저기요|거기요|저어|있잖아요)+$")
+
+
+def phatic(text: str) -> Phatic | None:
+    """What a turn of only social words does (see ``Phatic``); None when it says anything more."""
+    compact = _NOT_WORDS.sub("", text)
+    if not compact:
+        return None
+    if _HELLO.match(compact) and ("여보세요" in compact or "들리" in compact or "계세요" in compact):
+        return Phatic.HELLO
+    if _GREETING.match(compact):
+        return Phatic.GREETING
+    if _ATTENTION.match(compact) or is_backchannel(text):
+        return Phatic.ATTENTION
+    return None
+
+
 def is_backchannel(text: str) -> bool:
     """An acknowledgement only (one or more of 네/예/응/음/아/그렇죠/맞아요 ...), no request in it."""
     compact = _NOT_WORDS.sub("", text)
@@ -143,7 +172,8 @@ def turn_status(text: str, tokenize: Tokenize) -> TurnStatus:
     before = morphemes[-2] if len(morphemes) > 1 else None
     asked = stripped.rstrip().endswith("?")
     if all(m.tag == "IC" for m in morphemes):  # "네," "음" "아니요?": the caller is only starting
-        return TurnStatus.INCOMPLETE
+        # but "여보세요?" asks whether anyone is there, and waits for the answer
+        return TurnStatus.STATEMENT if asked and phatic(stripped) is Phatic.HELLO else TurnStatus.INCOMPLETE
     if _GREETING.match(_NOT_WORDS.sub("", stripped)):  # "안녕하세요.": the request follows
         return TurnStatus.INCOMPLETE
     polite = False

@@ -286,6 +286,33 @@ def test_low_confidence_twice_escalates(engine):
     assert len(handoff.caller_utterances) == 2
 
 
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("여보세요?", "들립니다"),
+        ("네, 여보세요 들리세요?", "들립니다"),
+        ("안녕하세요.", "안녕하세요"),
+        ("저기요", "말씀해"),
+    ],
+)
+def test_hello_and_greetings_are_answered_in_kind_not_as_misunderstood(engine, text, word):
+    session = new_call(engine)
+    turn = session.on_speech(text)
+    assert turn.action is Action.MENU and word in turn.reply and "말씀해 주세요" in turn.reply
+    assert session.state == "menu"  # the keypad menu still works
+    assert session.on_dtmf("1").category == "transport"
+
+
+def test_hello_does_not_count_against_the_caller_but_does_not_loop(engine):
+    session = new_call(engine)
+    session.on_speech("여보세요?")
+    assert session.on_speech("버스에 지갑을 두고 내렸어요").action is Action.ANSWER
+    assert session.on_speech("안녕하세요").action is Action.MENU  # after an answer, too
+    session = new_call(engine)
+    turns = [session.on_speech("여보세요?") for _ in range(4)]
+    assert [t.action for t in turns] == [Action.MENU, Action.MENU, Action.CLARIFY, Action.ESCALATE]
+
+
 def test_unclear_speech_from_the_recogniser_asks_to_repeat(engine):
     session = new_call(engine)
     turn = session.on_speech("지갑을 버스에", stt_confidence=0.1)

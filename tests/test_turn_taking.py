@@ -65,6 +65,9 @@ RATE = PIPELINE_RATE
         ("안녕하세요.", "incomplete"),  # a greeting: the request follows
         ("네, 수고하십니다", "incomplete"),
         ("안녕하세요 여권 재발급 받고 싶어요", "complete"),
+        ("여보세요", "incomplete"),  # "hello," and the request follows
+        ("여보세요?", "statement"),  # "is anyone there?": the caller waits for an answer
+        ("여보세요 잘 들리세요?", "complete"),
     ],
 )
 def test_turn_status_reads_korean_endings(engine, text, status):

@@ -48,6 +48,7 @@ _YES = re.compile(
     r"^(네|예|응|맞아|맞습니다|맞아요|맞는|그래요|그렇습니다|있어|있습니다|있는데|있어요|하나더|또있|그리고|질문|물어볼|궁금한거)"
 )
 
+_FILLERS = {"아", "어", "음", "으음", "저", "에"}
 _NO_EN = re.compile(r"^(no|nope|nothing|thatsall|thankyou|thanks|bye|goodbye)")
 _YES_EN = re.compile(r"^(yes|yeah|yep|sure|ok|okay)")
 _MAX_YES_NO_CHARS = 16
@@ -104,7 +105,30 @@ def is_no(text: str) -> bool:
     c = compact(text)
     if len(c) > _MAX_YES_NO_CHARS:
         return False
+    words = text.replace(",", " ").split()
+    while len(words) > 1 and words[0].strip(".") in _FILLERS:  # "아 없어요", "음, 아니요"
+        words.pop(0)
+    c = compact(" ".join(words))
     return bool(_NO.match(c) or _NO_EN.match(c))
+
+
+# The words of a closing answer; a "no" made only of these has nothing after it ("아니요 따릉이 요금이요" has).
+_CLOSING_WORDS = sorted(
+    (
+        "아니요 아니오 아니에요 아니야 아니 아뇨 아닙니다 없어요 없습니다 없어 없네요 없구요 없고요 됐어요 됐습니다 "
+        "됐어 됐고요 괜찮아요 괜찮습니다 괜찮아 감사합니다 감사해요 고맙습니다 고마워요 고마워 수고하세요 "
+        "수고하셨습니다 수고많으셨습니다 그만 이제 더 다 충분해요 충분합니다 알겠어요 알겠습니다 알았어요 잘 "
+        "네 예 아 어 음 으음 저 에 요 그럼 이만 끊을게요 끊겠습니다 정말 진짜 물어볼 궁금한 거 것 게 건 없"
+    ).split(),
+    key=len,
+    reverse=True,
+)
+_BARE_NO = re.compile("^(" + "|".join(_CLOSING_WORDS) + ")+$")  # fillers are among the words
+
+
+def is_bare_no(text: str) -> bool:
+    """A closing answer and nothing more ("아 없어요", "아니요 괜찮습니다", "네 감사합니다")."""
+    return is_no(text) and bool(_BARE_NO.match(compact(text)))
 
 
 _BARE_YES = re.compile(

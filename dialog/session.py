@@ -155,6 +155,7 @@ class DialogSession:
 
         handler = {
             State.MENU: self._speech_in_menu,
+            State.QUESTION: self._speech_in_question,
             State.FOLLOW_UP: self._speech_in_follow_up,
             State.CLARIFY: self._speech_in_clarify,
             State.SLOT: self._speech_in_slot,
@@ -277,10 +278,7 @@ class DialogSession:
 
     def _speech_in_follow_up(self, text: str, lang: str) -> BotTurn | None:
         if rules.is_no(text):
-            interp = self.engine.interpret_question(text, lang, self._category)
-            if interp.kind in ("answer", "staff"):
-                return None
-            return self._goodbye(prompts.ENGLISH_GOODBYE if lang == "en" else "네, " + prompts.GOODBYE)
+            return self._closing(text, lang)
         if rules.is_yes(text):
             interp = self.engine.interpret_question(text, lang, self._category)
             if rules.is_bare_yes(text) or interp.kind not in ("answer", "staff", "slot_needed"):
@@ -346,6 +344,19 @@ class DialogSession:
         if rules.is_no(text):
             return self._goodbye("네, " + prompts.GOODBYE)
         return None
+
+    def _speech_in_question(self, text: str, lang: str) -> BotTurn | None:
+        # After an answer and "네, 궁금하신 내용을 말씀해 주세요.", "아 없어요" means there is nothing more.
+        return self._closing(text, lang) if self._answered and rules.is_no(text) else None
+
+    def _closing(self, text: str, lang: str) -> BotTurn | None:
+        """A caller who says there is nothing more (아니요, 없어요, 감사합니다) hears goodbye, unless the
+        same words ask something the knowledge base answers."""
+        if not rules.is_bare_no(text):
+            interp = self.engine.interpret_question(text, lang, self._category)
+            if interp.kind in ("answer", "staff", "slot_needed", "clarify"):  # "아니요 따릉이 요금이요"
+                return None
+        return self._goodbye(prompts.ENGLISH_GOODBYE if lang == "en" else "네, " + prompts.GOODBYE)
 
     def _speech_in_sms_offer(self, text: str, lang: str) -> BotTurn | None:
         # "1번", "2번이요" as on the keypad (a longer sentence with 1번 in it is a question)

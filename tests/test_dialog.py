@@ -218,6 +218,28 @@ def test_yes_after_answer_asks_for_the_next_question(engine):
     assert nxt.action is Action.ANSWER and nxt.category == "water"
 
 
+@pytest.mark.parametrize("closing", ["아 없어요", "음, 아니요 됐어요", "네 감사합니다"])
+def test_nothing_more_after_yes_closes_the_call(engine, closing):
+    """ "더 궁금하신 점 있으세요?" "네" "네, 궁금하신 내용을 말씀해 주세요." "아 없어요": goodbye, not a
+    clarifying question about towed cars."""
+    session = new_call(engine)
+    session.on_speech("따릉이 빌리는 방법 좀 알려 주세요")
+    session.on_speech("네")
+    bye = session.on_speech(closing)
+    assert bye.action is Action.GOODBYE and session.ended
+
+
+@pytest.mark.parametrize("state", ["follow_up", "question"])
+def test_no_with_a_new_question_is_the_question(engine, state):
+    session = new_call(engine)
+    session.on_speech("지갑을 버스에 두고 내렸어요")
+    if state == "question":
+        session.on_speech("네")
+    turn = session.on_speech("아니요 따릉이 빌리는 방법이요")
+    assert not session.ended and turn.action in (Action.ANSWER, Action.CLARIFY)
+    assert "따릉이" in turn.reply
+
+
 def test_spoken_menu_choice(engine):
     session = new_call(engine)
     turn = session.on_speech("교통이요")

@@ -2,6 +2,10 @@
 
     python -m benchmarks.dialog [--json] [--eval dialog/data/dialog_eval.yaml] [--kb PATH]
     python -m benchmarks.dialog --calibrate     # refit the matcher's confidence curve on the KB
+    python -m benchmarks.dialog --audio-dir DIR --channel all   # recorded questions per phone line
+
+``--audio-dir``: the dialog on recorded questions after each telephone channel (``benchmarks.dialog_audio``
+says how the folder is laid out and labelled).
 
 The evaluation itself (definitions of every figure, and the publish gate built on it) is
 ``dialog.evaluate``; this command loads the engine, runs it and prints the report.
@@ -14,14 +18,17 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.channels import CHANNELS
 from dialog import KnowledgeBase, load_default_engine
 from dialog.evaluate import DEFAULT_EVAL, MAX_LISTED_ERRORS, evaluate, load_eval
 from dialog.kb import load_kb
 from dialog.matcher import Matcher
+from media.audio import AudioError
 
 __all__ = ["DEFAULT_EVAL", "MAX_LISTED_ERRORS", "calibrate", "evaluate", "load_eval", "main"]
 
@@ -135,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kb", default=None, help="knowledge base YAML (default: packaged sample)")
     parser.add_argument("--max-errors", type=int, default=MAX_LISTED_ERRORS)
     parser.add_argument("--calibrate", action="store_true", help="refit the confidence curve on the KB")
+    parser.add_argument(
+        "--audio-dir", type=Path, help="recorded questions (manifest.tsv): the dialog per phone line"
+    )
+    parser.add_argument(
+        "--channel",
+        action="append",
+        choices=[*CHANNELS, "all"],
+        help="with --audio-dir: a simulated line (repeatable; default all)",
+    )
     args = parser.parse_args(argv)
 
     if args.calibrate:
@@ -143,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     engine = load_default_engine(args.kb)
     load_s = time.perf_counter() - start
+    if args.audio_dir:
+        return _recorded(engine, args)
     report = evaluate(engine, load_eval(args.eval), args.max_errors)
     report["engine_load_s"] = round(load_s, 2)
     if args.json:
@@ -157,6 +175,21 @@ def main(argv: list[str] | None = None) -> int:
             f"  {err['text']!r}: expected {err['expect']}, got {err['action']} {err['intent']} "
             f"{err['reason'] or ''} ({err['confidence']})"
         )
+    return 0
+
+
+def _recorded(engine, args: argparse.Namespace) -> int:
+    from benchmarks import dialog_audio
+
+    wanted = args.channel or ["all"]
+    channels = list(CHANNELS) if "all" in wanted else list(dict.fromkeys(wanted))
+    try:
+        questions = dialog_audio.load_questions(args.audio_dir)
+    except (dialog_audio.ManifestError, AudioError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = dialog_audio.run(engine, questions, channels, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(report, ensure_ascii=False) if args.json else dialog_audio.table(report))
     return 0
 
 

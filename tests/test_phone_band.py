@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 
 from benchmarks.channels import CHANNELS, conceal_losses, g722
 from benchmarks.frontends import normalise, pre_emphasis
@@ -87,3 +90,78 @@ def vocabulary_from_default() -> list[str]:
     from dialog.kb import load_kb
 
     return vocabulary(load_kb())
+
+
+# -- the dialog on recorded questions per line (benchmarks.dialog --audio-dir) ------------------------------
+
+
+def _question_dir(tmp_path, clips, header: str, rows: list[str]):
+    import shutil
+
+    for clip in clips:
+        shutil.copy(clip.path, tmp_path / clip.path.name)
+    (tmp_path / "manifest.tsv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_recorded_questions_are_scored_per_line_against_the_words_said(
+    tmp_path, korean_clips, faster_transcriber
+):
+    from benchmarks import dialog_audio
+    from dialog import load_default_engine
+
+    picked = korean_clips[:2]
+    folder = _question_dir(
+        tmp_path, picked, "file\tlanguage\ttranscript", [f"{c.path.name}\tko\t{c.transcript}" for c in picked]
+    )
+    engine = load_default_engine()
+    questions = dialog_audio.load_questions(folder)
+    report = dialog_audio.run(engine, questions, ["wideband", "g711u"], transcriber=faster_transcriber)
+    assert report["labels"] == "transcript" and report["clips"] == 2
+    assert list(report["channels"]) == ["transcript", "wideband", "g711u"]
+    assert report["channels"]["transcript"]["handled_as_labelled"] == 1.0  # by construction
+    for line in ("wideband", "g711u"):
+        row = report["channels"][line]
+        assert 0 <= row["korean_cer"] < 0.4 and all(c["heard"] for c in row["clips"]), row
+        assert row["handled_as_labelled_minus_wideband_points"] is not None
+    assert "handled as labelled" in dialog_audio.table(report)
+
+
+def test_recorded_questions_use_the_manifest_labels_and_reject_a_bad_folder(tmp_path, korean_clips, capsys):
+    from benchmarks import dialog_audio
+    from benchmarks.dialog import main
+
+    clip = korean_clips[0]
+    (tmp_path / "good").mkdir()
+    good = _question_dir(
+        tmp_path / "good",
+        [clip],
+        "file\tlanguage\ttranscript\texpect\treason",
+        [f"{clip.path.name}\tko\t{clip.transcript}\tout_of_scope\t"],
+    )
+    questions = dialog_audio.load_questions(good)
+    assert questions[0].expect == "out_of_scope" and questions[0].reason is None
+    cases = {
+        "no_column": (
+            "file\ttranscript",
+            [f"{clip.path.name}\t{clip.transcript}"],
+            "missing column(s) language",
+        ),
+        "no_file": ("file\tlanguage\ttranscript", [f"nowhere.wav\tko\t{clip.transcript}"], "does not exist"),
+        "no_reason": (
+            "file\tlanguage\ttranscript\texpect",
+            [f"{clip.path.name}\tko\t{clip.transcript}\tescalate"],
+            "needs a reason",
+        ),
+    }
+    for name, (header, rows, message) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        _question_dir(folder, [clip], header, rows)
+        with pytest.raises(dialog_audio.ManifestError, match=re.escape(message)):
+            dialog_audio.load_questions(folder)
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "bad.wav").write_bytes(b"RIFF not audio")
+    (tmp_path / "corrupt" / "manifest.tsv").write_text("file\tlanguage\ttranscript\nbad.wav\tko\t네\n")
+    assert main(["--audio-dir", str(tmp_path / "corrupt")]) == 2
+    assert "bad.wav" in capsys.readouterr().err

@@ -8,9 +8,9 @@ Both read the words, not the sound: kiwipiepy morphemes of the transcript so far
   ("국민의당은", "손을"), a determiner or adnominal form ("여러", "피어난"), an adverb ("아무리", "좀"), a
   conjunction such as 그래서, an interjection such as "네," alone, or a bare noun after a clause that has
   no final ending yet ("손을 내밀면 안철수"), or a greeting alone ("안녕하세요."). A plain statement
-  (-어요, -습니다, -려고요, a noun phrase such as "여권 재발급") is left to the caller's pause, unless the
-  words already make a request the dialog recognises with confidence (the caller of ``turn_status``
-  decides that).
+  (-어요, -습니다, -려고요, a wish softened as -고 싶은데요 / -고 싶어서요, a noun phrase such as "여권
+  재발급") is left to the caller's pause, unless the words already make a request the dialog recognises
+  with confidence (the caller of ``turn_status`` decides that).
 - ``is_backchannel``: an acknowledgement (네, 예, 응, 음, 아, 그렇죠, 맞아요 ...) said over the bot's prompt,
   which is not a barge-in.
 - ``is_babble``: the same few syllables over and over, which Whisper makes of a mumble.
@@ -63,6 +63,8 @@ _CONTINUING_EF = {
     "어서요",
     "아서요",
 }
+# The same continuing endings as connectives before a polite 요 ("싶은데요" is 은데 + 요).
+_CONTINUING_EC_WITH_YO = {"ᆫ데", "는데", "은데", "어서", "아서"}
 # Connectives that, with 요, make a whole polite sentence more often than not ("여권 받으려고요").
 _STATEMENT_EC = {"려고", "으려고"}
 # Tags of morphemes that cannot end a sentence: particles (without 요), determiners, adnominal endings,
@@ -192,7 +194,11 @@ def turn_status(text: str, tokenize: Tokenize) -> TurnStatus:
     if not polite and last.tag in _OPEN_TAGS:
         # "충전은 어디서?": an elliptical question still ends the turn
         return TurnStatus.COMPLETE if asked and _has_wh(morphemes) else TurnStatus.INCOMPLETE
+    # "…신청하고 싶어서요", "…만들고 싶은데요": a wish with a softening ending is how callers make a request
+    wish = len(morphemes) >= (3 if polite else 2) and _is_wish(morphemes[-3 if polite else -2])
     if last.tag == "EC":
+        if polite and wish and last.form in _CONTINUING_EC_WITH_YO:
+            return TurnStatus.STATEMENT
         # Spoken endings kiwipiepy reads as connectives also end sentences ("어떻게 신청해", "어딨나."):
         # Whisper's "?" or a question word makes it a question, its full stop (a falling pitch) a statement.
         if last.form in _FINAL_LIKE_EC:
@@ -203,7 +209,9 @@ def turn_status(text: str, tokenize: Tokenize) -> TurnStatus:
         return TurnStatus.INCOMPLETE
     if last.tag == "EF":
         if last.form in _CONTINUING_EF:
-            return TurnStatus.INCOMPLETE
+            return (
+                TurnStatus.STATEMENT if wish and not last.form.startswith("거든") else TurnStatus.INCOMPLETE
+            )
         if asked or _ASKING_EF.search(last.form) or _has_wh(morphemes) or _wishes(morphemes):
             return TurnStatus.COMPLETE
         return TurnStatus.STATEMENT
@@ -220,7 +228,11 @@ def _has_wh(morphemes: Sequence[Morpheme]) -> bool:
 
 def _wishes(morphemes: Sequence[Morpheme]) -> bool:
     """-고 싶어요 / -고 싶습니다: a wish, which a caller says as a request."""
-    return len(morphemes) >= 2 and morphemes[-2].form == "싶" and morphemes[-2].tag.startswith("VX")
+    return len(morphemes) >= 2 and _is_wish(morphemes[-2])
+
+
+def _is_wish(morpheme: Morpheme) -> bool:
+    return morpheme.form == "싶" and morpheme.tag.startswith("VX")
 
 
 def _open_clause(morphemes: Sequence[Morpheme], punctuated: bool) -> bool:

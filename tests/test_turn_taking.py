@@ -65,6 +65,10 @@ RATE = PIPELINE_RATE
         ("안녕하세요.", "incomplete"),  # a greeting: the request follows
         ("네, 수고하십니다", "incomplete"),
         ("안녕하세요 여권 재발급 받고 싶어요", "complete"),
+        ("안심콜 신청하고 싶어서요.", "statement"),  # a wish, softened: the request itself
+        ("여권 만들고 싶은데요", "statement"),
+        ("신청하고 싶거든요", "incomplete"),  # "…, you see": the question follows
+        ("물이 안 나와서요", "incomplete"),
         ("여보세요", "incomplete"),  # "hello," and the request follows
         ("여보세요?", "statement"),  # "is anyone there?": the caller waits for an answer
         ("여보세요 잘 들리세요?", "complete"),

@@ -50,10 +50,35 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
+# A run of words at least this long (letters, no spaces) said twice back to back is Whisper repeating
+# itself: a caller who says the same sentence twice meant it once.
+LONG_REPEAT_CHARS = 8
+
+
 def collapse_repeats(text: str, max_repeats: int = 2) -> str:
-    """Cut a phrase repeated back to back more than ``max_repeats`` times down to ``max_repeats``."""
+    """Cut a phrase repeated back to back more than ``max_repeats`` times down to ``max_repeats``, and a
+    run of words of ``LONG_REPEAT_CHARS`` letters or more said twice in a row down to once."""
     pattern = re.compile(r"(.{2,40}?)(?:\s*\1){" + str(max_repeats) + ",}", re.DOTALL)
-    return pattern.sub(lambda m: " ".join([m.group(1)] * max_repeats), text)
+    return _drop_long_repeats(pattern.sub(lambda m: " ".join([m.group(1)] * max_repeats), text))
+
+
+def _drop_long_repeats(text: str) -> str:
+    words = text.split()
+    changed = True
+    while changed:
+        changed = False
+        for size in range(len(words) // 2, 0, -1):
+            for start in range(len(words) - 2 * size + 1):
+                run = words[start : start + size]
+                if len(squash(" ".join(run))) >= LONG_REPEAT_CHARS and [
+                    squash(w) for w in words[start + size : start + 2 * size]
+                ] == [squash(w) for w in run]:
+                    del words[start + size : start + 2 * size]
+                    changed = True
+                    break
+            if changed:
+                break
+    return " ".join(words) if len(words) < len(text.split()) else text
 
 
 def speech_rms(samples: np.ndarray) -> float:

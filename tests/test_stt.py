@@ -123,6 +123,18 @@ def test_guard_drops_outros_and_loops():
     )
 
 
+def test_a_long_phrase_said_twice_in_a_row_is_whisper_repeating_itself():
+    """Whisper base gave a 3.3 s cut of a shared clip as its words twice over; a caller who repeats a
+    whole sentence meant it once, and short repeats ("여보세요 여보세요", "버스 카드요 버스 카드요") stay."""
+    twice = "현재 백화점과 영화관 등은 오픈의 영화 파고 있고 현재 백화점과 영화관 등은 오픈의 영화 파고 있고"
+    assert collapse_repeats(twice) == "현재 백화점과 영화관 등은 오픈의 영화 파고 있고"
+    assert collapse_repeats("버스 카드 충전은 어디서 해요? 버스 카드 충전은 어디서 해요?") == (
+        "버스 카드 충전은 어디서 해요?"
+    )
+    for kept in ("여보세요 여보세요", "버스 카드요 버스 카드요", "지하철 지하철 막차 시간이요"):
+        assert collapse_repeats(kept) == kept
+
+
 def test_cer_scores_spelled_numbers_like_digits():
     assert character_error_rate("지난해 삼 월", "지난해 3월") == 0.0
     assert character_error_rate("이천 십 팔 년 완공", "2018년 완공") == 0.0

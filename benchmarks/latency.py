@@ -129,6 +129,14 @@ SETUPS = (
         replace(BASE_CALL, endpoint=replace(BASE_CALL.endpoint, pause_ms=150)),
     ),
     Setup("faster adaptive beam2, speculative + early end", STTConfig(beam_size=2), BASE_CALL),
+    *(
+        Setup(f"faster adaptive beam5, {label}, speculative + early end", stt, BASE_CALL)
+        for label, stt in (
+            ("one 15 s shortest window (before the 10 s short window)", STTConfig(short_window_s=0)),
+            ("10 s shortest window for all", STTConfig(min_window_s=10.0)),
+            ("8 s shortest window for all", STTConfig(min_window_s=8.0, short_window_s=8.0)),
+        )
+    ),
     Setup(
         "openai full-window beam5, fixed hangover", STTConfig(backend="openai-whisper", window="full"), FIXED
     ),

@@ -78,6 +78,7 @@ VARIANTS = {
     "beam1": Variant((("beam_size", 1),)),
     "beam8": Variant((("beam_size", 8),)),
     "no-fallback": Variant((("temperatures", (0.0,)),)),
+    "window15": Variant((("short_window_s", 0.0),)),  # one 15 s floor, before the 10 s short window
     "no-speech-0.8": Variant((("no_speech_threshold", 0.8), ("compression_ratio_threshold", 2.8))),
     "normalise": Variant(frontend="normalise"),
     "pre-emphasis": Variant(frontend="pre-emphasis"),

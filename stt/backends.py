@@ -2,9 +2,10 @@
 
 Both run one utterance (or a whole file) to a ``Transcript``. For utterances up to 30 s the encoder window
 follows ``STTConfig.window``: Whisper pads every input to 30 s, and the encoder's cost is proportional to
-the window, so "adaptive" uses max(min_window_s, audio + tail_pad_s). Trimming the window to the
-utterance itself makes Korean decoding loop; a 15 s floor with 3 s of trailing silence does not
-(benchmarks/stt.py measures both).
+the window, so "adaptive" uses max(min_window_s, audio + tail_pad_s), or short_window_s (10 s) when that
+holds the utterance and its 3 s of trailing silence. Trimming the window to the utterance itself makes
+Korean decoding loop; a 10 s floor with 3 s of trailing silence does not, and 8 s already lost words
+(benchmarks/stt.py and benchmarks/latency.py measure them).
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def window_seconds(audio_s: float, config: STTConfig, window: str | None = None)
         return float(max(1, math.ceil(audio_s)))
     if strategy != "adaptive":
         raise STTError(f"unknown window strategy {strategy!r}; use 'adaptive' or 'full'")
-    return float(min(FULL_WINDOW_S, max(config.min_window_s, math.ceil(audio_s + config.tail_pad_s))))
+    needed = math.ceil(audio_s + config.tail_pad_s)
+    if needed <= config.short_window_s:
+        return float(config.short_window_s)
+    return float(min(FULL_WINDOW_S, max(config.min_window_s, needed)))
 
 
 def _resolve_device(device: str) -> str:

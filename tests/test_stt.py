@@ -135,6 +135,20 @@ def test_a_long_phrase_said_twice_in_a_row_is_whisper_repeating_itself():
         assert collapse_repeats(kept) == kept
 
 
+def test_encoder_window_fits_the_utterance_with_trailing_silence():
+    """A short turn gets the 10 s window (its encoder pass about a third cheaper than 15 s); sentences
+    up to 12 s share the 15 s one, so concurrent calls batch; longer ones get 3 s of silence after them."""
+    from stt import STTConfig
+    from stt.backends import window_seconds
+
+    config = STTConfig()
+    assert [window_seconds(s, config) for s in (0.5, 4.0, 7.0)] == [10.0, 10.0, 10.0]
+    assert [window_seconds(s, config) for s in (7.5, 12.0)] == [15.0, 15.0]
+    assert window_seconds(20.0, config) == 23.0 and window_seconds(29.0, config) == 30.0
+    assert window_seconds(2.0, STTConfig(short_window_s=0)) == 15.0
+    assert window_seconds(2.0, config, window="full") == 30.0
+
+
 def test_cer_scores_spelled_numbers_like_digits():
     assert character_error_rate("지난해 삼 월", "지난해 3월") == 0.0
     assert character_error_rate("이천 십 팔 년 완공", "2018년 완공") == 0.0

@@ -244,11 +244,11 @@ class DialogSession:
         """Whether short words said over the current prompt are meant to stop it: a request to stop or
         listen, an answer to what the prompt asks (a menu choice, yes or no, a choice), a request the
         dialog acts on at once, or other words heard clearly (``stt_confidence`` at least
-        ``CLEAR_WORDS``: the caller is saying something). An acknowledgement, an interjection, or words
-        Whisper made, unsure, of a cough or a mumble ("그버트 히옷", "Good luck"), or a string of the same
-        syllables ("릴릴 릴릴릴", however sure) are not: the prompt goes on."""
-        if not text.strip() or is_backchannel(text):
-            return False
+        ``CLEAR_WORDS``: the caller is saying something). An acknowledgement, a greeting said back, an
+        interjection, or words Whisper made, unsure, of a cough or a mumble ("그버트 히옷", "Good luck"),
+        or a string of the same syllables ("릴릴 릴릴릴", however sure) are not: the prompt goes on."""
+        if not text.strip() or is_backchannel(text) or phatic(text) is Phatic.GREETING:
+            return False  # "네", or "네, 안녕하세요" said back to the bot's greeting: a courtesy
         if is_interruption(text):
             return True
         if self._state is State.MENU and rules.spoken_menu_digit(text) is not None:

@@ -112,6 +112,9 @@ def test_short_words_over_the_prompt_stop_it_only_when_meant_to(engine):
     # An acknowledgement, nothing, or what Whisper made of a cough or a mumble: the prompt goes on.
     for text in ("", "네", "네네", "음", "그렇죠", "어이", "으잉", "릴리", "그땄트 히올", "Good not kill."):
         assert not dialog.barges_in(text), text
+    # Greeting the bot back over its greeting is a courtesy, however clearly heard.
+    for text in ("안녕하세요", "네, 안녕하세요.", "네 수고하십니다"):
+        assert not dialog.barges_in(text, stt_confidence=0.9), text
     # Other words: stop the prompt when Whisper heard them clearly, not when it was guessing.
     assert dialog.barges_in("그 바람에", stt_confidence=0.74)
     assert not dialog.barges_in("그 바람에", stt_confidence=0.2)

@@ -64,21 +64,26 @@ def collapse_repeats(text: str, max_repeats: int = 2) -> str:
 
 def _drop_long_repeats(text: str) -> str:
     words = text.split()
-    changed = True
-    while changed:
-        changed = False
-        for size in range(len(words) // 2, 0, -1):
-            for start in range(len(words) - 2 * size + 1):
-                run = words[start : start + size]
-                if len(squash(" ".join(run))) >= LONG_REPEAT_CHARS and [
-                    squash(w) for w in words[start + size : start + 2 * size]
-                ] == [squash(w) for w in run]:
-                    del words[start + size : start + 2 * size]
-                    changed = True
-                    break
-            if changed:
-                break
-    return " ".join(words) if len(words) < len(text.split()) else text
+    keys = [squash(w) for w in words]  # compared without punctuation: "해요?" repeats "해요"
+    found = _long_repeat(keys)
+    if found is None:
+        return text
+    while found is not None:
+        start, size = found
+        del words[start + size : start + 2 * size], keys[start + size : start + 2 * size]
+        found = _long_repeat(keys)
+    return " ".join(words)
+
+
+def _long_repeat(keys: list[str]) -> tuple[int, int] | None:
+    """(start, size) of the longest run of words said twice back to back that holds at least
+    ``LONG_REPEAT_CHARS`` letters, or None."""
+    for size in range(len(keys) // 2, 0, -1):
+        for start in range(len(keys) - 2 * size + 1):
+            run = keys[start : start + size]
+            if len("".join(run)) >= LONG_REPEAT_CHARS and keys[start + size : start + 2 * size] == run:
+                return start, size
+    return None
 
 
 def speech_rms(samples: np.ndarray) -> float:
